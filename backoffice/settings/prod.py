@@ -1,0 +1,29 @@
+"""Production: secrets and hosts come from the environment; HTTPS everywhere."""
+
+from backoffice.settings.base import *  # noqa: F403
+from backoffice.settings.config import env, required
+
+DEBUG = False
+ENVIRONMENT_NAME = env.str("ENVIRONMENT_NAME", default="production")
+SECRET_KEY = required("SECRET_KEY")
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-insecure"):
+    raise SystemExit(
+        "backoffice: configuration error: SECRET_KEY must be a random string of 50+ characters"
+    )
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"

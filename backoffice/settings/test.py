@@ -1,0 +1,27 @@
+"""Tests: real Redis (its own database number), real SQLite file or PostgreSQL."""
+
+from backoffice.settings.base import *  # noqa: F403
+from backoffice.settings.base import CACHES, DATABASES, VAR_DIR
+from backoffice.settings.config import env, redis_url
+
+DEBUG = False
+ENVIRONMENT_NAME = "test"
+# A Redis database of its own so a test run never eats a running dev stack's queues.
+REDIS_URL = redis_url("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
+CELERY_BROKER_URL = REDIS_URL
+CACHES["default"]["LOCATION"] = REDIS_URL
+CACHES["default"]["KEY_PREFIX"] = "backoffice-test"
+
+# The worker is a real subprocess, so the SQLite test database must be a file it can open.
+# TEST_DATABASE_NAME lets two checkouts run their suites side by side on one server.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("TEST_DATABASE_NAME", default=str(VAR_DIR / "test-db.sqlite3"))
+    }
+elif env.str("TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")

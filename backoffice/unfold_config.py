@@ -1,0 +1,140 @@
+"""Unfold admin configuration: branding, environment badge, sidebar and dashboard.
+
+The sidebar replaces Unfold's automatic app list, so every admin page must be listed here.
+Each item is shown only to users who may view it.
+"""
+
+from django.templatetags.static import static
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+
+def _can(permission: str):
+    def check(request) -> bool:
+        return request.user.has_perm(permission)
+
+    return check
+
+
+def _item(title, icon, url_name, permission=None):
+    item = {"title": title, "icon": icon, "link": reverse_lazy(url_name)}
+    if permission:
+        item["permission"] = _can(permission)
+    return item
+
+
+SIDEBAR_NAVIGATION = [
+    {
+        "title": _("Overview"),
+        "separator": False,
+        "items": [
+            _item(_("Dashboard"), "dashboard", "admin:index"),
+        ],
+    },
+    {
+        "title": _("People"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item(_("Users"), "person", "admin:accounts_user_changelist", "accounts.view_user"),
+            _item(_("Groups"), "group", "admin:auth_group_changelist", "auth.view_group"),
+        ],
+    },
+    {
+        "title": _("Schedules"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item(
+                _("Periodic tasks"),
+                "schedule",
+                "admin:django_celery_beat_periodictask_changelist",
+                "django_celery_beat.view_periodictask",
+            ),
+            _item(
+                _("Intervals"),
+                "timer",
+                "admin:django_celery_beat_intervalschedule_changelist",
+                "django_celery_beat.view_intervalschedule",
+            ),
+            _item(
+                _("Crontabs"),
+                "event_repeat",
+                "admin:django_celery_beat_crontabschedule_changelist",
+                "django_celery_beat.view_crontabschedule",
+            ),
+            _item(
+                _("Clocked"),
+                "alarm",
+                "admin:django_celery_beat_clockedschedule_changelist",
+                "django_celery_beat.view_clockedschedule",
+            ),
+            _item(
+                _("Solar"),
+                "wb_sunny",
+                "admin:django_celery_beat_solarschedule_changelist",
+                "django_celery_beat.view_solarschedule",
+            ),
+        ],
+    },
+    {
+        "title": _("Task results"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item(
+                _("Task results"),
+                "task_alt",
+                "admin:django_celery_results_taskresult_changelist",
+                "django_celery_results.view_taskresult",
+            ),
+            _item(
+                _("Group results"),
+                "account_tree",
+                "admin:django_celery_results_groupresult_changelist",
+                "django_celery_results.view_groupresult",
+            ),
+        ],
+    },
+]
+
+UNFOLD = {
+    "SITE_TITLE": "Backoffice",
+    "SITE_HEADER": "Backoffice",
+    "SITE_SUBHEADER": _("Background work, in hand"),
+    "SITE_URL": "/admin/",
+    "SITE_SYMBOL": "hub",
+    "SITE_FAVICONS": [
+        {
+            "rel": "icon",
+            "sizes": "32x32",
+            "type": "image/svg+xml",
+            "href": lambda request: static("backoffice/img/favicon.svg"),
+        },
+    ],
+    "ENVIRONMENT": "backoffice.admin_site.environment_badge",
+    "ENVIRONMENT_TITLE_PREFIX": "backoffice.admin_site.environment_title_prefix",
+    "DASHBOARD_CALLBACK": "backoffice.dashboard.dashboard_callback",
+    "SHOW_VIEW_ON_SITE": False,
+    "STYLES": [lambda request: static("backoffice/css/admin.css")],
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.7% .013 236.62)",
+            "100": "oklch(95.1% .026 236.824)",
+            "200": "oklch(90.1% .058 230.902)",
+            "300": "oklch(82.8% .111 230.318)",
+            "400": "oklch(74.6% .16 232.661)",
+            "500": "oklch(68.5% .169 237.323)",
+            "600": "oklch(58.8% .158 241.966)",
+            "700": "oklch(50% .134 242.749)",
+            "800": "oklch(44.3% .11 240.79)",
+            "900": "oklch(39.1% .09 240.876)",
+            "950": "oklch(29.3% .066 243.157)",
+        },
+    },
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": SIDEBAR_NAVIGATION,
+    },
+}

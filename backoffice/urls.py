@@ -1,0 +1,13 @@
+"""Top-level URLs: the admin, the health check, and each app's routes."""
+
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+from backoffice.health import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Models of the maintenance app (backups and operations come with their issues)."""

@@ -1,0 +1,89 @@
+"""Shared pytest fixtures: real Redis, a real worker subprocess, an SMTP sink, Chromium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.processes import CeleryBeat, CeleryWorker, SmtpSink
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_redis():
+    """Start every run with an empty test Redis database (the suite owns it)."""
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        pytest.exit(f"Redis does not answer at {settings.REDIS_URL}: {exc} (use `make test`)")
+    yield
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(smtp_sink):
+    """The session's SMTP sink, emptied for this test."""
+    smtp_sink.clear()
+    yield smtp_sink
+    smtp_sink.clear()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, smtp_sink):
+    """One real worker subprocess for the session, on all queues, mailing into the sink.
+
+    Tests that use it need `django_db(transaction=True)` so the worker sees their rows.
+    """
+    worker = CeleryWorker(extra_env=smtp_sink.env()).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def celery_beat(django_db_setup):
+    beat = CeleryBeat().start()
+    yield beat
+    beat.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made
+    # by the test itself are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()

@@ -1,0 +1,209 @@
+"""Real processes for tests and benchmarks: a Celery worker, beat, and an SMTP sink.
+
+Nothing here mocks Celery, Redis or SMTP; these helpers only start and stop the real
+things with the test database and the test Redis database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOG_DIR = BASE_DIR / "var" / "test-logs"
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database this process uses now (the test database during tests)."""
+    config = connections["default"].settings_dict
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{config['NAME']}"
+    credentials = config["USER"] + (f":{config['PASSWORD']}" if config["PASSWORD"] else "")
+    host = config["HOST"] or "127.0.0.1"
+    port = config["PORT"] or 5432
+    return f"postgres://{credentials}@{host}:{port}/{config['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child that must see the same database, Redis and settings."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.test",
+        "DATABASE_URL": database_url_for_subprocess(),
+        "TEST_REDIS_URL": settings.REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ManagedProcess:
+    """A child process in its own session, logged to var/test-logs, stopped on exit."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
+        self.name, self.argv, self.env = name, argv, env
+        self.process: subprocess.Popen | None = None
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{name}.log"
+
+    def start(self) -> ManagedProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        if not self.alive():
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (the worker and its pool children)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, 9)
+        self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+
+class CeleryWorker(ManagedProcess):
+    """`celery -A backoffice worker` on every project queue, against the test database."""
+
+    def __init__(self, *, concurrency: int = 2, queues: tuple[str, ...] | None = None,
+                 pool: str = "prefork", extra_env: dict[str, str] | None = None):
+        self.hostname = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+        queues = queues or settings.CELERY_QUEUE_NAMES
+        argv = [
+            sys.executable, "-m", "celery", "-A", "backoffice", "worker",
+            "--hostname", self.hostname, "--queues", ",".join(queues),
+            "--concurrency", str(concurrency), "--pool", pool,
+            "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+        ]
+        super().__init__(self.hostname.split("@")[0], argv, subprocess_env(**(extra_env or {})))
+
+    def start(self, timeout: float = 60) -> CeleryWorker:
+        super().start()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        from celery import current_app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"worker exited early:\n{self.log_tail()}")
+            if current_app.control.ping(destination=[self.hostname], timeout=0.5):
+                return
+        self.stop()
+        raise RuntimeError(f"worker did not answer a ping in {timeout}s:\n{self.log_tail()}")
+
+
+class CeleryBeat(ManagedProcess):
+    """`celery -A backoffice beat` with the project's heartbeat scheduler."""
+
+    def __init__(self):
+        argv = [sys.executable, "-m", "celery", "-A", "backoffice", "beat", "--loglevel", "INFO",
+                "--pidfile="]
+        super().__init__(f"beat-{uuid.uuid4().hex[:6]}", argv, subprocess_env())
+
+
+class SmtpSink:
+    """An aiosmtpd server on a free loopback port that keeps every message it receives.
+
+    `fail_rules` lets a test make the server answer like a real provider: a callable
+    (recipient, attempt_number) -> None or an SMTP reply string such as "451 try later".
+    """
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Message] = []
+        self.attempts: dict[str, int] = {}
+        self.fail_rule = None
+        self._lock = threading.Lock()
+        self.port = free_port()  # aiosmtpd's Controller cannot take port 0
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self._lock:
+            self.attempts[address] = self.attempts.get(address, 0) + 1
+            attempt = self.attempts[address]
+        if self.fail_rule is not None:
+            reply = self.fail_rule(address, attempt)
+            if reply:
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.original_content or envelope.content)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self.attempts.clear()
+            self.fail_rule = None
+
+    def env(self) -> dict[str, str]:
+        """Settings that point a child process's email at this sink."""
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_URL": "",
+        }
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
