@@ -1,1 +1,29 @@
-"""Models of the reports app (filled by its issue)."""
+"""The API request log: the raw data the reports aggregate."""
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiRequest(models.Model):
+    """One `/api/` request as the logging middleware saw it."""
+
+    timestamp = models.DateTimeField(db_index=True)
+    method = models.CharField(max_length=10)
+    route = models.CharField(
+        max_length=255, help_text="URL pattern, e.g. /api/users/<int:pk>/, not the raw path"
+    )
+    status_code = models.PositiveSmallIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="api_requests", db_constraint=False,
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    duration_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["-timestamp"]
+        verbose_name = "API request"
+        verbose_name_plural = "API requests"
+
+    def __str__(self):
+        return f"{self.method} {self.route} {self.status_code}"
