@@ -38,6 +38,10 @@ SIDEBAR_NAVIGATION = [
         "items": [
             _item(_("Users"), "person", "admin:accounts_user_changelist", "accounts.view_user"),
             _item(_("Groups"), "group", "admin:auth_group_changelist", "auth.view_group"),
+            _item(
+                _("API tokens"), "key", "admin:authtoken_tokenproxy_changelist",
+                "authtoken.view_tokenproxy",
+            ),
         ],
     },
     {

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 
 from backoffice.health import healthz
 
+admin.site.index_title = "Dashboard"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
