@@ -155,7 +155,8 @@ def run() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
+    # Always the test settings: importing this package already set a default (dev) for Celery.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings.test"
     redis_url = settings_value(os.environ["DJANGO_SETTINGS_MODULE"], "REDIS_URL")
     redis_server = ensure_redis(redis_url)
     try:
