@@ -49,6 +49,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         "BENCH_REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
     }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # only the browser tests' own process needs it
     env.update(extra)
     return env
 

@@ -18,7 +18,8 @@ PROD_ENV = {
 
 def run(argv, settings_module="backoffice.settings.dev", **env):
     clean = {k: v for k, v in os.environ.items()
-             if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+             if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run(
         argv, cwd=BASE_DIR, capture_output=True, text=True, timeout=240,
         env={**clean, "DJANGO_SETTINGS_MODULE": settings_module, **env},
