@@ -45,6 +45,21 @@ SIDEBAR_NAVIGATION = [
         ],
     },
     {
+        "title": _("Reports"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item(_("Charts"), "monitoring", "admin:reports_dailyreport_charts",
+                  "reports.view_dailyreport"),
+            _item(_("Daily reports"), "calendar_today", "admin:reports_dailyreport_changelist",
+                  "reports.view_dailyreport"),
+            _item(_("Weekly analytics"), "date_range",
+                  "admin:reports_weeklyanalytics_changelist", "reports.view_weeklyanalytics"),
+            _item(_("API requests"), "api", "admin:reports_apirequest_changelist",
+                  "reports.view_apirequest"),
+        ],
+    },
+    {
         "title": _("Schedules"),
         "separator": True,
         "collapsible": True,

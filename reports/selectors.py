@@ -174,3 +174,14 @@ def today_so_far(start: dt.datetime, end: dt.datetime) -> dict:
     )
     totals["avg_ms"] = round(totals["avg_ms"] or 0.0, 1)
     return totals
+
+
+CSV_COLUMNS = ("date", "total_requests", "successful_requests", "failed_requests",
+               "success_rate", "unique_users", "unique_ips", "avg_response_time",
+               "p95_response_time")
+
+
+def daily_reports_csv_rows(queryset):
+    """A header row, then one row per report (iterated in chunks, never all in memory)."""
+    yield CSV_COLUMNS
+    yield from queryset.values_list(*CSV_COLUMNS).iterator(chunk_size=500)

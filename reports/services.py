@@ -12,7 +12,9 @@ from reports.models import DailyReport, WeeklyAnalytics
 from reports.periods import InvalidPeriod, date_range, monday_of
 
 
-def daily_report_generate(*, day: dt.date, generated_by: str = "", task_id: str = "") -> DailyReport:
+def daily_report_generate(
+    *, day: dt.date, generated_by: str = "", task_id: str = ""
+) -> DailyReport:
     """Aggregate one day and upsert its single DailyReport row (running twice → same row)."""
     figures = selectors.daily_figures(day)
     figures.pop("date")
