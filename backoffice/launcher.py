@@ -140,6 +140,8 @@ def run() -> int:
     try:
         manage("migrate", "--noinput")
         manage("ensure_superuser")
+        if os.environ.get("DEMO_DATA", "true").lower() not in {"0", "false", "no", "off"}:
+            manage("seed_demo", "--if-empty")  # a fresh install shows real charts
         say(f"admin: http://{host}:{port}/admin/   (Ctrl-C stops everything)")
         bin_dir = Path(sys.executable).parent  # gunicorn and celery of this venv
         env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}

@@ -19,3 +19,4 @@ CACHES["default"]["KEY_PREFIX"] = "backoffice-bench"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]  # page timings use Django's test client

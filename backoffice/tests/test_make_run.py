@@ -55,6 +55,7 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         "WEB_PORT": str(web_port),
         "WORKER_CONCURRENCY": "1",
         "WEB_CONCURRENCY": "1",
+        "DEMO_DATA": "false",  # seed_demo has its own tests; keep this one quick
     })
     with open(log_path, "w") as log:
         make = subprocess.Popen(["make", "run"], cwd=BASE_DIR, env=env, stdout=log,
