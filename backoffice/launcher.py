@@ -155,7 +155,9 @@ def run() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
+    # Not setdefault: importing the `backoffice` package (for this module) already set the
+    # dev default through backoffice/celery.py, and the suite must run on the test settings.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings.test"
     redis_url = settings_value(os.environ["DJANGO_SETTINGS_MODULE"], "REDIS_URL")
     redis_server = ensure_redis(redis_url)
     try:
