@@ -5,9 +5,11 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from backoffice.health import healthz
+from maintenance.ops.metrics import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]

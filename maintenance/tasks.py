@@ -25,3 +25,26 @@ def total(values: list) -> float:
 def fail(message: str = "failed on purpose") -> None:
     """Raise, so failure paths (history, retry, health) can be exercised."""
     raise RuntimeError(message)
+
+
+FLAKY_KEY = "backoffice:diag:flaky:{}"
+
+
+@shared_task(name="maintenance.tasks.flaky")
+def flaky(switch: str):
+    """Fail until the Redis key for `switch` is set, then succeed: exercises retry."""
+    from maintenance.broker import redis_client
+
+    if not redis_client().exists(FLAKY_KEY.format(switch)):
+        raise RuntimeError(f"switch {switch!r} is off")
+    return f"switch {switch!r} is on"
+
+
+@shared_task(name="maintenance.tasks.sleep")
+def sleep(seconds: float = 1.0) -> float:
+    """Sleep (at most 60 s); a long-running task for terminate and queue tests."""
+    import time
+
+    seconds = max(0.0, min(float(seconds), 60.0))
+    time.sleep(seconds)
+    return seconds
