@@ -5,11 +5,12 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from backoffice.health import healthz
-from maintenance.ops.metrics import metrics
+from maintenance.ops.metrics import metrics, ops_auth
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    path("ops/auth", ops_auth, name="ops_auth"),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,9 @@
-"""GET /metrics: Prometheus text for queue depths, task counts by state and runtimes.
+"""GET /metrics (Prometheus text) and GET /ops/auth (the gate in front of Flower).
 
-Allowed for a staff user's API token (`Authorization: Token <key>`), a staff session, or a
-client address in OPS_METRICS_ALLOWED_IPS; everyone else gets 403.
+/metrics is allowed for a staff user's API token (`Authorization: Token <key>`), a staff
+session, or a client address in OPS_METRICS_ALLOWED_IPS; everyone else gets 403.
+/ops/auth answers a reverse proxy's `auth_request`: 204 for a staff session that may view
+the console when the original request only reads, and for superusers always.
 """
 
 from __future__ import annotations
@@ -110,3 +112,18 @@ def metrics(request):
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(metrics_snapshot()))
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@never_cache
+def ops_auth(request):
+    """nginx `auth_request` target: may this session see (or press) Flower?"""
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return HttpResponse(status=401)
+    method = request.headers.get("X-Original-Method", request.method).upper()
+    if user.is_superuser or (method in READ_METHODS and user.has_perm(VIEW_PERMISSION)):
+        return HttpResponse(status=204)
+    return HttpResponse(status=403)

@@ -55,3 +55,17 @@ def test_allowed_addresses_need_no_token(client, settings):
 def test_staff_session_with_the_view_permission_may_read(client):
     client.force_login(auditor())
     assert client.get("/metrics").status_code == 200
+
+
+def test_flower_gate_lets_readers_read_and_only_superusers_press(client):
+    assert client.get("/ops/auth").status_code == 401
+    client.force_login(auditor())
+    assert client.get("/ops/auth", HTTP_X_ORIGINAL_METHOD="GET").status_code == 204
+    assert client.get("/ops/auth", HTTP_X_ORIGINAL_METHOD="POST").status_code == 403
+    client.force_login(staff_user("plain"))
+    assert client.get("/ops/auth").status_code == 403
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-12345-xyz")
+    client.force_login(root)
+    assert client.get("/ops/auth", HTTP_X_ORIGINAL_METHOD="POST").status_code == 204
