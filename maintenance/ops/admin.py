@@ -142,35 +142,23 @@ class TaskRunAdminBase(ModelAdmin):
 class TaskRunAdmin(TaskRunAdminBase):
     """The task history: every run, including the ones still waiting."""
 
+    OPS_URLS = (  # (route, view, name) — every view checks its own named permission
+        ("overview/", views.OverviewView, "overview"),
+        ("workflow/<str:task_id>/", views.WorkflowView, "workflow"),
+        ("queues/<str:queue>/purge/", views.QueuePurgeView, "queue_purge"),
+        ("queues/<str:queue>/pause/", views.QueuePauseView, "queue_pause"),
+        ("queues/<str:queue>/resume/", views.QueueResumeView, "queue_resume"),
+        ("runs/<str:task_id>/retry/", views.RetryView, "retry"),
+        ("runs/<str:task_id>/discard/", views.DiscardView, "discard"),
+        ("runs/<str:task_id>/revoke/", views.RevokeView, "revoke"),
+        ("runs/<str:task_id>/terminate/", views.TerminateView, "terminate"),
+        ("retry-by-name/", views.RetryByNameView, "retry_by_name"),
+    )
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
-        ops = [
-            path("overview/", wrap(views.OverviewView.as_view(model_admin=self)),
-                 name="maintenance_ops_overview"),
-            path("workflow/<str:task_id>/", wrap(views.WorkflowView.as_view(model_admin=self)),
-                 name="maintenance_ops_workflow"),
-            path("queues/<str:queue>/purge/",
-                 wrap(views.QueuePurgeView.as_view(model_admin=self)),
-                 name="maintenance_ops_queue_purge"),
-            path("queues/<str:queue>/pause/",
-                 wrap(views.QueuePauseView.as_view(model_admin=self)),
-                 name="maintenance_ops_queue_pause"),
-            path("queues/<str:queue>/resume/",
-                 wrap(views.QueueResumeView.as_view(model_admin=self)),
-                 name="maintenance_ops_queue_resume"),
-            path("runs/<str:task_id>/retry/", wrap(views.RetryView.as_view(model_admin=self)),
-                 name="maintenance_ops_retry"),
-            path("runs/<str:task_id>/discard/",
-                 wrap(views.DiscardView.as_view(model_admin=self)),
-                 name="maintenance_ops_discard"),
-            path("runs/<str:task_id>/revoke/", wrap(views.RevokeView.as_view(model_admin=self)),
-                 name="maintenance_ops_revoke"),
-            path("runs/<str:task_id>/terminate/",
-                 wrap(views.TerminateView.as_view(model_admin=self)),
-                 name="maintenance_ops_terminate"),
-            path("retry-by-name/", wrap(views.RetryByNameView.as_view(model_admin=self)),
-                 name="maintenance_ops_retry_by_name"),
-        ]
+        ops = [path(route, wrap(view.as_view(model_admin=self)), name=f"maintenance_ops_{name}")
+               for route, view, name in self.OPS_URLS]
         return ops + super().get_urls()
 
 

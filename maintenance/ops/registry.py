@@ -38,7 +38,7 @@ def _record(consumer) -> dict:
     pool = getattr(consumer, "pool", None)
     return {
         "hostname": consumer.hostname, "queues": queues, "configured_queues": _configured,
-        "pool": type(pool).__name__ if pool else "", "pid": os.getpid(),
+        "pool": type(pool).__module__.rsplit(".", 1)[-1] if pool else "", "pid": os.getpid(),
         "concurrency": getattr(consumer.controller, "concurrency", None),
         "active": len(state.active_requests), "processed": sum(state.total_count.values()),
         "started_at": _started_at, "heartbeat_at": time.time(),
