@@ -48,3 +48,13 @@ def sleep(seconds: float = 1.0) -> float:
     seconds = max(0.0, min(float(seconds), 60.0))
     time.sleep(seconds)
     return seconds
+
+
+@shared_task(name="maintenance.tasks.prune_task_history")
+def prune_task_history(days: int | None = None) -> dict:
+    """Delete finished task runs older than `days` (default OPS_TASK_HISTORY_DAYS), in batches."""
+    from django.conf import settings
+
+    from maintenance.ops.services import task_history_prune
+
+    return task_history_prune(older_than_days=days or settings.OPS_TASK_HISTORY_DAYS)

@@ -191,6 +191,8 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # /metrics answers these client addresses (CIDR allowed) without a staff token.
 OPS_QUEUE_WAIT_ALERT_SECONDS = env.int("OPS_QUEUE_WAIT_ALERT_SECONDS", default=300)
 OPS_METRICS_ALLOWED_IPS = env.list("OPS_METRICS_ALLOWED_IPS", default=[])
+# maintenance.tasks.prune_task_history keeps this many days of finished task runs.
+OPS_TASK_HISTORY_DAYS = env.int("OPS_TASK_HISTORY_DAYS", default=30)
 
 # --- Admin (Unfold) ----------------------------------------------------------------------
 from backoffice.unfold_config import UNFOLD  # noqa: E402,F401

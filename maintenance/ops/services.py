@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from maintenance.broker import redis_client
-from maintenance.models import TaskRun
+from maintenance.models import TaskMinuteStat, TaskRun
 from maintenance.ops.recording import RETRY_OF_HEADER
 from maintenance.ops.registry import PAUSED_KEY, worker_records
 from maintenance.ops.selectors import queue_keys, queue_names
@@ -225,3 +226,24 @@ def task_terminate(*, task_id: str) -> list[str]:
     replies = current_app.control.revoke(task_id, terminate=True, signal="SIGTERM", reply=True,
                                          timeout=CONTROL_TIMEOUT)
     return _consumers_reply(replies)
+
+
+def task_history_prune(*, older_than_days: int, batch_size: int = 5_000) -> dict:
+    """Delete finished runs queued before the cut-off, in bounded batches (no long lock).
+
+    Runs still waiting or running are kept whatever their age; the minute counters behind
+    the charts are kept for two days.
+    """
+    if older_than_days < 1:
+        raise OpsError("Keep at least one day of task history.")
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    old = TaskRun.objects.filter(queued_at__lt=cutoff, state__in=TaskRun.FINISHED_STATES)
+    deleted = 0
+    while True:
+        pks = list(old.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not pks:
+            break
+        deleted += TaskRun.objects.filter(pk__in=pks).delete()[1].get("maintenance.TaskRun", 0)
+    minutes = TaskMinuteStat.objects.filter(
+        minute__lt=timezone.now() - timedelta(days=2)).delete()[0]
+    return {"runs_deleted": deleted, "minute_rows_deleted": minutes}
