@@ -49,7 +49,6 @@ class TaskRunAdminBase(ModelAdmin):
                        "worker", "retries", "result", "traceback_display", "queued_at",
                        "started_at", "finished_at", "runtime", "parent_id", "root_id", "group_id",
                        "retry_of_link", "retried_as_link", "discarded_at", "actions_display")
-    fields = readonly_fields
 
     class Media:
         js = ("backoffice/js/ops.js",)
@@ -73,8 +72,11 @@ class TaskRunAdminBase(ModelAdmin):
     def has_discard_permission(self, request):
         return self._has(request, "discard")
 
+    def _allowed(self, request) -> set[str]:
+        return {name for name in OPS_PERMISSIONS if self._has(request, name)}
+
     def get_list_display(self, request):
-        allowed = {name for name in OPS_PERMISSIONS if self._has(request, name)}
+        allowed = self._allowed(request)
 
         def buttons(obj):
             return self._buttons(obj, allowed)
@@ -82,9 +84,27 @@ class TaskRunAdminBase(ModelAdmin):
         buttons.short_description = "Actions"
         return (*self.list_display, buttons) if allowed else self.list_display
 
-    def _buttons(self, obj, allowed) -> str:
+    def _detail_fields(self, request):
+        """The detail's fields, with the actions rendered for this user's permissions."""
+        allowed = self._allowed(request)
+
+        def actions(obj):
+            workflow = reverse("admin:maintenance_ops_workflow", args=[obj.task_id])
+            return format_html('<a class="bo-link" href="{}">Workflow view</a> {}', workflow,
+                               self._buttons(obj, allowed, request.get_full_path()))
+
+        actions.short_description = "actions"
+        return tuple(actions if f == "actions_display" else f for f in self.readonly_fields)
+
+    def get_fields(self, request, obj=None):
+        return self._detail_fields(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._detail_fields(request)
+
+    def _buttons(self, obj, allowed, next_url: str | None = None) -> str:
         return render_to_string("maintenance/ops/_row_actions.html", {
-            "run": obj, "allowed": allowed, "next": reverse(
+            "run": obj, "allowed": allowed, "next": next_url or reverse(
                 f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"),
         })
 
@@ -121,12 +141,6 @@ class TaskRunAdminBase(ModelAdmin):
     @admin.display(description="retried as")
     def retried_as_link(self, obj):
         return self._run_link(obj.retried_as)
-
-    @admin.display(description="actions")
-    def actions_display(self, obj):
-        workflow = reverse("admin:maintenance_ops_workflow", args=[obj.task_id])
-        return format_html('<a class="bo-link" href="{}">Workflow view</a>{}', workflow,
-                           self._buttons(obj, set()))
 
     def _selected_action(self, request, queryset, service, done: str):
         try:

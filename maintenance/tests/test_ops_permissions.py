@@ -73,6 +73,9 @@ def test_operator_sees_the_buttons_it_may_press(client, failed_run):
     assert "discard_selected" in failed.text
     overview = client.get(reverse("admin:maintenance_ops_overview"))
     assert 'data-action="purge"' in overview.text or "unreachable" in overview.text
+    detail = client.get(reverse("admin:maintenance_taskrun_change", args=[failed_run.pk]))
+    assert 'data-action="retry"' in detail.text and "Workflow view" in detail.text
+    assert 'data-action="terminate"' not in detail.text
 
 
 def test_anonymous_users_are_sent_to_the_login_page(client, failed_run):
