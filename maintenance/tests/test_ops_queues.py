@@ -5,9 +5,11 @@ purged: only the function-scoped worker started here consumes it.
 """
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from maintenance import tasks
 from maintenance.models import TaskRun
@@ -126,3 +128,19 @@ def test_bad_queue_input_is_refused_and_changes_nothing(client, ops_queue):
     assert client.get(reverse("admin:maintenance_ops_queue_purge", args=["nope"])).status_code \
         == 404
     assert depth() == 1
+
+
+def test_alerts_for_a_queue_nobody_serves_and_a_task_waiting_too_long(client, ops_queue,
+                                                                        celery_worker, settings):
+    settings.OPS_QUEUE_WAIT_ALERT_SECONDS = 60
+    client.force_login(operator())
+    waiting = tasks.echo.apply_async(("late",), queue=ops_queue).id
+    TaskRun.objects.filter(task_id=waiting).update(
+        queued_at=timezone.now() - timedelta(minutes=10))
+    wait_for(lambda: any(w["online"] for w in worker_records()), what="an online worker")
+
+    overview = client.get(reverse("admin:maintenance_ops_overview"))
+
+    assert f"No worker serves queue {ops_queue}." in overview.text
+    assert f"Queue {ops_queue}: the oldest task has waited 6" in overview.text  # 600 s
+    assert waiting[:8] in overview.text  # the oldest waiting task is linked
