@@ -115,3 +115,14 @@ def test_bad_input_gives_a_clear_error_and_changes_nothing(client, failed_run):
     response = client.post(reverse("admin:maintenance_ops_retry", args=[failed_run.task_id]),
                            {"next": "https://evil.example/"})
     assert response["Location"] == reverse("admin:maintenance_ops_overview")
+
+
+def test_actions_without_a_csrf_token_are_refused(failed_run):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(operator())
+    response = browser.post(reverse("admin:maintenance_ops_retry", args=[failed_run.task_id]))
+    assert response.status_code == 403
+    failed_run.refresh_from_db()
+    assert failed_run.retried_as is None

@@ -19,6 +19,7 @@ from celery import current_app as celery_app
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 from django.urls import reverse
 
 from maintenance.models import TaskRun
@@ -121,30 +122,37 @@ class Command(BaseCommand):
         """POST /api/register/; return (user id, welcome task id) or (None, None)."""
         name = f"demo-{uuid.uuid4().hex[:8]}"
         body = json.dumps({"username": name, "email": f"{name}@example.com",
-                           "password": f"Demo-{uuid.uuid4().hex}"}).encode()
+                           "password": f"Demo-{uuid.uuid4().hex}", "first_name": "Demo",
+                           "last_name": "User"}).encode()
         request = urllib.request.Request(f"{base}/api/register/", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        started = time.time()
+                                         headers={"Content-Type": "application/json",
+                                                  "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
-                status = response.status
+                status, answer = response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
             self.say(f"Registration skipped: {base}/api/register/ answered {exc.code}.",
                      style=self.style.WARNING)
             return None, None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, ValueError) as exc:
             self.say(f"Registration skipped: no web server at {base} ({exc}).",
                      style=self.style.WARNING)
             return None, None
-        user = get_user_model().objects.filter(username=name).first()
-        self.say(f"Registered user {name} (HTTP {status}); waiting for the welcome email…")
+        user_id = answer.get("user_id") or get_user_model().objects.filter(
+            username=name).values_list("pk", flat=True).first()
+        self.say(f"Registered user {name} (HTTP {status}, id {user_id}); waiting for the "
+                 "welcome email task…")
         welcome = None
         deadline = time.monotonic() + 15
-        while user and welcome is None and time.monotonic() < deadline:
-            welcome = (TaskRun.objects.filter(name=WELCOME, queued_at__gte=_aware(started))
+        while user_id and welcome is None and time.monotonic() < deadline:
+            welcome = (TaskRun.objects.filter(name=WELCOME).filter(
+                Q(args=json.dumps([user_id])) | Q(kwargs=json.dumps({"user_id": user_id})))
                        .order_by("-queued_at").values_list("task_id", flat=True).first())
-            time.sleep(0.2)
-        return (user.pk if user else None), welcome
+            if welcome is None:
+                time.sleep(0.2)
+        if user_id and welcome is None:
+            self.say("  no welcome email task was enqueued within 15 s.", style=self.style.ERROR)
+        return user_id, welcome
 
     def workflows(self) -> list[tuple[str, str]]:
         seed = {"reports.tasks.generate_daily_report", "reports.tasks.process_api_analytics",
@@ -220,8 +228,3 @@ class Command(BaseCommand):
         ):
             self.say(f"  {label:<40} {path}")
 
-
-def _aware(epoch: float):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, tz=UTC)
