@@ -12,7 +12,7 @@ from unfold.paginator import InfinitePaginator
 
 from maintenance.models import FailedTaskRun, TaskRun
 from maintenance.ops import services, views
-from maintenance.ops.filters import QueueFilter, TaskNameFilter
+from maintenance.ops.filters import QueueFilter, TaskNameFilter, registered_task_names
 
 STATE_COLOURS = {
     TaskRun.State.QUEUED: "info", TaskRun.State.STARTED: "primary",
@@ -197,9 +197,10 @@ class FailedTaskRunAdmin(TaskRunAdminBase):
         return self.has_view_permission(request)
 
     def changelist_view(self, request, extra_context=None):
-        names = (self.get_queryset(request).filter(retried_as__isnull=True)
-                 .order_by().values_list("name", flat=True).distinct()[:50])
-        extra_context = {**(extra_context or {}), "retry_names": list(names),
+        waiting = self.get_queryset(request).filter(retried_as__isnull=True)
+        # One index-backed EXISTS per registered task: a DISTINCT over every failure is slow.
+        names = [name for name in registered_task_names() if waiting.filter(name=name).exists()]
+        extra_context = {**(extra_context or {}), "retry_names": names,
                          "can_retry": self.has_retry_permission(request)}
         return super().changelist_view(request, extra_context)
 

@@ -75,6 +75,9 @@ def test_operator_sees_the_buttons_it_may_press(client, failed_run):
     assert 'data-action="purge"' in overview.text or "unreachable" in overview.text
     detail = client.get(reverse("admin:maintenance_taskrun_change", args=[failed_run.pk]))
     assert 'data-action="retry"' in detail.text and "Workflow view" in detail.text
+    history = client.get(reverse("admin:maintenance_taskrun_changelist"))
+    assert '<option value="maintenance.tasks.echo"' in history.text  # the name filter's choices
+    assert '<option value="email"' in history.text  # the queue filter's choices
     assert 'data-action="terminate"' not in detail.text
 
 

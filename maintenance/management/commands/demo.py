@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from maintenance.models import TaskRun
+from maintenance.ops.filters import registered_task_names
 from maintenance.ops.registry import worker_records
 from maintenance.selectors import redis_status
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
         if not online:
             raise CommandError("No worker is online: start the stack (`make run`) first.")
         self.say(f"Workers online: {', '.join(online)}")
-        self.registered = set(celery_app.tasks)
+        self.registered = set(registered_task_names())
         context = {}
         runs: list[tuple[str, str]] = []  # (label, task id)
 
