@@ -10,7 +10,7 @@ from maintenance import tasks
 from maintenance.broker import redis_client
 from maintenance.models import TaskMinuteStat, TaskRun
 from maintenance.ops import services
-from maintenance.tests.ops_support import operator, wait_for_state
+from maintenance.tests.ops_support import operator, wait_for, wait_for_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -116,3 +116,20 @@ def test_workflow_view_shows_chain_group_and_chord_members(client, celery_worker
 
     missing = client.get(reverse("admin:maintenance_ops_workflow", args=["no-such-task"]))
     assert missing.status_code == 404
+
+
+def test_retrying_a_failed_chain_step_resumes_the_rest_of_the_chain(celery_worker):
+    switch = "chain-flaky"
+    redis_client().delete(tasks.FLAKY_KEY.format(switch))
+    chain(tasks.flaky.s(switch), tasks.echo.s()).apply_async()
+    failed = wait_for(lambda: TaskRun.objects.filter(
+        name="maintenance.tasks.flaky", state="FAILURE", args=json.dumps([switch])).first())
+    assert failed.options["chain"]  # the rest of the chain travelled with the message
+    redis_client().set(tasks.FLAKY_KEY.format(switch), "1", ex=300)
+
+    retry = services.task_run_retry(task_run=failed)
+
+    wait_for_state(retry.task_id, "SUCCESS")
+    follow_up = wait_for(lambda: TaskRun.objects.filter(
+        name="maintenance.tasks.echo", parent_id=retry.task_id, state="SUCCESS").first())
+    assert json.loads(follow_up.result) == f"switch {switch!r} is on"
