@@ -1,7 +1,8 @@
 """Workers announce themselves in Redis; the console reads that instead of broadcasting.
 
 Each worker writes a small JSON record (queues, pool size, active tasks, start time) on
-start and on every Celery heartbeat (2 s). Reading it is one Redis round trip, so the
+start and then every 2 s from its own event-loop timer (so it works whether or not the
+worker sends Celery events). Reading it is one Redis round trip, so the
 overview never waits for a broadcast reply, and a dead worker simply stops being fresh.
 Paused queues are kept here too, so a worker that starts while a queue is paused does not
 consume it.
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 WORKERS_KEY = "backoffice:ops:workers"  # hash: hostname -> JSON record
 PAUSED_KEY = "backoffice:ops:paused"  # hash: queue -> JSON {"at": epoch, "by": username}
+PUBLISH_EVERY_SECONDS = 2.0
 ONLINE_WITHIN_SECONDS = 10  # a record older than this is a worker that went away
 FORGET_AFTER_SECONDS = 3600
 
@@ -65,12 +67,7 @@ def on_worker_ready(sender=None, **_):
         logger.info("queue %s is paused in the console; not consuming it", queue)
         sender.cancel_task_queue(queue)
     publish(sender)
-
-
-@signals.heartbeat_sent.connect(dispatch_uid="maintenance.ops.heartbeat")
-def on_heartbeat(sender=None, **_):
-    if _consumer is not None:
-        publish(_consumer)
+    sender.timer.call_repeatedly(PUBLISH_EVERY_SECONDS, publish, (sender,))
 
 
 @signals.worker_shutdown.connect(dispatch_uid="maintenance.ops.worker_shutdown")

@@ -144,3 +144,22 @@ def test_alerts_for_a_queue_nobody_serves_and_a_task_waiting_too_long(client, op
     assert f"No worker serves queue {ops_queue}." in overview.text
     assert f"Queue {ops_queue}: the oldest task has waited 6" in overview.text  # 600 s
     assert waiting[:8] in overview.text  # the oldest waiting task is linked
+
+
+def test_worker_record_stays_fresh_without_celery_heartbeats(ops_queue, django_db_setup):
+    worker = CeleryWorker(queues=(ops_queue,), concurrency=1)
+    worker.argv.append("--without-heartbeat")
+    worker.start()
+    try:
+        def record():
+            return next((w for w in worker_records() if w["hostname"] == worker.hostname), None)
+
+        first = wait_for(record, what="the worker's record")["heartbeat_at"]
+        fresher = wait_for(lambda: (r := record()) and r["heartbeat_at"] > first and r,
+                           what="a newer record")
+        assert fresher["online"] and fresher["queues"] == [ops_queue]
+        assert fresher["pool"] == "prefork" and fresher["concurrency"] == 1
+    finally:
+        worker.stop()
+    stopped = next(w for w in worker_records() if w["hostname"] == worker.hostname)
+    assert not stopped["online"]  # a clean shutdown marks it offline at once
