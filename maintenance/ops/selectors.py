@@ -20,6 +20,7 @@ from maintenance.models import TaskMinuteStat, TaskRun
 from maintenance.ops.registry import paused_queues, worker_records
 from maintenance.selectors import beat_status, redis_status
 
+RUNNING_LIMIT = 20
 IN_FLIGHT_STATES = (TaskRun.State.QUEUED, TaskRun.State.STARTED, TaskRun.State.RETRY)
 
 
@@ -99,6 +100,13 @@ def throughput(*, now=None) -> dict:
     }
 
 
+def running_runs(limit: int = RUNNING_LIMIT) -> list[TaskRun]:
+    """The most recent runs a worker has started and not finished (index on state)."""
+    return list(TaskRun.objects.filter(state=TaskRun.State.STARTED)
+                .only("task_id", "name", "queue", "state", "worker", "started_at",
+                      "queued_at")[:limit])
+
+
 def _alerts(*, queues: list[dict], workers: list[dict]) -> list[dict]:
     alerts = []
     online = [w for w in workers if w["online"]]
@@ -123,7 +131,7 @@ def ops_overview() -> dict:
     """Everything the overview shows. When Redis is down it says so and reads only the DB."""
     broker = redis_status()
     data = {"broker": broker, "checked_at": timezone.now(), "throughput": throughput(),
-            "queues": [], "workers": [], "alerts": []}
+            "queues": [], "workers": [], "alerts": [], "running": running_runs()}
     if not broker["ok"]:
         data["alerts"].append({"level": "danger", "text": "The broker (Redis) is unreachable: "
                                f"{broker['error']}. Nothing can be queued or run."})

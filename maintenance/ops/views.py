@@ -60,7 +60,8 @@ class OverviewView(UnfoldModelAdminViewMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         data = selectors.ops_overview()
-        context.update(ops=data, can=user_can(self.request.user),
+        can = user_can(self.request.user)
+        context.update(ops=data, can=can, allowed={name for name, ok in can.items() if ok},
                        chart_hour=_chart(data["throughput"]["hour"]),
                        chart_day=_chart(data["throughput"]["day"]),
                        failed_url=reverse("admin:maintenance_failedtaskrun_changelist"),

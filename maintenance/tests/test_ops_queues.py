@@ -107,9 +107,14 @@ def test_terminate_a_running_task_needs_its_own_permission(client, ops_queue, qu
     wait_for_state(running, "STARTED")
     client.force_login(operator())  # everything but terminate
     url = reverse("admin:maintenance_ops_terminate", args=[running])
+    overview = client.get(reverse("admin:maintenance_ops_overview"))
+    assert f'data-task-id="{running}"' in overview.text  # listed under "Running now"
+    assert 'data-action="terminate"' not in overview.text
     assert client.post(url).status_code == 403
 
     client.force_login(staff_user("terminator", ALL_OPS_PERMS))
+    overview = client.get(reverse("admin:maintenance_ops_overview"))
+    assert f'formaction="{url}"' in overview.text
     response = client.post(url, follow=True)
     assert queue_worker.hostname in response.text
     run = wait_for_state(running, "REVOKED")
