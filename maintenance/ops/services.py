@@ -23,7 +23,7 @@ from maintenance.selectors import redis_status
 
 RETRY_BATCH_SIZE = 200
 REVOKE_SCAN_LIMIT = 10_000
-CONTROL_TIMEOUT = 1.0
+CONTROL_TIMEOUT = 3.0  # the most a control command waits; it returns once all have replied
 # Options a retry keeps from the original send; ETA and expiry are stale by now.
 KEPT_OPTIONS = ("queue", "routing_key", "exchange", "priority", "time_limit", "soft_time_limit",
                 "link", "link_error", "chain")
@@ -152,6 +152,11 @@ def queue_purge(*, queue: str) -> int:
     return len(messages)
 
 
+def _online_count() -> int | None:
+    """How many replies to wait for: every worker that announced itself (None: unknown)."""
+    return sum(1 for w in worker_records() if w["online"]) or None
+
+
 def _consumers_reply(replies) -> list[str]:
     return sorted(name for reply in replies or [] for name in reply)
 
@@ -162,7 +167,8 @@ def queue_pause(*, queue: str, username: str) -> list[str]:
     _require_broker()
     redis_client().hset(PAUSED_KEY, queue, json.dumps({"at": timezone.now().timestamp(),
                                                        "by": username}))
-    replies = current_app.control.cancel_consumer(queue, reply=True, timeout=CONTROL_TIMEOUT)
+    replies = current_app.control.cancel_consumer(queue, reply=True, timeout=CONTROL_TIMEOUT,
+                                                  limit=_online_count())
     return _consumers_reply(replies)
 
 
@@ -179,7 +185,7 @@ def queue_resume(*, queue: str) -> list[str]:
     if not targets:
         return []
     replies = current_app.control.add_consumer(queue, reply=True, timeout=CONTROL_TIMEOUT,
-                                               destination=targets)
+                                               destination=targets, limit=len(targets))
     return _consumers_reply(replies)
 
 
@@ -224,7 +230,7 @@ def task_terminate(*, task_id: str) -> list[str]:
                        f"{run.get_state_display().lower()}.")
     _require_broker()
     replies = current_app.control.revoke(task_id, terminate=True, signal="SIGTERM", reply=True,
-                                         timeout=CONTROL_TIMEOUT)
+                                         timeout=CONTROL_TIMEOUT, limit=_online_count())
     return _consumers_reply(replies)
 
 
