@@ -30,13 +30,19 @@ def fail(message: str = "failed on purpose") -> None:
 FLAKY_KEY = "backoffice:diag:flaky:{}"
 
 
-@shared_task(name="maintenance.tasks.flaky")
-def flaky(switch: str):
-    """Fail until the Redis key for `switch` is set, then succeed: exercises retry."""
+@shared_task(name="maintenance.tasks.flaky", bind=True)
+def flaky(self, switch: str, celery_retries: int = 0):
+    """Fail until the Redis key for `switch` is set, then succeed: exercises retry.
+
+    With `celery_retries`, Celery's own `retry()` tries again that many times first.
+    """
     from maintenance.broker import redis_client
 
     if not redis_client().exists(FLAKY_KEY.format(switch)):
-        raise RuntimeError(f"switch {switch!r} is off")
+        error = RuntimeError(f"switch {switch!r} is off")
+        if self.request.retries < celery_retries:
+            raise self.retry(exc=error, countdown=0)
+        raise error
     return f"switch {switch!r} is on"
 
 

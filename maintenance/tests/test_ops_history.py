@@ -133,3 +133,15 @@ def test_retrying_a_failed_chain_step_resumes_the_rest_of_the_chain(celery_worke
     follow_up = wait_for(lambda: TaskRun.objects.filter(
         name="maintenance.tasks.echo", parent_id=retry.task_id, state="SUCCESS").first())
     assert json.loads(follow_up.result) == f"switch {switch!r} is on"
+
+
+def test_celery_retries_keep_one_history_row_with_the_retry_count(celery_worker):
+    switch = "celery-retry"
+    redis_client().delete(tasks.FLAKY_KEY.format(switch))
+    task_id = tasks.flaky.apply_async((switch,), {"celery_retries": 2}).id
+
+    run = wait_for_state(task_id, "FAILURE")
+
+    assert run.retries == 2
+    assert "switch 'celery-retry' is off" in run.traceback
+    assert TaskRun.objects.filter(task_id=task_id).count() == 1
