@@ -126,7 +126,8 @@ class QueuePurgeView(OpsActionView):
     def get(self, request, queue):
         if queue not in selectors.queue_names():
             raise Http404("Unknown queue.")
-        context = self.get_context_data(queue=queue, title=f"Purge queue {queue}")
+        context = self.get_context_data(queue=queue)
+        context["title"] = f"Purge queue {queue}"
         try:
             context["depth"] = selectors.queue_depths()[queue]
         except Exception as exc:

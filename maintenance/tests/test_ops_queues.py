@@ -39,7 +39,7 @@ def test_purge_confirms_the_count_then_empties_the_real_redis_queue(client, ops_
 
     confirm = client.get(reverse("admin:maintenance_ops_queue_purge", args=[ops_queue]))
     assert confirm.status_code == 200
-    assert 'data-count="3"' in confirm.text
+    assert 'data-count="3"' in confirm.text and f"Purge queue {ops_queue}" in confirm.text
     assert depth() == 3  # the confirmation page changes nothing
 
     response = client.post(reverse("admin:maintenance_ops_queue_purge", args=[ops_queue]),
