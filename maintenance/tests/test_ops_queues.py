@@ -168,3 +168,17 @@ def test_worker_record_stays_fresh_without_celery_heartbeats(ops_queue, django_d
         worker.stop()
     stopped = next(w for w in worker_records() if w["hostname"] == worker.hostname)
     assert not stopped["online"]  # a clean shutdown marks it offline at once
+
+
+def test_a_killed_worker_is_shown_offline(client, ops_queue, django_db_setup):
+    worker = CeleryWorker(queues=(ops_queue,), concurrency=1).start()
+    wait_for(lambda: any(w["hostname"] == worker.hostname for w in worker_records()))
+    worker.kill()  # no clean shutdown: the record just stops getting fresher
+
+    offline = wait_for(lambda: next((w for w in worker_records() if w["hostname"] ==
+                                     worker.hostname and not w["online"]), None),
+                       timeout=30, interval=0.5, what="the killed worker to go stale")
+    assert offline["heartbeat_age"] > 0
+    client.force_login(operator())
+    overview = client.get(reverse("admin:maintenance_ops_overview"))
+    assert f'data-worker="{worker.hostname}" data-online="0"' in overview.text
