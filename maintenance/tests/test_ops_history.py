@@ -145,3 +145,28 @@ def test_celery_retries_keep_one_history_row_with_the_retry_count(celery_worker)
     assert run.retries == 2
     assert "switch 'celery-retry' is off" in run.traceback
     assert TaskRun.objects.filter(task_id=task_id).count() == 1
+
+
+def test_bulk_admin_actions_retry_and_discard_the_selected(client, celery_worker):
+    client.force_login(operator())
+    failed = [TaskRun.objects.create(task_id=f"bulk-{n}", name="maintenance.tasks.echo",
+                                     queue="default", state="FAILURE", args=json.dumps([n]),
+                                     options={"queue": "default", "routing_key": "default"})
+              for n in range(3)]
+    changelist = reverse("admin:maintenance_failedtaskrun_changelist")
+
+    response = client.post(changelist, {"action": "retry_selected",
+                                        "_selected_action": [r.pk for r in failed[:2]]},
+                           follow=True)
+    assert "Sent 2 run(s) again" in response.text
+    for run in failed[:2]:
+        run.refresh_from_db()
+        retry = wait_for_state(run.retried_as.task_id, "SUCCESS")
+        assert retry.queue == "default" and json.loads(retry.result) == json.loads(run.args)[0]
+
+    response = client.post(changelist, {"action": "discard_selected",
+                                        "_selected_action": [failed[2].pk]}, follow=True)
+    assert "Discarded 1 failed run(s)" in response.text
+    assert "bulk-2" not in client.get(changelist).text
+    failed[2].refresh_from_db()
+    assert failed[2].discarded_at is not None and failed[2].state == "FAILURE"
