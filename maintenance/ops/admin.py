@@ -7,12 +7,17 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.paginator import InfinitePaginator
 
 from maintenance.models import FailedTaskRun, TaskRun
 from maintenance.ops import services, views
-from maintenance.ops.filters import QueueFilter, TaskNameFilter, registered_task_names
+from maintenance.ops.filters import (
+    QueuedAtFilter,
+    QueueFilter,
+    TaskNameFilter,
+    registered_task_names,
+)
 
 STATE_COLOURS = {
     TaskRun.State.QUEUED: "info", TaskRun.State.STARTED: "primary",
@@ -36,7 +41,7 @@ class TaskRunAdminBase(ModelAdmin):
     list_display = ("short_id", "name", "queue", "state_display", "queued_at", "runtime_display",
                     "worker", "retries")
     list_filter = (("state", ChoicesDropdownFilter), TaskNameFilter, QueueFilter,
-                   ("queued_at", RangeDateTimeFilter))
+                   ("queued_at", QueuedAtFilter))
     list_filter_submit = True
     search_fields = ("=task_id", "args", "kwargs")
     search_help_text = "A task id, or text in the arguments"
@@ -182,7 +187,7 @@ class FailedTaskRunAdmin(TaskRunAdminBase):
 
     list_display = ("short_id", "name", "queue", "state_display", "finished_at", "result",
                     "worker", "retries")
-    list_filter = (TaskNameFilter, QueueFilter, ("queued_at", RangeDateTimeFilter))
+    list_filter = (TaskNameFilter, QueueFilter, ("queued_at", QueuedAtFilter))
     actions = ("retry_selected", "discard_selected")
     change_list_template = "maintenance/ops/failed_change_list.html"
 

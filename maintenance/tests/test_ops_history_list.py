@@ -47,6 +47,11 @@ def test_filters_and_search(client, runs):
     since = timezone.localtime() - timedelta(days=2)
     query = f"?queued_at_from_0={since:%Y-%m-%d}&queued_at_from_1={since:%H:%M:%S}"
     assert shown(client, query) == {"run-ok", "run-wait"}
+    assert shown(client, f"?queued_at_from_0={since:%Y-%m-%d}") == {"run-ok", "run-wait"}
+    until = timezone.localtime() - timedelta(hours=1)
+    assert shown(client, f"?queued_at_to_0={until:%Y-%m-%d}&queued_at_to_1={until:%H:%M:%S}") \
+        == {"run-bad", "run-wait"}
+    assert shown(client, "?queued_at_from_0=not-a-date") == {"run-ok", "run-bad", "run-wait"}
 
 
 def test_unknown_filter_values_do_not_break_the_page(client, runs):
