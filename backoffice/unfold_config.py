@@ -60,6 +60,19 @@ SIDEBAR_NAVIGATION = [
         ],
     },
     {
+        "title": _("Operations"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item(_("Operations overview"), "monitor_heart", "admin:maintenance_ops_overview",
+                  "maintenance.view_taskrun"),
+            _item(_("Task history"), "history", "admin:maintenance_taskrun_changelist",
+                  "maintenance.view_taskrun"),
+            _item(_("Failed tasks"), "error", "admin:maintenance_failedtaskrun_changelist",
+                  "maintenance.view_taskrun"),
+        ],
+    },
+    {
         "title": _("Schedules"),
         "separator": True,
         "collapsible": True,

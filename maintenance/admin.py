@@ -75,3 +75,7 @@ class TaskResultAdmin(results_admin.TaskResultAdmin, ModelAdmin):
 @admin.register(GroupResult)
 class GroupResultAdmin(results_admin.GroupResultAdmin, ModelAdmin):
     show_full_result_count = False
+
+
+# The operations console's task history and failed-task lists.
+from maintenance.ops import admin as ops_admin  # noqa: E402,F401

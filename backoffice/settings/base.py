@@ -188,6 +188,12 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=90)
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+# Operations console: alert when a queue's oldest task has waited longer than this;
+# /metrics answers these client addresses (CIDR allowed) without a staff token.
+OPS_QUEUE_WAIT_ALERT_SECONDS = env.int("OPS_QUEUE_WAIT_ALERT_SECONDS", default=300)
+OPS_METRICS_ALLOWED_IPS = env.list("OPS_METRICS_ALLOWED_IPS", default=[])
+# maintenance.tasks.prune_task_history keeps this many days of finished task runs.
+OPS_TASK_HISTORY_DAYS = env.int("OPS_TASK_HISTORY_DAYS", default=30)
 
 # --- Admin (Unfold) ----------------------------------------------------------------------
 from backoffice.unfold_config import UNFOLD  # noqa: E402,F401

@@ -15,9 +15,10 @@ CACHES["default"]["KEY_PREFIX"] = "backoffice-test"
 # The worker is a real subprocess, so the SQLite test database must be a file it can open.
 # TEST_DATABASE_NAME lets two checkouts run their suites side by side on one server.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {
-        "NAME": env.str("TEST_DATABASE_NAME", default=str(VAR_DIR / "test-db.sqlite3"))
-    }
+    _test_name = env.str("TEST_DATABASE_NAME", default=str(VAR_DIR / "test-db.sqlite3"))
+    if "/" not in _test_name:  # a bare name (as for PostgreSQL) becomes a file under var/
+        _test_name = str(VAR_DIR / f"{_test_name}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}
 elif env.str("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 

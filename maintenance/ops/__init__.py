@@ -1,0 +1,1 @@
+"""The operations console: task history, queues, workers, retry and workflows in the admin."""

@@ -1,0 +1,166 @@
+"""Celery signal handlers that keep the task history (`TaskRun`) and the minute counters.
+
+The enqueuing process records QUEUED in `before_task_publish`; the worker records STARTED,
+then the outcome. Every handler swallows its own errors: bookkeeping must never stop a task
+from being sent or run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from celery import signals
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from maintenance.models import TaskMinuteStat, TaskRun
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMIT = 20_000
+RETRY_OF_HEADER = "backoffice_retry_of"
+_started: dict[str, float] = {}  # task id -> monotonic start, per worker process
+
+
+def _json(value) -> str:
+    return json.dumps(value, default=repr)[:TEXT_LIMIT]
+
+
+def _record(task_id: str, *, create: dict | None = None, **changes) -> None:
+    """Update the row of `task_id`; create it from `create` (+ changes) when it is missing."""
+    try:
+        with transaction.atomic():
+            if TaskRun.objects.filter(task_id=task_id).update(**changes):
+                return
+            if create is None:
+                return
+            try:
+                with transaction.atomic():
+                    TaskRun.objects.create(task_id=task_id, **{**create, **changes})
+            except IntegrityError:  # another process created it meanwhile
+                TaskRun.objects.filter(task_id=task_id).update(**changes)
+    except Exception:
+        logger.warning("could not record task %s", task_id, exc_info=True)
+
+
+def publish_options(*, headers: dict, body, routing_key: str, exchange, properties: dict,
+                    declare) -> dict:
+    """The options a retry needs to send the run exactly as it was sent (JSON-able)."""
+    queue = declare[0].name if declare else (routing_key or "default")
+    exchange_name = getattr(exchange, "name", exchange) or ""
+    hard, soft = (headers.get("timelimit") or (None, None))
+    embed = body[2] if isinstance(body, list | tuple) and len(body) > 2 else {}
+    options = {
+        "queue": queue, "routing_key": routing_key or queue, "exchange": exchange_name,
+        "priority": properties.get("priority"), "time_limit": hard, "soft_time_limit": soft,
+        "link": (embed or {}).get("callbacks"), "link_error": (embed or {}).get("errbacks"),
+        "chain": (embed or {}).get("chain"),
+        "in_chord": bool((embed or {}).get("chord")) or None,
+    }
+    return {key: value for key, value in options.items() if value not in (None, "", [])}
+
+
+@signals.before_task_publish.connect(dispatch_uid="maintenance.ops.queued")
+def record_queued(sender=None, body=None, exchange=None, routing_key=None, headers=None,
+                  properties=None, declare=None, **_):
+    headers = headers or {}
+    task_id = headers.get("id")
+    if not task_id:
+        return
+    options = publish_options(headers=headers, body=body, routing_key=routing_key,
+                              exchange=exchange, properties=properties or {}, declare=declare)
+    args, kwargs = (body[0], body[1]) if isinstance(body, list | tuple) else ([], {})
+    retries = headers.get("retries") or 0
+    changes = {"retries": retries, "options": options, "queue": options["queue"]}
+    if retries:
+        changes["state"] = TaskRun.State.RETRY
+    _record(task_id, create={
+        "name": headers.get("task") or sender or "", "state": TaskRun.State.QUEUED,
+        "args": _json(args), "kwargs": _json(kwargs),
+        "parent_id": headers.get("parent_id") or "", "root_id": headers.get("root_id") or "",
+        "group_id": headers.get("group") or "",
+    }, **changes)
+
+
+@signals.task_prerun.connect(dispatch_uid="maintenance.ops.started")
+def record_started(task_id=None, task=None, args=None, kwargs=None, **_):
+    _started[task_id] = time.monotonic()
+    request = task.request
+    delivery = request.delivery_info or {}
+    queue = delivery.get("routing_key") or ""
+    _record(task_id, create={
+        "name": task.name, "queue": queue, "args": _json(list(args or [])),
+        "kwargs": _json(kwargs or {}), "parent_id": request.parent_id or "",
+        "root_id": request.root_id or "", "group_id": request.group or "",
+        "queued_at": timezone.now(),
+    }, state=TaskRun.State.STARTED, started_at=timezone.now(), worker=request.hostname or "",
+        retries=request.retries or 0)
+
+
+def _count_minute(queue: str, *, failed: bool, runtime: float | None) -> None:
+    minute = timezone.now().replace(second=0, microsecond=0)
+    changes = {"failed" if failed else "succeeded": F("failed" if failed else "succeeded") + 1}
+    if runtime is not None:
+        changes.update(runtime_sum=F("runtime_sum") + runtime,
+                       runtime_count=F("runtime_count") + 1)
+    try:
+        with transaction.atomic():
+            if TaskMinuteStat.objects.filter(minute=minute, queue=queue).update(**changes):
+                return
+            try:
+                with transaction.atomic():
+                    TaskMinuteStat.objects.create(
+                        minute=minute, queue=queue, failed=int(failed), succeeded=int(not failed),
+                        runtime_sum=runtime or 0.0, runtime_count=int(runtime is not None))
+            except IntegrityError:
+                TaskMinuteStat.objects.filter(minute=minute, queue=queue).update(**changes)
+    except Exception:
+        logger.warning("could not count a finished task", exc_info=True)
+
+
+@signals.task_postrun.connect(dispatch_uid="maintenance.ops.finished")
+def record_finished(task_id=None, task=None, retval=None, state=None, **_):
+    started = _started.pop(task_id, None)
+    runtime = round(time.monotonic() - started, 6) if started is not None else None
+    changes = {"finished_at": timezone.now(), "runtime": runtime}
+    if state == TaskRun.State.SUCCESS:
+        changes.update(state=state, result=_json(retval))
+    elif state in (TaskRun.State.FAILURE, TaskRun.State.RETRY):
+        changes["state"] = state
+    _record(task_id, **changes)
+    if state in (TaskRun.State.SUCCESS, TaskRun.State.FAILURE):
+        delivery = task.request.delivery_info or {}
+        _count_minute(delivery.get("routing_key") or "default",
+                      failed=state == TaskRun.State.FAILURE, runtime=runtime)
+
+
+@signals.task_failure.connect(dispatch_uid="maintenance.ops.failed")
+def record_failure(task_id=None, exception=None, einfo=None, **_):
+    text = str(einfo.traceback) if einfo is not None else repr(exception)
+    try:
+        TaskRun.objects.filter(task_id=task_id).exclude(state=TaskRun.State.REVOKED).update(
+            state=TaskRun.State.FAILURE, traceback=text[-TEXT_LIMIT:],
+            result=f"{type(exception).__name__}: {exception}"[:TEXT_LIMIT],
+            finished_at=timezone.now(),
+        )
+    except Exception:
+        logger.warning("could not record the failure of %s", task_id, exc_info=True)
+
+
+@signals.task_retry.connect(dispatch_uid="maintenance.ops.retry")
+def record_retry(request=None, reason=None, einfo=None, **_):
+    if request is None:
+        return
+    _record(request.id, state=TaskRun.State.RETRY, result=str(reason)[:TEXT_LIMIT],
+            traceback=str(einfo.traceback)[-TEXT_LIMIT:] if einfo else "")
+
+
+@signals.task_revoked.connect(dispatch_uid="maintenance.ops.revoked")
+def record_revoked(request=None, terminated=None, signum=None, expired=None, **_):
+    if request is None:
+        return
+    why = "terminated" if terminated else ("expired" if expired else "revoked")
+    _record(request.id, state=TaskRun.State.REVOKED, result=why, finished_at=timezone.now())

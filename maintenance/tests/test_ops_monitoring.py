@@ -1,0 +1,102 @@
+"""The monitoring contract: `celery inspect`, `events`, `purge` and Flower work on the project."""
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from maintenance import tasks
+from maintenance.ops import selectors
+from maintenance.tests.ops_support import wait_for
+from tests.processes import ManagedProcess, free_port, subprocess_env
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+CELERY = [sys.executable, "-m", "celery", "-A", "backoffice"]
+
+
+def celery(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*CELERY, *args], env=subprocess_env(), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", ["active", "registered", "stats", "active_queues"])
+def test_celery_inspect_answers_for_the_worker(celery_worker, command):
+    done = celery("inspect", command, "-d", celery_worker.hostname, "--timeout", "10", "--json")
+    assert done.returncode == 0, done.stderr
+    replies = json.loads(done.stdout)
+    assert celery_worker.hostname in replies
+    if command == "registered":
+        assert "maintenance.tasks.echo" in replies[celery_worker.hostname]
+
+
+def test_celery_purge_empties_a_queue(ops_queue):
+    for n in range(3):
+        tasks.echo.apply_async((n,), queue=ops_queue)
+    assert selectors.queue_depths()[ops_queue] == 3
+    done = celery("purge", "-f", "-Q", ops_queue)
+    assert done.returncode == 0, done.stderr
+    assert "Purged 3 messages" in done.stdout
+    assert selectors.queue_depths()[ops_queue] == 0
+
+
+def test_celery_events_dump_shows_task_events(celery_worker):
+    dump = subprocess.Popen([*CELERY, "events", "--dump"], env=subprocess_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(dump.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    try:
+        task_id = None
+
+        def seen():
+            nonlocal task_id
+            task_id = task_id or tasks.echo.delay("evented").id  # sent once the dump listens
+            return any("task succeeded" in line and task_id in line for line in list(lines))
+
+        time.sleep(1)
+        wait_for(seen, timeout=60, interval=0.5, what="a task-succeeded event in the dump")
+    finally:
+        dump.terminate()
+        dump.wait(timeout=10)
+
+
+def _get(url: str, auth: str | None = None):
+    request = urllib.request.Request(url)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_flower_runs_against_the_project_behind_authentication(celery_worker):
+    port = free_port()
+    flower = ManagedProcess(f"flower-{port}", [*CELERY, "flower", "--address=127.0.0.1",
+                                               f"--port={port}", "--basic-auth=ops:s3cret"],
+                            subprocess_env()).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def up():
+            try:
+                return _get(f"{base}/healthcheck")[0] == 200
+            except (urllib.error.URLError, ConnectionError):
+                return False
+
+        wait_for(up, timeout=60, interval=0.3, what="flower to answer")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _get(f"{base}/api/workers")
+        assert refused.value.code == 401
+        status, body = wait_for(
+            lambda: (lambda r: r if celery_worker.hostname in r[1] else None)(
+                _get(f"{base}/api/workers?refresh=1", auth="ops:s3cret")),
+            timeout=60, interval=1, what="flower to list the worker")
+        assert status == 200
+    finally:
+        flower.stop()
