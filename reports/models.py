@@ -24,6 +24,12 @@ class ApiRequest(models.Model):
         ordering = ["-timestamp"]
         verbose_name = "API request"
         verbose_name_plural = "API requests"
+        # Each admin filter is "equals X, newest first": one index per filter serves it.
+        indexes = [
+            models.Index(fields=["route", "-timestamp"], name="reports_apireq_route_ts"),
+            models.Index(fields=["status_code", "-timestamp"], name="reports_apireq_status_ts"),
+            models.Index(fields=["method", "-timestamp"], name="reports_apireq_method_ts"),
+        ]
 
     def __str__(self):
         return f"{self.method} {self.route} {self.status_code}"
