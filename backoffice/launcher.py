@@ -155,7 +155,10 @@ def run() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
+    # Not setdefault: importing the `backoffice` package (celery.py) already defaulted it to
+    # dev settings, and pytest-django prefers the environment over pyproject.toml, so tests
+    # would run on the dev Redis database (and flush it) and an in-memory SQLite.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings.test"
     redis_url = settings_value(os.environ["DJANGO_SETTINGS_MODULE"], "REDIS_URL")
     redis_server = ensure_redis(redis_url)
     try:
