@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class NotificationsConfig(AppConfig):
@@ -7,3 +8,6 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from notifications import receivers  # noqa: F401 - connects the signal receivers
+        from notifications.schedules import ensure_after_migrate
+
+        post_migrate.connect(ensure_after_migrate, dispatch_uid="notifications.sweep_schedule")

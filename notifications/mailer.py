@@ -101,7 +101,7 @@ class Mailer:
             sent = self.connection.send_messages([message])
         except Exception as exc:
             outcome = classify(exc)
-            if outcome.transient and outcome.smtp_code is None:
+            if outcome.transient and outcome.smtp_code in (None, 421):
                 self.close()  # the connection is gone or unusable: start afresh next time
             return outcome
         if not sent:
