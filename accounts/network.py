@@ -13,6 +13,7 @@ def _networks(proxies: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
+@lru_cache(maxsize=4096)  # the same few addresses come again and again
 def _parse(value: str):
     try:
         return ipaddress.ip_address(value.strip())

@@ -66,6 +66,22 @@ def test_filters_are_backed_by_indexes():
     assert ApiRequest._meta.get_field("timestamp").db_index
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner is predictable")
+@pytest.mark.parametrize(("query", "index"), [
+    ("?status_class=5xx", "reports_apireq_error_ts"),
+    ("?status_class=4xx", "reports_apireq_error_ts"),
+    ("?method=DELETE", "reports_apireq_method_ts"),
+    ("?route=/api/login/", "reports_apireq_route_ts"),
+])
+def test_filter_queries_use_their_index(staff_client, rows, query, index):
+    queryset = staff_client.get(URL + query).context["cl"].queryset
+    sql, params = queryset[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert index in plan
+
+
 def test_auditor_sees_the_log_but_cannot_change_it(client, rows):
     from django.contrib.auth.models import Group
 

@@ -63,7 +63,7 @@ def test_a_failure_to_log_is_logged_and_the_response_still_goes_out(monkeypatch,
     def broken(**kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("reports.middleware.api_request_record", broken)
+    monkeypatch.setattr("reports.middleware.api_requests_write", broken)
     with caplog.at_level(logging.ERROR, logger="reports.middleware"):
         response = Client().get("/api/public/")
 
