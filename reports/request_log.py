@@ -68,7 +68,8 @@ class RequestLogBuffer:
                 try:
                     written += api_requests_write(rows=batch)
                 except Exception:
-                    connection.close()  # this thread's own; the next flush reconnects
+                    if not connection.in_atomic_block:
+                        connection.close()  # maybe broken; the next flush reconnects
                     self.rows.extendleft(reversed(batch))
                     logger.exception("could not write %d API request log rows; keeping them",
                                      len(self.rows))
