@@ -17,11 +17,23 @@ RESET_MESSAGE = "If an account with that email address exists, a reset link has 
 
 BAD_REQUEST = OpenApiResponse(s.FieldErrorsSerializer, description="Field errors")
 UNAUTHORIZED = OpenApiResponse(s.ErrorSerializer, description="No or invalid token")
+UNSUPPORTED = OpenApiResponse(s.ErrorSerializer, description="Body media type unsupported or "
+                              "unreadable")
 THROTTLED = OpenApiResponse(s.ErrorSerializer, description="Too many requests (see Retry-After)")
 
 
 def _field_errors(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _call(service, serializer_class, http_request, /, **extra):
+    """Validate the body with `serializer_class`, call `service`; its errors become 400s."""
+    data = serializer_class(data=http_request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        return service(**extra, **data.validated_data)
+    except DjangoValidationError as exc:
+        raise _field_errors(exc) from exc
 
 
 class ThrottledView(APIView):
@@ -34,16 +46,12 @@ class RegisterView(ThrottledView):
 
     @extend_schema(
         request=s.RegisterSerializer,
-        responses={201: s.RegisterResponseSerializer, 400: BAD_REQUEST, 429: THROTTLED},
+        responses={201: s.RegisterResponseSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED,
+                   429: THROTTLED},
         auth=[],
     )
     def post(self, request):
-        data = s.RegisterSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            result = services.user_register(**data.validated_data)
-        except DjangoValidationError as exc:
-            raise _field_errors(exc) from exc
+        result = _call(services.user_register, s.RegisterSerializer, request)
         body = {
             "message": "User registered successfully",
             "user_id": result.user.pk,
@@ -59,13 +67,12 @@ class LoginView(ThrottledView):
 
     @extend_schema(
         request=s.LoginSerializer,
-        responses={200: s.TokenResponseSerializer, 400: BAD_REQUEST, 429: THROTTLED},
+        responses={200: s.TokenResponseSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED,
+                   429: THROTTLED},
         auth=[],
     )
     def post(self, request):
-        data = s.LoginSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        token = services.token_login(request=request, **data.validated_data)
+        token = _call(services.token_login, s.LoginSerializer, request, request=request)
         if token is None:
             raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
         return Response({"token": token.key, "user_id": token.user_id,
@@ -92,7 +99,7 @@ class ProfileView(APIView):
 
     @extend_schema(
         request=s.ProfileSerializer,
-        responses={200: s.ProfileSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED,
+        responses={200: s.ProfileSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED, 401: UNAUTHORIZED,
                    403: UNAUTHORIZED},
     )
     def patch(self, request):
@@ -110,13 +117,11 @@ class PasswordResetView(ThrottledView):
 
     @extend_schema(
         request=s.PasswordResetSerializer,
-        responses={200: s.MessageSerializer, 400: BAD_REQUEST, 429: THROTTLED},
+        responses={200: s.MessageSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED, 429: THROTTLED},
         auth=[],
     )
     def post(self, request):
-        data = s.PasswordResetSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.password_reset_request(email=data.validated_data["email"])
+        _call(services.password_reset_request, s.PasswordResetSerializer, request)
         return Response({"message": RESET_MESSAGE})
 
 
@@ -125,16 +130,11 @@ class PasswordResetConfirmView(ThrottledView):
 
     @extend_schema(
         request=s.PasswordResetConfirmSerializer,
-        responses={200: s.MessageSerializer, 400: BAD_REQUEST, 429: THROTTLED},
+        responses={200: s.MessageSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED, 429: THROTTLED},
         auth=[],
     )
     def post(self, request):
-        data = s.PasswordResetConfirmSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            services.password_reset_confirm(**data.validated_data)
-        except DjangoValidationError as exc:
-            raise _field_errors(exc) from exc
+        _call(services.password_reset_confirm, s.PasswordResetConfirmSerializer, request)
         return Response({"message": "Your password has been changed. Log in with it."})
 
 

@@ -32,7 +32,8 @@ def api_requests_write(*, rows: list[tuple]) -> int:
     if not rows:
         return 0
     adapt = connection.ops.adapt_datetimefield_value
-    params = [(adapt(ts), method[:10], route[:255], status, user_id, ip, duration)
+    adapt_ip = connection.ops.adapt_ipaddressfield_value
+    params = [(adapt(ts), method[:10], route[:255], status, user_id, adapt_ip(ip), duration)
               for ts, method, route, status, user_id, ip, duration in rows]
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(params), ROWS_PER_STATEMENT):
