@@ -71,3 +71,19 @@ def test_admin_shows_status_and_every_attempt(client):
     assert page.status_code == 200
     assert b"451 later" in page.content and b"mailbox unavailable" in page.content
     assert client.get("/admin/notifications/transactionalemail/add/").status_code == 403
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_tasks_called_the_seed_way_with_only_a_user_id(celery_worker, smtp):
+    user = User.objects.create_user("seed", "seed@example.com", "pw-Long-enough-1",
+                                    first_name="Sid")
+
+    welcome = tasks.send_welcome_email.delay(user.pk).get(timeout=30)
+    reset = tasks.send_password_reset_email.delay(user.pk).get(timeout=30)
+
+    assert welcome["status"] == reset["status"] == "sent"
+    messages = smtp.wait_for(2)
+    assert [m["To"] for m in messages] == ["seed@example.com", "seed@example.com"]
+    kinds = set(TransactionalEmail.objects.filter(user=user).values_list("kind", "status"))
+    assert kinds == {("welcome", "sent"), ("password_reset", "sent")}
