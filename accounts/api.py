@@ -126,7 +126,7 @@ class PasswordResetView(ThrottledView):
 
 
 class PasswordResetConfirmView(ThrottledView):
-    throttle_scope = "password_reset"
+    throttle_scope = "password_reset_confirm"
 
     @extend_schema(
         request=s.PasswordResetConfirmSerializer,

@@ -162,7 +162,12 @@ def transactional_email_send(*, email_id: int, worker: str = "",
     if email.user is None or not email.user.is_active:
         outcome = SendOutcome("permanent", None, "the user no longer exists or is inactive")
     else:
-        message = _message(email)
+        try:
+            message = _message(email)
+        except Exception as exc:  # a broken template must end the email, not wedge it
+            logger.exception("could not render email %s", email.pk)
+            return _record(email, SendOutcome("permanent", None, f"could not render: {exc!r}"),
+                           started=started, worker=worker)
         email.subject = message.subject
         if mailer is None:
             with Mailer() as own:

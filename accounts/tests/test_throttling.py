@@ -27,12 +27,16 @@ def test_login_throttle_answers_429_with_retry_after(api):
 
 
 def test_register_and_password_reset_are_throttled(api):
-    with rates(register="1/hour", password_reset="1/hour"):
+    confirm = {"uid": "x", "token": "y", "new_password": "z"}
+    with rates(register="1/hour", password_reset="1/hour", password_reset_confirm="1/hour"):
         api.post("/api/register/", {}, format="json")
         api.post("/api/password-reset/", {"email": "a@example.com"}, format="json")
+        api.post("/api/password-reset/confirm/", confirm, format="json")
         assert api.post("/api/register/", {}, format="json").status_code == 429
         reset = api.post("/api/password-reset/", {"email": "a@example.com"}, format="json")
         assert reset.status_code == 429
+        again = api.post("/api/password-reset/confirm/", confirm, format="json")
+        assert again.status_code == 429
 
 
 def test_spoofed_forwarded_for_does_not_reset_the_counter(api):

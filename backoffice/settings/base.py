@@ -233,6 +233,7 @@ REST_FRAMEWORK = {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
+        "password_reset_confirm": env.str("THROTTLE_PASSWORD_RESET_CONFIRM", default="10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -87,3 +87,22 @@ def test_tasks_called_the_seed_way_with_only_a_user_id(celery_worker, smtp):
     assert [m["To"] for m in messages] == ["seed@example.com", "seed@example.com"]
     kinds = set(TransactionalEmail.objects.filter(user=user).values_list("kind", "status"))
     assert kinds == {("welcome", "sent"), ("password_reset", "sent")}
+
+
+@pytest.mark.django_db
+def test_an_email_that_cannot_be_rendered_fails_with_the_reason(monkeypatch):
+    from notifications import services
+
+    user = User.objects.create_user("tpl", "tpl@example.com", "pw-Long-enough-1")
+    email = TransactionalEmail.objects.create(kind="welcome", user=user, to_email=user.email)
+
+    def broken(email):
+        raise ValueError("template exploded")
+
+    monkeypatch.setattr(services, "_message", broken)
+    result = services.transactional_email_send(email_id=email.pk)
+
+    email.refresh_from_db()
+    assert result.status == email.status == "failed"
+    assert "template exploded" in email.last_error
+    assert email.attempt_log.get().outcome == "permanent"
