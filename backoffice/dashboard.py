@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from maintenance.dashboard import recent_task_summary
+from reports.dashboard import traffic_dashboard
 
 
 def dashboard_callback(request, context):
@@ -19,6 +20,7 @@ def dashboard_callback(request, context):
         {
             "healthz_url": reverse("healthz"),
             "tasks": recent_task_summary(since=since, user=request.user),
+            "traffic": traffic_dashboard(request.user),
         }
     )
     return context

@@ -140,6 +140,8 @@ def run() -> int:
     try:
         manage("migrate", "--noinput")
         manage("ensure_superuser")
+        if os.environ.get("DEMO_DATA", "true").lower() not in {"0", "false", "no", "off"}:
+            manage("seed_demo", "--if-empty")  # a fresh install shows real charts
         say(f"admin: http://{host}:{port}/admin/   (Ctrl-C stops everything)")
         bin_dir = Path(sys.executable).parent  # gunicorn and celery of this venv
         env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
@@ -155,9 +157,7 @@ def run() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    # Not setdefault: importing the `backoffice` package (celery.py) already defaulted it to
-    # dev settings, and pytest-django prefers the environment over pyproject.toml, so tests
-    # would run on the dev Redis database (and flush it) and an in-memory SQLite.
+    # Always the test settings: importing this package already set a default (dev) for Celery.
     os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings.test"
     redis_url = settings_value(os.environ["DJANGO_SETTINGS_MODULE"], "REDIS_URL")
     redis_server = ensure_redis(redis_url)

@@ -38,6 +38,25 @@ SIDEBAR_NAVIGATION = [
         "items": [
             _item(_("Users"), "person", "admin:accounts_user_changelist", "accounts.view_user"),
             _item(_("Groups"), "group", "admin:auth_group_changelist", "auth.view_group"),
+            _item(
+                _("API tokens"), "key", "admin:authtoken_tokenproxy_changelist",
+                "authtoken.view_tokenproxy",
+            ),
+        ],
+    },
+    {
+        "title": _("Reports"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item(_("Charts"), "monitoring", "admin:reports_dailyreport_charts",
+                  "reports.view_dailyreport"),
+            _item(_("Daily reports"), "calendar_today", "admin:reports_dailyreport_changelist",
+                  "reports.view_dailyreport"),
+            _item(_("Weekly analytics"), "date_range",
+                  "admin:reports_weeklyanalytics_changelist", "reports.view_weeklyanalytics"),
+            _item(_("API requests"), "api", "admin:reports_apirequest_changelist",
+                  "reports.view_apirequest"),
         ],
     },
     {

@@ -1,15 +1,167 @@
-"""The API request log in the admin, fast at millions of rows.
+"""Report rows, the request log, and the charts page in the Unfold admin.
 
-No full COUNT (infinite paginator), newest-first on the timestamp index, and only filters
-that an index serves: method, status class, exact route, user id, timestamp range.
+The request log (ApiRequest) stays fast at millions of rows: no full COUNT (infinite
+paginator), newest-first on the timestamp index, and only filters an index serves.
 """
 
-from django.contrib import admin
+import csv
+
+from django.contrib import admin, messages
+from django.http import StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from kombu.exceptions import OperationalError as KombuOperationalError
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import FieldTextFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import FieldTextFilter, RangeDateFilter, RangeDateTimeFilter
+from unfold.decorators import action, display
 from unfold.paginator import InfinitePaginator
 
-from reports.models import ApiRequest
+from reports import selectors
+from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
+from reports.periods import day_bounds
+from reports.tasks import generate_daily_report
+from reports.views import ReportChartsView
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value):
+        return value
+
+
+def _table(rows, columns):
+    if not rows:
+        return "—"
+    head = format_html_join("", "<th class='pr-4 text-left'>{}</th>", ((c,) for c, _ in columns))
+    body = format_html_join(
+        "", "<tr>{}</tr>",
+        ((format_html_join("", "<td class='pr-4'>{}</td>", ((row.get(key, ""),)
+                                                             for _, key in columns)),)
+         for row in rows),
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+@admin.register(DailyReport)
+class DailyReportAdmin(ModelAdmin):
+    list_display = ("date", "total_requests", "failed_requests", "success_rate_display",
+                    "avg_response_time", "p95_response_time", "unique_users", "generated_at",
+                    "generated_by")
+    list_filter = [("date", RangeDateFilter)]
+    list_filter_submit = True
+    date_hierarchy = "date"
+    ordering = ("-date",)
+    actions = ["export_csv", "regenerate"]
+    readonly_fields = ("requests_link", "top_endpoints_table", "top_users_table",
+                       "status_codes_table")
+    fieldsets = (
+        (None, {"fields": ("date", "requests_link", "total_requests", "successful_requests",
+                           "failed_requests", "success_rate", "unique_users", "unique_ips",
+                           "avg_response_time", "p95_response_time")}),
+        ("Breakdown", {"fields": ("status_codes_table", "top_endpoints_table",
+                                  "top_users_table")}),
+        ("Generation", {"fields": ("generated_at", "generated_by", "task_id")}),
+    )
+
+    def get_urls(self):
+        charts = self.admin_site.admin_view(ReportChartsView.as_view(model_admin=self))
+        return [path("charts/", charts, name="reports_dailyreport_charts"), *super().get_urls()]
+
+    def has_add_permission(self, request):
+        return False  # rows come from the aggregation task, never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_regenerate_permission(self, request):
+        return request.user.has_perm("reports.regenerate_dailyreport")
+
+    @display(description="Success rate", ordering="success_rate")
+    def success_rate_display(self, obj):
+        return f"{obj.success_rate:.2f}%"
+
+    @display(description="API requests of this day")
+    def requests_link(self, obj):
+        start, end = day_bounds(obj.date)
+        url = reverse("admin:reports_apirequest_changelist")
+        query = f"timestamp__gte={start.isoformat()}&timestamp__lt={end.isoformat()}"
+        return format_html('<a class="text-primary-600" href="{}?{}">{} requests logged</a>',
+                           url, query.replace("+", "%2B"), obj.total_requests)
+
+    @display(description="Top endpoints")
+    def top_endpoints_table(self, obj):
+        return _table(obj.top_endpoints, [("Method", "method"), ("Route", "route"),
+                                          ("Requests", "count"), ("Failed", "failed"),
+                                          ("Avg ms", "avg_response_time")])
+
+    @display(description="Top users")
+    def top_users_table(self, obj):
+        return _table(obj.top_users, [("User", "username"), ("Requests", "count")])
+
+    @display(description="Status codes")
+    def status_codes_table(self, obj):
+        rows = [{"code": code, "count": count} for code, count in obj.status_codes.items()]
+        return _table(rows, [("Status", "code"), ("Requests", "count")])
+
+    @admin.action(description="Export selected reports as CSV")
+    def export_csv(self, request, queryset):
+        writer = csv.writer(_Echo())
+        rows = selectors.daily_reports_csv_rows(queryset.order_by("date"))
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows),
+                                         content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="daily-reports.csv"'
+        return response
+
+    @action(description="Regenerate selected days", permissions=["regenerate"])
+    def regenerate(self, request, queryset):
+        days = list(queryset.order_by("date").values_list("date", flat=True))
+        try:
+            results = [generate_daily_report.delay(date=day.isoformat()) for day in days]
+        except KombuOperationalError as exc:
+            messages.error(request, f"Nothing was queued: the broker is unreachable ({exc}).")
+            return
+        links = format_html_join(
+            ", ", '<a href="{}?q={}">{}</a>',
+            ((reverse("admin:django_celery_results_taskresult_changelist"), result.id, day)
+             for result, day in zip(results, days, strict=True)),
+        )
+        messages.success(request, format_html("Regeneration queued for {} day(s): {}",
+                                              len(days), links))
+
+
+@admin.register(WeeklyAnalytics)
+class WeeklyAnalyticsAdmin(ModelAdmin):
+    list_display = ("week_start", "total_requests", "failed_requests", "change_percent",
+                    "generated_at")
+    ordering = ("-week_start",)
+    readonly_fields = ("endpoints_table", "users_table", "busiest_hours_table")
+    exclude = ("endpoints", "users", "busiest_hours")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @display(description="Endpoints")
+    def endpoints_table(self, obj):
+        return _table(obj.endpoints, [("Method", "method"), ("Route", "route"),
+                                      ("Requests", "requests"), ("Error rate %", "error_rate"),
+                                      ("Avg ms", "avg_response_time")])
+
+    @display(description="Users")
+    def users_table(self, obj):
+        return _table(obj.users, [("User", "username"), ("Requests", "requests"),
+                                  ("Active days", "active_days"), ("Error rate %", "error_rate")])
+
+    @display(description="Requests per hour")
+    def busiest_hours_table(self, obj):
+        rows = [{"hour": f"{hour:02d}:00", "count": count}
+                for hour, count in enumerate(obj.busiest_hours)]
+        return _table(sorted(rows, key=lambda r: -r["count"])[:6],
+                      [("Hour", "hour"), ("Requests", "count")])
+
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 STATUS_CLASSES = {"2xx": (200, 300), "3xx": (300, 400), "4xx": (400, 500), "5xx": (500, 600)}

@@ -38,3 +38,63 @@ class ApiRequest(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.route} {self.status_code}"
+
+
+class DailyReport(models.Model):
+    """One day of API traffic, aggregated from ApiRequest. Charts read only these rows."""
+
+    date = models.DateField(unique=True)
+    total_requests = models.PositiveIntegerField(default=0)
+    successful_requests = models.PositiveIntegerField(default=0, help_text="2xx and 3xx")
+    failed_requests = models.PositiveIntegerField(default=0, help_text="4xx and 5xx")
+    success_rate = models.FloatField(default=0.0, help_text="percent of requests that succeeded")
+    unique_users = models.PositiveIntegerField(default=0)
+    unique_ips = models.PositiveIntegerField(default=0)
+    avg_response_time = models.FloatField(default=0.0, help_text="milliseconds")
+    p95_response_time = models.FloatField(default=0.0, help_text="milliseconds (nearest rank)")
+    status_codes = models.JSONField(default=dict, blank=True, help_text="status code → count")
+    top_endpoints = models.JSONField(default=list, blank=True)
+    top_users = models.JSONField(default=list, blank=True)
+    generated_at = models.DateTimeField()
+    generated_by = models.CharField(max_length=100, blank=True, help_text="task, command or user")
+    task_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-date"]
+        permissions = [("regenerate_dailyreport", "Can regenerate daily reports")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    total_requests=models.F("successful_requests") + models.F("failed_requests")
+                ),
+                name="daily_report_total_is_success_plus_failed",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Daily report {self.date:%Y-%m-%d}"
+
+
+class WeeklyAnalytics(models.Model):
+    """One week (Monday start) of per-endpoint and per-user analytics."""
+
+    week_start = models.DateField(unique=True, help_text="the Monday that starts the week")
+    total_requests = models.PositiveIntegerField(default=0)
+    failed_requests = models.PositiveIntegerField(default=0)
+    previous_total_requests = models.PositiveIntegerField(default=0)
+    change_percent = models.FloatField(
+        null=True, blank=True, help_text="week-over-week change of the request count"
+    )
+    endpoints = models.JSONField(default=list, blank=True)
+    users = models.JSONField(default=list, blank=True)
+    busiest_hours = models.JSONField(default=list, blank=True, help_text="24 request counts")
+    generated_at = models.DateTimeField()
+    generated_by = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-week_start"]
+        verbose_name_plural = "weekly analytics"
+
+    def __str__(self):
+        return f"Week of {self.week_start:%Y-%m-%d}"

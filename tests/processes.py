@@ -40,11 +40,16 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for a child that must see the same database, Redis and settings."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backoffice.settings.test",
+        "DJANGO_SETTINGS_MODULE": os.environ.get(
+            "DJANGO_SETTINGS_MODULE", "backoffice.settings.test"
+        ),
         "DATABASE_URL": database_url_for_subprocess(),
+        # Test and bench settings each read their own variable for their Redis database.
         "TEST_REDIS_URL": settings.REDIS_URL,
+        "BENCH_REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
     }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # only the browser tests' own process needs it
     env.update(extra)
     return env
 

@@ -6,7 +6,8 @@ from kombu import Exchange, Queue
 
 from backoffice.settings.config import BASE_DIR, database_config, env, fail, redis_url
 
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = BASE_DIR / "var"  # local state of the embedded run (SQLite, logs); not in git
+VAR_DIR.mkdir(exist_ok=True)
 
 ENVIRONMENT_NAME = env.str("ENVIRONMENT_NAME", default="development")
 DEBUG = env.bool("DEBUG", default=False)

@@ -24,7 +24,6 @@ def test_staff_filter_the_request_log_to_server_errors(live_server, page):
     page.fill("input[name=username]", "boss")
     page.fill("input[name=password]", "Boss-pass-123")
     page.click("button[type=submit]")
-    page.wait_for_load_state(); page.screenshot(path="/tmp/bt.png")
     page.get_by_text("API and email").click()  # the sidebar group opens
     page.get_by_role("link", name="API requests").click()
     page.wait_for_url("**/admin/reports/apirequest/")

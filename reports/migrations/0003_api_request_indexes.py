@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0001_api_request'),
+        ('reports', '0002_daily_report_weekly_analytics'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,112 @@
+"""The Unfold admin: themed login, dashboard, sidebar links, and who may enter."""
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.test import RequestFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw-Root-123")
+
+
+def test_login_page_renders_with_unfold_assets(client):
+    response = client.get("/admin/login/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    stylesheet = re.search(r'href="(/static/unfold/css/styles[^"]*\.css)"', html)
+    assert stylesheet, "Unfold's stylesheet is not linked from the login page"
+    assert client.get(stylesheet.group(1)).status_code == 200  # whitenoise serves it
+    assert "Backoffice" in html
+
+
+def test_dashboard_renders_for_superuser(client, superuser):
+    client.force_login(superuser)
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="system-status"' in html
+    assert "Latest task runs" in html
+    assert "backoffice/js/dashboard.js" in html
+
+
+def test_environment_badge_names_the_environment(client, superuser, settings):
+    settings.ENVIRONMENT_NAME = "production"
+    client.force_login(superuser)
+
+    assert "Production" in client.get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("is_staff", [False, True])
+def test_non_staff_users_are_refused(client, django_user_model, is_staff):
+    user = django_user_model.objects.create_user("plain", "p@example.com", "pw-Plain-123",
+                                                 is_staff=is_staff)
+    client.force_login(user)
+
+    response = client.get("/admin/")
+
+    if is_staff:
+        assert response.status_code == 200
+        # staff without permissions see no model pages in the sidebar
+        assert "/admin/accounts/user/" not in response.content.decode()
+    else:
+        assert response.status_code == 302
+        assert response.url.startswith("/admin/login/")
+
+
+def test_anonymous_is_redirected_to_login(client):
+    response = client.get("/admin/accounts/user/")
+
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+
+
+def _sidebar_links(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    links = []
+    for group in admin.site.get_sidebar_list(request):
+        for item in group["items"]:
+            links.append(str(item["link"]))
+    return links
+
+
+def test_every_sidebar_link_answers_200_for_superuser(client, superuser):
+    client.force_login(superuser)
+    links = _sidebar_links(superuser)
+
+    expected = {
+        "/admin/", "/admin/accounts/user/", "/admin/auth/group/",
+        "/admin/django_celery_beat/periodictask/", "/admin/django_celery_beat/intervalschedule/",
+        "/admin/django_celery_beat/crontabschedule/", "/admin/django_celery_beat/clockedschedule/",
+        "/admin/django_celery_beat/solarschedule/",
+        "/admin/django_celery_results/taskresult/", "/admin/django_celery_results/groupresult/",
+    }
+    assert expected <= set(links)
+    for link in links:
+        assert client.get(link).status_code == 200, link
+
+
+def test_every_registered_admin_page_is_in_the_sidebar(superuser):
+    links = set(_sidebar_links(superuser))
+    request = RequestFactory().get("/admin/")
+    request.user = superuser
+    for app in admin.site.get_app_list(request):
+        for model in app["models"]:
+            assert model["admin_url"] in links, f"{model['admin_url']} missing from the sidebar"
+
+
+def test_beat_and_results_admins_use_unfold():
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_results.models import TaskResult
+    from unfold.admin import ModelAdmin
+
+    assert isinstance(admin.site._registry[PeriodicTask], ModelAdmin)
+    assert isinstance(admin.site._registry[TaskResult], ModelAdmin)

@@ -1,0 +1,89 @@
+"""Settings from the environment: deploy checks, static files, and one clear line on bad input."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+PROD_ENV = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "backoffice.example.com",
+    "DATABASE_URL": "sqlite:////tmp/backoffice-prod-check.sqlite3",
+}
+
+
+def run(argv, settings_module="backoffice.settings.dev", **env):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    return subprocess.run(
+        argv, cwd=BASE_DIR, capture_output=True, text=True, timeout=240,
+        env={**clean, "DJANGO_SETTINGS_MODULE": settings_module, **env},
+    )
+
+
+def manage(*args, **kwargs):
+    return run([sys.executable, "manage.py", *args], **kwargs)
+
+
+def assert_one_clear_line(result, variable):
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0] and "configuration error" in lines[0]
+
+
+def test_check_deploy_with_prod_settings_has_no_warnings():
+    result = manage("check", "--deploy", settings_module="backoffice.settings.prod", **PROD_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_collectstatic_works_with_prod_settings(tmp_path):
+    result = manage("collectstatic", "--noinput", settings_module="backoffice.settings.prod",
+                    STATIC_ROOT=str(tmp_path), **PROD_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "staticfiles.json").exists()  # the manifest
+    assert list(tmp_path.glob("unfold/css/styles.*.css.gz"))  # hashed and compressed
+
+
+def test_missing_secret_key_in_prod_stops_with_one_line():
+    env = {k: v for k, v in PROD_ENV.items() if k != "SECRET_KEY"}
+    assert_one_clear_line(manage("check", settings_module="backoffice.settings.prod", **env),
+                          "SECRET_KEY")
+
+
+@pytest.mark.parametrize("url", ["nonsense", "mysql-ish://x", "postgres://u@db:port/name",
+                                 "postgres://u@db:5432/"])
+def test_malformed_database_url_stops_with_one_line(url):
+    assert_one_clear_line(manage("check", DATABASE_URL=url), "DATABASE_URL")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:abc/0",
+                                 "redis://127.0.0.1:6379/zero", "redis://"])
+def test_malformed_redis_url_stops_with_one_line(url):
+    assert_one_clear_line(manage("check", REDIS_URL=url), "REDIS_URL")
+
+
+def test_celery_command_reports_bad_config_in_one_line():
+    result = run([sys.executable, "-m", "celery", "-A", "backoffice", "inspect", "ping"],
+                 REDIS_URL="redis://127.0.0.1:nope/0")
+    assert_one_clear_line(result, "REDIS_URL")
+
+
+def test_backup_dir_inside_static_root_is_refused(tmp_path):
+    result = manage("check", STATIC_ROOT=str(tmp_path), BACKUP_DIR=str(tmp_path / "backups"))
+    assert_one_clear_line(result, "BACKUP_DIR")
+
+
+def test_dev_defaults_work_with_nothing_set():
+    result = manage("check")
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,107 @@
+"""`make run` end to end: private Redis, migrate, superuser, web + worker + beat, Ctrl-C."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.processes import free_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def session_processes(sid: int) -> list[str]:
+    out = subprocess.run(["ps", "-e", "-o", "sid=,pid=,args="], capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if line.split()[0] == str(sid)]
+
+
+def read_until(stream_lines, pattern, process, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in stream_lines():
+            match = re.search(pattern, line)
+            if match:
+                return match
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"never saw {pattern!r}")
+
+
+def get_health(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.mark.worker
+def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
+    redis_port, web_port = free_port(), free_port()
+    log_path = tmp_path / "run.log"
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_SUPERUSER_PASSWORD"}}
+    env.update({
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",  # nothing answers: a private Redis
+        "WEB_PORT": str(web_port),
+        "WORKER_CONCURRENCY": "1",
+        "WEB_CONCURRENCY": "1",
+        "DEMO_DATA": "false",  # seed_demo has its own tests; keep this one quick
+    })
+    with open(log_path, "w") as log:
+        make = subprocess.Popen(["make", "run"], cwd=BASE_DIR, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def lines():
+        return log_path.read_text(errors="replace").splitlines()
+
+    try:
+        password = read_until(lines, r"created superuser 'admin' with password: (\S+)", make,
+                              240).group(1)
+        read_until(lines, rf"admin: http://127\.0\.0\.1:{web_port}/admin/", make, 60)
+        assert "started a private Redis" in log_path.read_text()
+        deadline = time.monotonic() + 90
+        status, report = None, None
+        while time.monotonic() < deadline:
+            try:
+                status, report = get_health(web_port)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert status == 200, report  # web, private Redis, worker and beat all answer
+        assert len(password) >= 12
+    finally:
+        os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        make.wait(timeout=60)
+
+    time.sleep(1)
+    assert session_processes(make.pid) == [], "processes left behind after Ctrl-C"
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=redis_port, socket_connect_timeout=1).ping()
+    assert "[backoffice] stopped" in log_path.read_text()
+
+
+@pytest.mark.django_db
+def test_ensure_superuser_creates_once(django_user_model, monkeypatch, capsys):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Given-Password-123")
+    call_command("ensure_superuser")
+    call_command("ensure_superuser")
+
+    out = capsys.readouterr().out
+    assert "created superuser 'admin' (password from DJANGO_SUPERUSER_PASSWORD)" in out
+    assert "superuser exists: admin" in out
+    user = django_user_model.objects.get(is_superuser=True)
+    assert user.check_password("Given-Password-123")

@@ -1,0 +1,47 @@
+"""Helpers shared by benchmarks: timing, medians, peak memory, worker throughput."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from contextlib import contextmanager
+
+
+@contextmanager
+def stopwatch():
+    """`with stopwatch() as elapsed: ...` then `elapsed()` gives seconds."""
+    start = time.perf_counter()
+    end = None
+
+    def elapsed() -> float:
+        return (end or time.perf_counter()) - start
+
+    try:
+        yield elapsed
+    finally:
+        end = time.perf_counter()
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 4)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def wait_processed(app, hostname: str, task_name: str, count: int, timeout: float = 600) -> None:
+    """Wait until the worker's own stats say it finished `count` runs of `task_name`.
+
+    Asking the worker (not the result backend) measures both configurations the same way.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(destination=[hostname], timeout=1.0).stats() or {}
+        done = replies.get(hostname, {}).get("total", {}).get(task_name, 0)
+        if done >= count:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{hostname} did not finish {count} x {task_name} in {timeout}s")

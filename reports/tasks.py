@@ -1,0 +1,36 @@
+"""Thin Celery tasks: parse arguments, call a service, return a small JSON-able dict."""
+
+from celery import shared_task
+
+from reports import services
+from reports.periods import last_full_week_start, parse_day, yesterday
+
+
+@shared_task(bind=True, name="reports.tasks.generate_daily_report")
+def generate_daily_report(self, date=None):
+    """Aggregate one day (default: yesterday in TIME_ZONE) into its DailyReport row.
+
+    `date` is an ISO date string. The seed's chain passes no argument to this task.
+    """
+    day = parse_day(date, default=yesterday())
+    report = services.daily_report_generate(
+        day=day, generated_by="task", task_id=self.request.id or ""
+    )
+    return services.daily_report_as_result(report)
+
+
+@shared_task(bind=True, name="reports.tasks.process_api_analytics")
+def process_api_analytics(self, week_start=None):
+    """Build the WeeklyAnalytics row of a week (default: the last complete week)."""
+    monday = parse_day(week_start, default=last_full_week_start())
+    analytics = services.weekly_analytics_generate(
+        week_start=monday, generated_by="task", task_id=self.request.id or ""
+    )
+    return {
+        "week_start": analytics.week_start.isoformat(),
+        "total_requests": analytics.total_requests,
+        "failed_requests": analytics.failed_requests,
+        "change_percent": analytics.change_percent,
+        "top_endpoints": analytics.endpoints[:5],
+        "analytics_id": analytics.pk,
+    }
