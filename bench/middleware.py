@@ -48,11 +48,9 @@ def free_port() -> int:
 def server_env(database_url: str, log_enabled: bool) -> dict[str, str]:
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backoffice.settings.dev",
-        "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.bench",
         "DATABASE_URL": database_url,
         "API_REQUEST_LOG_ENABLED": "true" if log_enabled else "false",
-        "LOG_LEVEL": "WARNING",
     }
 
 
