@@ -64,8 +64,6 @@ SIDEBAR_NAVIGATION = [
         "separator": True,
         "collapsible": True,
         "items": [
-            _item(_("API requests"), "api", "admin:reports_apirequest_changelist",
-                  "reports.view_apirequest"),
             _item(_("Account emails"), "mail", "admin:notifications_transactionalemail_changelist",
                   "notifications.view_transactionalemail"),
             _item(_("API docs"), "menu_book", "api-docs"),
