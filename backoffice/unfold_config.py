@@ -73,6 +73,16 @@ SIDEBAR_NAVIGATION = [
         ],
     },
     {
+        "title": _("API and email"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            _item(_("Account emails"), "mail", "admin:notifications_transactionalemail_changelist",
+                  "notifications.view_transactionalemail"),
+            _item(_("API docs"), "menu_book", "api-docs"),
+        ],
+    },
+    {
         "title": _("Schedules"),
         "separator": True,
         "collapsible": True,

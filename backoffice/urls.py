@@ -1,8 +1,9 @@
 """Top-level URLs: the admin, the health check, and each app's routes."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice.health import healthz
 from maintenance.ops.metrics import metrics, ops_auth
@@ -15,4 +16,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("ops/auth", ops_auth, name="ops_auth"),
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("accounts.urls")),
 ]

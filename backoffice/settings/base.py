@@ -206,3 +206,71 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Accounts and API (issue 3) ----------------------------------------------------------
+import ipaddress  # noqa: E402
+
+INSTALLED_APPS.insert(INSTALLED_APPS.index("drf_spectacular") + 1, "drf_spectacular_sidecar")
+# First after SecurityMiddleware, so the logged duration covers the whole stack.
+MIDDLEWARE.insert(1, "reports.middleware.ApiRequestLogMiddleware")
+
+# Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; nobody's by default.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        fail("TRUSTED_PROXIES", f"has an entry that is not an IP address or network: {_proxy!r}")
+API_REQUEST_LOG_ENABLED = env.bool("API_REQUEST_LOG_ENABLED", default=True)
+API_REQUEST_LOG_PREFIX = "/api/"
+# Rows are written in batches by a background thread this often (0 = in the request itself).
+API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", default=1.0)
+# Rows kept per process while the database refuses writes; beyond it the oldest are dropped
+# (and the drop is logged as an error).
+API_REQUEST_LOG_MAX_BUFFER = env.int("API_REQUEST_LOG_MAX_BUFFER", default=50_000)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env.str("THROTTLE_REGISTER", default="20/hour"),
+        "login": env.str("THROTTLE_LOGIN", default="10/minute"),
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
+        "password_reset_confirm": env.str("THROTTLE_PASSWORD_RESET_CONFIRM", default="10/hour"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Backoffice API",
+    "DESCRIPTION": "Accounts (registration, token login, profile, password reset) and demo "
+    "endpoints. Send `Authorization: Token <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Where the password-reset email points; {uid} and {token} are filled in.
+PASSWORD_RESET_LINK = env.str(
+    "PASSWORD_RESET_LINK",
+    default="http://127.0.0.1:8000/api/password-reset/confirm/?uid={uid}&token={token}",
+)
+if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
+    fail("PASSWORD_RESET_LINK", "must contain {uid} and {token}")
+SITE_NAME = env.str("SITE_NAME", default="Backoffice")
+
+# Transactional email (welcome, password reset): bounded retries, exponential backoff + jitter.
+EMAIL_RETRY_MAX_ATTEMPTS = env.int("EMAIL_RETRY_MAX_ATTEMPTS", default=5)
+EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=10.0)
+EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
+if EMAIL_RETRY_MAX_ATTEMPTS < 1:
+    fail("EMAIL_RETRY_MAX_ATTEMPTS", "must be at least 1")
+if EMAIL_RETRY_BACKOFF_MAX_SECONDS >= CELERY_VISIBILITY_TIMEOUT:
+    fail("EMAIL_RETRY_BACKOFF_MAX_SECONDS", "must be shorter than CELERY_VISIBILITY_TIMEOUT")
+# A queued or in-flight email untouched for this long is re-enqueued by the sweep.
+EMAIL_STALE_SECONDS = env.int("EMAIL_STALE_SECONDS", default=CELERY_VISIBILITY_TIMEOUT + 300)

@@ -1,0 +1,157 @@
+"""HTTP glue for the accounts API: parse with serializers, call services, shape responses."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import serializers as s
+from accounts import services
+from accounts.throttles import ScopedCacheThrottle
+
+BAD_CREDENTIALS = "Unable to log in with these credentials."
+RESET_MESSAGE = "If an account with that email address exists, a reset link has been sent to it."
+
+BAD_REQUEST = OpenApiResponse(s.FieldErrorsSerializer, description="Field errors")
+UNAUTHORIZED = OpenApiResponse(s.ErrorSerializer, description="No or invalid token")
+UNSUPPORTED = OpenApiResponse(s.ErrorSerializer, description="Body media type unsupported or "
+                              "unreadable")
+THROTTLED = OpenApiResponse(s.ErrorSerializer, description="Too many requests (see Retry-After)")
+
+
+def _field_errors(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _call(service, serializer_class, http_request, /, **extra):
+    """Validate the body with `serializer_class`, call `service`; its errors become 400s."""
+    data = serializer_class(data=http_request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        return service(**extra, **data.validated_data)
+    except DjangoValidationError as exc:
+        raise _field_errors(exc) from exc
+
+
+class ThrottledView(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedCacheThrottle]
+
+
+class RegisterView(ThrottledView):
+    throttle_scope = "register"
+
+    @extend_schema(
+        request=s.RegisterSerializer,
+        responses={201: s.RegisterResponseSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED,
+                   429: THROTTLED},
+        auth=[],
+    )
+    def post(self, request):
+        result = _call(services.user_register, s.RegisterSerializer, request)
+        body = {
+            "message": "User registered successfully",
+            "user_id": result.user.pk,
+            "username": result.user.username,
+            "token": result.token,
+            "email_sent": result.email_queued,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LoginView(ThrottledView):
+    throttle_scope = "login"
+
+    @extend_schema(
+        request=s.LoginSerializer,
+        responses={200: s.TokenResponseSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED,
+                   429: THROTTLED},
+        auth=[],
+    )
+    def post(self, request):
+        token = _call(services.token_login, s.LoginSerializer, request, request=request)
+        if token is None:
+            raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
+        return Response({"token": token.key, "user_id": token.user_id,
+                         "username": token.user.get_username()})
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: s.MessageSerializer, 401: UNAUTHORIZED,
+                                            403: UNAUTHORIZED})
+    def post(self, request):
+        services.token_logout(user=request.user)
+        return Response({"message": "Logged out."})
+
+
+class ProfileView(APIView):
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    @extend_schema(responses={200: s.ProfileSerializer, 401: UNAUTHORIZED, 403: UNAUTHORIZED})
+    def get(self, request):
+        return Response(s.ProfileSerializer(request.user).data)
+
+    @extend_schema(
+        request=s.ProfileSerializer,
+        responses={200: s.ProfileSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED, 401: UNAUTHORIZED,
+                   403: UNAUTHORIZED},
+    )
+    def patch(self, request):
+        data = s.ProfileSerializer(request.user, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            user = services.user_profile_update(user=request.user, data=data.validated_data)
+        except DjangoValidationError as exc:
+            raise _field_errors(exc) from exc
+        return Response(s.ProfileSerializer(user).data)
+
+
+class PasswordResetView(ThrottledView):
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=s.PasswordResetSerializer,
+        responses={200: s.MessageSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED, 429: THROTTLED},
+        auth=[],
+    )
+    def post(self, request):
+        _call(services.password_reset_request, s.PasswordResetSerializer, request)
+        return Response({"message": RESET_MESSAGE})
+
+
+class PasswordResetConfirmView(ThrottledView):
+    throttle_scope = "password_reset_confirm"
+
+    @extend_schema(
+        request=s.PasswordResetConfirmSerializer,
+        responses={200: s.MessageSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED, 429: THROTTLED},
+        auth=[],
+    )
+    def post(self, request):
+        _call(services.password_reset_confirm, s.PasswordResetConfirmSerializer, request)
+        return Response({"message": "Your password has been changed. Log in with it."})
+
+
+class PublicView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: s.MessageSerializer}, auth=[])
+    def get(self, request):
+        return Response({"message": "This is a public endpoint. Anyone can see it."})
+
+
+class ProtectedView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: s.ProtectedSerializer, 401: UNAUTHORIZED, 403: UNAUTHORIZED})
+    def get(self, request):
+        user = request.user
+        return Response({"message": f"Hello, {user.get_username()}! This endpoint needs a token.",
+                         "user_id": user.pk, "username": user.get_username()})

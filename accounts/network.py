@@ -1,0 +1,49 @@
+"""The client's IP address, believing X-Forwarded-For only from configured trusted proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+@lru_cache(maxsize=4096)  # the same few addresses come again and again
+def _parse(value: str):
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
+    """REMOTE_ADDR, or, when it is a trusted proxy, the nearest untrusted X-Forwarded-For hop.
+
+    The header is read right to left (each proxy appends the address it saw), so a client
+    cannot spoof its address by sending its own X-Forwarded-For.
+    """
+    remote = _parse(request.META.get("REMOTE_ADDR", ""))
+    trusted = _networks(tuple(settings.TRUSTED_PROXIES))
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if remote is None or not trusted or not forwarded:
+        return str(remote) if remote is not None else None
+
+    def is_trusted(ip) -> bool:
+        return any(ip.version == net.version and ip in net for net in trusted)
+
+    if not is_trusted(remote):
+        return str(remote)
+    nearest = remote
+    for hop in reversed(forwarded.split(",")):
+        ip = _parse(hop)
+        if ip is None:  # a malformed hop: stop believing the chain here
+            break
+        nearest = ip
+        if not is_trusted(ip):
+            break
+    return str(nearest)

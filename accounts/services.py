@@ -1,0 +1,132 @@
+"""Writes about users: registration, tokens, profile, password reset. Keyword-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from rest_framework.authtoken.models import Token
+
+from accounts.models import User
+from accounts.signals import password_reset_requested, user_registered
+
+DUPLICATE_USERNAME = "A user with that username already exists."
+DUPLICATE_EMAIL = "A user with that email address already exists."
+BAD_RESET_LINK = "This reset link is invalid, expired or already used."
+
+
+@dataclass
+class Registration:
+    user: User
+    token: str
+    email_queued: bool
+
+
+def _check_unique(*, username: str | None, email: str, exclude_pk: int | None = None) -> None:
+    errors = {}
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if username is not None and others.filter(username__iexact=username).exists():
+        errors["username"] = [DUPLICATE_USERNAME]
+    if email and others.filter(email__iexact=email).exists():
+        errors["email"] = [DUPLICATE_EMAIL]
+    if errors:
+        raise ValidationError(errors)
+
+
+def user_register(
+    *, username: str, email: str, password: str, first_name: str = "", last_name: str = ""
+) -> Registration:
+    """Create an active user and an API token; a welcome email is queued after commit.
+
+    Raises ValidationError (field -> messages) for duplicates or a weak password; nothing
+    is written then.
+    """
+    email = User.objects.normalize_email(email)
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    _check_unique(username=username, email=email)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+            token = Token.objects.create(user=user)
+            responses = user_registered.send(sender=User, user=user)
+    except IntegrityError as exc:  # a concurrent registration won the race
+        _check_unique(username=username, email=email)
+        raise ValidationError({"username": [DUPLICATE_USERNAME]}) from exc
+    queued = any(getattr(response, "queued", False) for _, response in responses)
+    return Registration(user=user, token=token.key, email_queued=queued)
+
+
+def token_login(*, request, username: str, password: str) -> Token | None:
+    """The user's API token (created on first login), or None for bad credentials."""
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        return None
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+def token_logout(*, user: User) -> None:
+    Token.objects.filter(user=user).delete()
+
+
+def user_profile_update(*, user: User, data: dict) -> User:
+    """Change the editable profile fields (email, first_name, last_name)."""
+    fields = [name for name in ("email", "first_name", "last_name") if name in data]
+    if "email" in data:
+        data = {**data, "email": User.objects.normalize_email(data["email"])}
+        _check_unique(username=None, email=data["email"], exclude_pk=user.pk)
+    for name in fields:
+        setattr(user, name, data[name])
+    try:
+        with transaction.atomic():
+            user.save(update_fields=fields)
+    except IntegrityError as exc:
+        raise ValidationError({"email": [DUPLICATE_EMAIL]}) from exc
+    return user
+
+
+def password_reset_request(*, email: str) -> None:
+    """Queue a reset email to every active account with this address; silent otherwise."""
+    users = User.objects.filter(email__iexact=email.strip(), is_active=True)
+    for user in users:
+        if not user.has_usable_password():
+            continue
+        with transaction.atomic():
+            password_reset_requested.send(sender=User, user=user)
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password when `token` is valid for the user `uid` names; it is then spent.
+
+    The user row is locked while checking, so one token cannot be used twice at once.
+    All API tokens of the user are revoked.
+    """
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        raise ValidationError({"token": [BAD_RESET_LINK]}) from None
+    if not 0 < pk < 2**63:
+        raise ValidationError({"token": [BAD_RESET_LINK]})
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=pk, is_active=True).first()
+        if user is None or not default_token_generator.check_token(user, token):
+            raise ValidationError({"token": [BAD_RESET_LINK]})
+        try:
+            validate_password(new_password, user=user)
+        except ValidationError as exc:
+            raise ValidationError({"new_password": exc.messages}) from exc
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        Token.objects.filter(user=user).delete()
+    return user

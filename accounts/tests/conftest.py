@@ -1,0 +1,34 @@
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from maintenance.broker import redis_client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counters live in the test Redis; each test starts without any."""
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    client = redis_client()
+    for key in client.scan_iter(match=f"{prefix}:*throttle_*", count=500):
+        client.delete(key)
+    yield
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+REGISTRATION = {
+    "username": "ada",
+    "email": "ada@example.com",
+    "password": "correct-Horse-battery-9",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+}
+
+
+@pytest.fixture
+def registration():
+    return dict(REGISTRATION)

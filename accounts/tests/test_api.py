@@ -1,0 +1,170 @@
+"""The accounts API through HTTP (DRF test client): shapes, validation, tokens, reset."""
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from rest_framework.authtoken.models import Token
+
+from accounts.api import RESET_MESSAGE
+from accounts.models import User
+from notifications.models import TransactionalEmail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_register_creates_user_token_and_records_welcome_email(api, registration):
+    response = api.post("/api/register/", registration, format="json")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) == {"message", "user_id", "username", "token", "email_sent"}
+    user = User.objects.get(pk=body["user_id"])
+    assert (user.username, user.email, user.first_name) == ("ada", "ada@example.com", "Ada")
+    assert user.check_password(registration["password"])
+    assert Token.objects.get(user=user).key == body["token"]
+    # Inside the test transaction nothing commits, so the email is recorded, not yet queued.
+    email = TransactionalEmail.objects.get(user=user)
+    assert (email.kind, email.to_email, email.status) == ("welcome", "ada@example.com", "pending")
+    assert body["email_sent"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"username": "ADA"}, "username"),
+        ({"email": "Ada@Example.com", "username": "other"}, "email"),
+    ],
+)
+def test_duplicate_username_or_email_is_400_with_field_error(api, registration, change, field):
+    assert api.post("/api/register/", registration, format="json").status_code == 201
+
+    response = api.post("/api/register/", {**registration, **change}, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ({}, {"username", "email", "password"}),
+        ({"username": "bob", "email": "not-an-email", "password": "x"}, {"email"}),
+        ({"username": "bob", "email": "b@example.com", "password": "12345678"}, {"password"}),
+        ({"username": "bob", "email": "b@example.com", "password": "bob"}, {"password"}),
+        ({"username": "bad name!", "email": "b@example.com", "password": "Zq9-long-pass"},
+         {"username"}),
+        ({"username": "a" * 151, "email": "b@example.com", "password": "Zq9-long-pass"},
+         {"username"}),
+        ({"username": "nul\x00l", "email": "b@example.com", "password": "Zq9-long-pass"},
+         {"username"}),
+        ({"username": ["x"], "email": {"a": 1}, "password": 5}, {"username", "email"}),
+    ],
+)
+def test_bad_registration_payloads_are_400_and_change_nothing(api, payload, fields):
+    response = api.post("/api/register/", payload, format="json")
+
+    assert response.status_code == 400
+    assert fields <= set(response.json())
+    assert not User.objects.exists()
+    assert not TransactionalEmail.objects.exists()
+
+
+def test_malformed_json_is_400_not_500(api):
+    response = api.post("/api/register/", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_login_logout_profile_and_protected(api, registration):
+    api.post("/api/register/", registration, format="json")
+
+    bad = api.post("/api/login/", {"username": "ada", "password": "wrong"}, format="json")
+    assert bad.status_code == 400 and "non_field_errors" in bad.json()
+    login = api.post("/api/login/", {"username": "ada", "password": registration["password"]},
+                     format="json")
+    assert login.status_code == 200
+    token = login.json()["token"]
+
+    assert api.get("/api/protected/").status_code == 401
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    protected = api.get("/api/protected/")
+    assert protected.status_code == 200 and protected.json()["username"] == "ada"
+
+    profile = api.patch("/api/profile/", {"first_name": "Augusta", "username": "hacker"},
+                        format="json")
+    assert profile.status_code == 200
+    assert profile.json()["first_name"] == "Augusta"
+    assert profile.json()["username"] == "ada"  # read-only
+    assert api.get("/api/profile/").json()["first_name"] == "Augusta"
+
+    assert api.post("/api/logout/").status_code == 200
+    assert not Token.objects.filter(key=token).exists()
+    assert api.get("/api/profile/").status_code == 401
+
+
+def test_profile_email_taken_by_someone_else_is_400(api, registration):
+    api.post("/api/register/", registration, format="json")
+    other = api.post("/api/register/", {**registration, "username": "bob",
+                                        "email": "bob@example.com"}, format="json").json()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {other['token']}")
+
+    response = api.patch("/api/profile/", {"email": "ADA@example.com"}, format="json")
+
+    assert response.status_code == 400 and "email" in response.json()
+    assert User.objects.get(username="bob").email == "bob@example.com"
+
+
+def test_public_endpoint_needs_nothing(api):
+    response = api.get("/api/public/")
+    assert response.status_code == 200 and "message" in response.json()
+
+
+def test_password_reset_answers_the_same_whether_or_not_the_address_exists(api, registration):
+    api.post("/api/register/", registration, format="json")
+
+    known = api.post("/api/password-reset/", {"email": "ADA@example.com"}, format="json")
+    unknown = api.post("/api/password-reset/", {"email": "nobody@example.com"}, format="json")
+
+    assert known.status_code == unknown.status_code == 200
+    assert known.json() == unknown.json() == {"message": RESET_MESSAGE}
+    kinds = list(TransactionalEmail.objects.values_list("kind", "to_email"))
+    assert ("password_reset", "ada@example.com") in kinds
+    assert len(kinds) == 2  # the welcome email and one reset email, none for the unknown one
+
+
+def test_password_reset_confirm_sets_password_once(api, registration):
+    user_id = api.post("/api/register/", registration, format="json").json()["user_id"]
+    user = User.objects.get(pk=user_id)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    payload = {"uid": uid, "token": token, "new_password": "A-brand-new-secret-42"}
+
+    weak = api.post("/api/password-reset/confirm/", {**payload, "new_password": "123"},
+                    format="json")
+    assert weak.status_code == 400 and "new_password" in weak.json()
+    assert api.post("/api/password-reset/confirm/", payload, format="json").status_code == 200
+    reused = api.post("/api/password-reset/confirm/", {**payload, "new_password": "Other-9-pw"},
+                      format="json")
+
+    assert reused.status_code == 400 and "token" in reused.json()
+    user.refresh_from_db()
+    assert user.check_password("A-brand-new-secret-42")
+    assert not Token.objects.filter(user=user).exists()  # old API tokens are revoked
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"uid": "!!", "token": "x", "new_password": "A-brand-new-secret-42"},
+        {"uid": urlsafe_base64_encode(b"99999999999999999999999"), "token": "x",
+         "new_password": "A-brand-new-secret-42"},
+        {"uid": urlsafe_base64_encode(b"1"), "token": "1-abc", "new_password": "Zz-long-pass-9"},
+        {"uid": "", "token": "", "new_password": ""},
+    ],
+)
+def test_password_reset_confirm_bad_links_are_400(api, payload):
+    response = api.post("/api/password-reset/confirm/", payload, format="json")
+    assert response.status_code == 400

@@ -1,0 +1,187 @@
+"""`python -m bench middleware`: the cost of the API request log middleware.
+
+The same number of `GET /api/public/` requests over loopback to gunicorn serving the
+project, once with the logging middleware (`seconds.ours`) and once without it
+(`seconds.bare`, API_REQUEST_LOG_ENABLED=false removes it from the chain), with the same
+server and process model as the Procfile (gthread, 2 workers x 4 threads) and the same
+SQLite database. Many short runs alternate between the two servers (loopback timings on a
+shared 2-core machine are noisy); the medians are reported. Target: ours <= 1.05 x bare.
+After a graceful stop it counts the rows: every request the "ours" server answered must be
+logged (the buffer is flushed on exit).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PATH = "/api/public/"
+READY_PATH = "/admin/login/"  # not logged, so the row count stays exact
+DEFAULT_REQUESTS = 1000
+REPEATS = 31
+CONCURRENCY = 4
+WARMUP = 300
+TARGET = 1.05
+
+
+def say(message: str) -> None:
+    print(f"[bench middleware] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(database_url: str, log_enabled: bool) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.bench",
+        "DATABASE_URL": database_url,
+        "API_REQUEST_LOG_ENABLED": "true" if log_enabled else "false",
+    }
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    bin_dir = Path(sys.executable).parent
+    process = subprocess.Popen(
+        [str(bin_dir / "gunicorn"), "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+         "--log-level", "warning"],
+        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", READY_PATH)
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError(f"gunicorn did not answer on port {port}")
+
+
+def hammer(port: int, total: int, concurrency: int) -> float:
+    """Send `total` GETs over `concurrency` keep-alive connections; return wall seconds."""
+    per_thread = [total // concurrency + (1 if i < total % concurrency else 0)
+                  for i in range(concurrency)]
+    errors: list[str] = []
+    start = threading.Barrier(concurrency + 1)
+
+    def client(count: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        start.wait()
+        for _ in range(count):
+            try:
+                connection.request("GET", PATH)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors.append(f"status {response.status}")
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(repr(exc))
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in per_thread]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    return elapsed
+
+
+def logged_rows(database: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT COUNT(*) FROM reports_apirequest").fetchone()[0]
+
+
+def run(size: int | None) -> dict:
+    requests = size or DEFAULT_REQUESTS
+    workdir = Path(tempfile.mkdtemp(prefix="bench-middleware-"))
+    database = workdir / "bench.sqlite3"
+    database_url = f"sqlite:///{database}"
+    servers: list[subprocess.Popen] = []
+    try:
+        say(f"migrating a fresh SQLite database in {workdir}")
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                       cwd=BASE_DIR, env=server_env(database_url, True), check=True)
+        ports = {"ours": free_port(), "bare": free_port()}
+        for name, port in ports.items():
+            servers.append(start_server(server_env(database_url, name == "ours"), port))
+        for port in ports.values():
+            hammer(port, WARMUP, CONCURRENCY)
+        times: dict[str, list[float]] = {"ours": [], "bare": []}
+        for repeat in range(REPEATS):
+            order = ("ours", "bare") if repeat % 2 == 0 else ("bare", "ours")
+            for name in order:
+                times[name].append(hammer(ports[name], requests, CONCURRENCY))
+            if repeat % 5 == 4 or repeat == REPEATS - 1:
+                say(f"round {repeat + 1}/{REPEATS}: ours {times['ours'][-1]:.3f}s, "
+                    f"bare {times['bare'][-1]:.3f}s")
+    finally:
+        # A graceful stop: each worker flushes its buffer on exit.
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    try:
+        logged = logged_rows(database)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    # Every /api/ request the "ours" server answered: the warm-up and the runs.
+    expected = WARMUP + requests * REPEATS
+    ours, bare = statistics.median(times["ours"]), statistics.median(times["bare"])
+    ratio = ours / bare
+    # Each round runs both back to back, so the per-round ratio cancels slow drifts in the
+    # machine's background load; its median is the steadier figure.
+    paired = statistics.median(o / b for o, b in zip(times["ours"], times["bare"], strict=True))
+    say(f"median of {REPEATS}: ours {ours:.3f}s, bare {bare:.3f}s, ratio {ratio:.3f} "
+        f"(paired {paired:.3f}, target <= {TARGET}); {logged} of {expected} requests logged")
+    return {
+        "bench": "middleware",
+        "seconds": {"ours": round(ours, 4), "bare": round(bare, 4)},
+        "ratio": round(ratio, 4),
+        "paired_ratio": round(paired, 4),
+        "target_ratio": TARGET,
+        "meets_target": ratio <= TARGET,
+        "requests_per_run": requests,
+        "repeats": REPEATS,
+        "concurrency": CONCURRENCY,
+        "server": "gunicorn gthread, 2 workers x 4 threads, loopback",
+        "database": "sqlite",
+        "rows_logged": logged,
+        "rows_expected": expected,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else None)))

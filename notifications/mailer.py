@@ -1,0 +1,109 @@
+"""Sending email over one reused connection, with each failure classified.
+
+Shared by the transactional emails here and by bulk notifications: open a `Mailer`, call
+`send()` per message, read the `SendOutcome`. Transient failures (4xx replies, dropped
+connections, timeouts, a server that is not answering) are worth retrying; permanent ones
+(5xx replies, a refused recipient, an address that cannot be encoded) are not.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
+
+logger = logging.getLogger(__name__)
+
+SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str  # SENT, TRANSIENT or PERMANENT
+    smtp_code: int | None = None
+    error: str = ""
+    message_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SENT
+
+    @property
+    def transient(self) -> bool:
+        return self.status == TRANSIENT
+
+
+def _by_code(code: int | None, error: str) -> SendOutcome:
+    if code is not None and 400 <= code < 500:
+        return SendOutcome(TRANSIENT, code, error)
+    return SendOutcome(PERMANENT, code, error)
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def classify(exc: BaseException) -> SendOutcome:
+    """Map an exception raised while sending to a transient or permanent outcome."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        # {recipient: (code, message)}; one recipient per message here.
+        code, message = next(iter(exc.recipients.values()), (None, b"recipient refused"))
+        return _by_code(code, f"recipient refused: {code} {_text(message)}")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return SendOutcome(TRANSIENT, None, f"server disconnected: {exc}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _by_code(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}")
+    if isinstance(exc, (TimeoutError, ConnectionError, OSError)):
+        return SendOutcome(TRANSIENT, None, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, (ValueError, UnicodeError, smtplib.SMTPException)):
+        return SendOutcome(PERMANENT, None, f"{type(exc).__name__}: {exc}")
+    return SendOutcome(PERMANENT, None, f"{type(exc).__name__}: {exc}")
+
+
+class Mailer:
+    """One backend connection for many messages; reopened after it drops.
+
+        with Mailer() as mailer:
+            outcome = mailer.send(message)
+    """
+
+    def __init__(self, connection=None):
+        self.connection = connection or get_connection(fail_silently=False)
+        self._open = False
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._open:
+            try:
+                self.connection.close()
+            except Exception:  # closing a broken connection must not mask the outcome
+                logger.debug("closing the SMTP connection failed", exc_info=True)
+            self._open = False
+
+    def send(self, message: EmailMessage) -> SendOutcome:
+        """Send one message; never raises for delivery problems, returns the outcome."""
+        message_id = message.extra_headers.setdefault(
+            "Message-ID", make_msgid(domain=DNS_NAME.get_fqdn())
+        )
+        try:
+            if not self._open:
+                self.connection.open()
+                self._open = True
+            sent = self.connection.send_messages([message])
+        except Exception as exc:
+            outcome = classify(exc)
+            if outcome.transient and outcome.smtp_code in (None, 421):
+                self.close()  # the connection is gone or unusable: start afresh next time
+            return outcome
+        if not sent:
+            return SendOutcome(PERMANENT, None, "the mail backend accepted no message")
+        return SendOutcome(SENT, message_id=message_id)

@@ -1,0 +1,37 @@
+"""Small helpers for tests that wait on a real worker."""
+
+import time
+
+from django.db import transaction
+
+from accounts.models import User
+from notifications.models import TransactionalEmail
+from notifications.services import transactional_email_schedule
+
+
+def wait_until(predicate, timeout: float = 30, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def user_with_welcome_email(username: str, email: str) -> TransactionalEmail:
+    """Create a user and schedule its welcome email; it is enqueued when this commits."""
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, first_name="Grace",
+                                        password="irrelevant-Pw-1")
+        ticket = transactional_email_schedule(kind=TransactionalEmail.Kind.WELCOME, user=user)
+    return TransactionalEmail.objects.get(pk=ticket.email_id)
+
+
+def final(email: TransactionalEmail, timeout: float = 30) -> TransactionalEmail:
+    def done():
+        email.refresh_from_db()
+        return email.status in (TransactionalEmail.Status.SENT, TransactionalEmail.Status.FAILED)
+
+    wait_until(done, timeout, f"email {email.pk} to reach a final status")
+    return email

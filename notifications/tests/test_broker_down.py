@@ -1,0 +1,111 @@
+"""Redis is down when a user registers: 201 anyway, the email waits, the sweep sends it.
+
+Everything here is a real process on its own loopback port: a private redis-server (killed
+and restarted), gunicorn serving the project, a Celery worker and beat. The shared test
+Redis is never touched.
+"""
+
+import json
+import sys
+import time
+import urllib.request
+
+import pytest
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from backoffice.launcher import redis_answers, redis_server_binary
+from notifications.models import TransactionalEmail
+from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
+from notifications.tests.helpers import final, wait_until
+from tests.processes import CeleryBeat, CeleryWorker, ManagedProcess, free_port, subprocess_env
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+class PrivateRedis(ManagedProcess):
+    def __init__(self, port: int):
+        self.url = f"redis://127.0.0.1:{port}/0"
+        super().__init__(f"redis-{port}", [
+            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+            "--appendonly", "no", "--daemonize", "no",
+        ], subprocess_env())
+
+    def start(self):
+        super().start()
+        wait_until(lambda: redis_answers(self.url, timeout=0.2), 15, "private redis")
+        return self
+
+
+def post_json(url, payload):
+    request = urllib.request.Request(url, json.dumps(payload).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
+def answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def worker_ready(worker):
+    return f"{worker.hostname} ready." in worker.log_tail(200)
+
+
+@pytest.fixture
+def stack(smtp):
+    port = free_port()
+    redis = PrivateRedis(port).start()
+    env = {"TEST_REDIS_URL": redis.url}
+    web_port = free_port()
+    web = ManagedProcess(f"web-{web_port}", [
+        sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind",
+        f"127.0.0.1:{web_port}", "--workers", "1", "--threads", "2",
+    ], subprocess_env(**env)).start()
+    worker = CeleryWorker(extra_env={**smtp.env(), **env})
+    beat = CeleryBeat()
+    beat.env.update(env)
+    processes = [web, worker, beat, redis]
+    try:
+        wait_until(lambda: answers(f"http://127.0.0.1:{web_port}/api/public/"), 60, "gunicorn")
+        yield {"redis": redis, "port": port, "web": f"http://127.0.0.1:{web_port}",
+               "worker": worker, "beat": beat, "processes": processes}
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def test_registration_while_broker_is_down_is_sent_when_it_is_back(stack, smtp):
+    stack["redis"].stop()
+    assert not redis_answers(stack["redis"].url, timeout=0.2)
+
+    status, body = post_json(f"{stack['web']}/api/register/", {
+        "username": "offline", "email": "offline@example.com",
+        "password": "Broker-down-but-fine-1", "first_name": "Off",
+    })
+
+    assert status == 201 and body["email_sent"] is False
+    email = TransactionalEmail.objects.get(user_id=body["user_id"])
+    assert email.status == "pending" and "queue unreachable" in email.last_error
+
+    # Redis comes back; beat runs the sweep (every second here), a worker sends the email.
+    redis = PrivateRedis(stack["port"]).start()
+    stack["processes"].append(redis)
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1,
+                                                             period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.update_or_create(name=SWEEP_TASK_NAME,
+                                          defaults={"task": SWEEP_TASK, "interval": every_second})
+    worker = stack["worker"]
+    ManagedProcess.start(worker)
+    wait_until(lambda: worker_ready(worker), 60, "worker on the private redis")
+    stack["beat"].start()
+
+    [message] = smtp.wait_for(1, timeout=60)
+    assert message["To"] == "offline@example.com"
+    email = final(email)
+    assert email.status == "sent" and email.attempts == 1
+    time.sleep(2)  # further sweeps must not send it again
+    assert len(smtp.messages) == 1

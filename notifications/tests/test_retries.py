@@ -1,0 +1,44 @@
+"""Transient SMTP failures are retried with backoff; permanent ones fail at once; bounded."""
+
+import pytest
+from django.conf import settings
+
+from notifications.tests.helpers import final, user_with_welcome_email
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def outcomes(email):
+    return list(email.attempt_log.order_by("number").values_list("outcome", "smtp_code"))
+
+
+def test_transient_4xx_is_retried_until_sent(celery_worker, smtp):
+    smtp.fail_rule = lambda rcpt, attempt: "451 4.3.0 try again later" if attempt <= 2 else None
+
+    email = final(user_with_welcome_email("grace", "grace@example.com"))
+
+    assert email.status == "sent" and email.attempts == 3
+    assert outcomes(email) == [("transient", 451), ("transient", 451), ("sent", None)]
+    assert len(smtp.wait_for(1)) == 1
+
+
+def test_permanent_5xx_fails_at_once_with_the_code(celery_worker, smtp):
+    smtp.fail_rule = lambda rcpt, attempt: "550 5.1.1 no such mailbox"
+
+    email = final(user_with_welcome_email("nobody", "nobody@example.com"))
+
+    assert email.status == "failed" and email.attempts == 1
+    assert email.last_smtp_code == 550 and "no such mailbox" in email.last_error
+    assert outcomes(email) == [("permanent", 550)]
+    assert smtp.attempts["nobody@example.com"] == 1
+
+
+def test_retries_are_bounded(celery_worker, smtp):
+    smtp.fail_rule = lambda rcpt, attempt: "421 4.7.0 busy"
+
+    email = final(user_with_welcome_email("busy", "busy@example.com"))
+
+    bound = settings.EMAIL_RETRY_MAX_ATTEMPTS
+    assert email.status == "failed" and email.attempts == bound
+    assert outcomes(email) == [("transient", 421)] * bound
+    assert smtp.attempts["busy@example.com"] == bound

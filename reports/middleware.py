@@ -1,0 +1,72 @@
+"""Log every /api/ request to ApiRequest: route pattern, method, status, user, IP, duration.
+
+Logging never breaks a request: a failure to write is logged and the response goes out.
+With API_REQUEST_LOG_FLUSH_SECONDS > 0 rows are written in batches by a background thread
+(see reports.request_log); with 0 each request writes its own row before answering.
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject, empty
+
+from accounts.network import client_ip
+from reports.request_log import RequestLogBuffer
+from reports.services import api_requests_write
+
+logger = logging.getLogger(__name__)
+
+UNMATCHED = "<unmatched>"
+
+
+def _user_id(request) -> int | None:
+    """The authenticated user's id without forcing a lazy session lookup nobody needed."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        user = None if user._wrapped is empty else user._wrapped
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user.pk
+
+
+def _route(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.route:
+        return UNMATCHED
+    return "/" + match.route.lstrip("^").rstrip("$")
+
+
+class ApiRequestLogMiddleware:
+    buffer: RequestLogBuffer | None = None  # one per process, shared by every instance
+
+    def __init__(self, get_response):
+        if not settings.API_REQUEST_LOG_ENABLED:
+            raise MiddlewareNotUsed("API_REQUEST_LOG_ENABLED is off")
+        self.get_response = get_response
+        self.prefix = settings.API_REQUEST_LOG_PREFIX
+        interval = settings.API_REQUEST_LOG_FLUSH_SECONDS
+        if interval > 0 and ApiRequestLogMiddleware.buffer is None:
+            ApiRequestLogMiddleware.buffer = RequestLogBuffer(
+                interval=interval, max_rows=settings.API_REQUEST_LOG_MAX_BUFFER)
+        self.buffered = interval > 0
+
+    def __call__(self, request):
+        if not request.path_info.startswith(self.prefix):
+            return self.get_response(request)
+        started = time.perf_counter()
+        timestamp = timezone.now()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        try:
+            row = (timestamp, request.method or "", _route(request), response.status_code,
+                   _user_id(request), client_ip(request), duration_ms)
+            if self.buffered:
+                self.buffer.add(row)
+            else:
+                api_requests_write(rows=[row])
+        except Exception:
+            logger.exception("could not log API request %s %s", request.method, request.path)
+        return response

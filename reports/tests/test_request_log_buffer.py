@@ -1,0 +1,92 @@
+"""The buffered request log: batches written off the request path, nothing lost silently."""
+
+import logging
+import sys
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+
+from notifications.tests.helpers import wait_until
+from reports import request_log
+from reports.models import ApiRequest
+from reports.request_log import RequestLogBuffer
+from tests.processes import ManagedProcess, free_port, subprocess_env
+
+
+def row(n):
+    return (datetime.now(UTC), "GET", "/api/public/", 200, None, "127.0.0.1", float(n))
+
+
+@pytest.mark.django_db
+def test_rows_wait_in_the_buffer_until_flushed():
+    buffer = RequestLogBuffer(interval=3600, max_rows=100)
+    for n in range(3):
+        buffer.add(row(n))
+
+    assert not ApiRequest.objects.exists()
+    assert buffer.flush() == 3
+    assert sorted(ApiRequest.objects.values_list("duration_ms", flat=True)) == [0, 1, 2]
+    assert buffer.flush() == 0
+
+
+@pytest.mark.django_db
+def test_a_failed_write_is_logged_and_the_rows_kept_for_the_next_flush(monkeypatch, caplog):
+    buffer = RequestLogBuffer(interval=3600, max_rows=100)
+    for n in range(3):
+        buffer.add(row(n))
+    real_write = request_log.api_requests_write
+
+    def broken(**kwargs):
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(request_log, "api_requests_write", broken)
+    with caplog.at_level(logging.ERROR, logger="reports.request_log"):
+        assert buffer.flush() == 0
+    assert "could not write 3 API request log rows" in caplog.text
+    assert len(buffer.rows) == 3
+
+    monkeypatch.setattr(request_log, "api_requests_write", real_write)
+    assert buffer.flush() == 3
+    assert ApiRequest.objects.count() == 3
+
+
+def test_when_the_database_stays_down_the_oldest_rows_are_dropped_loudly(monkeypatch, caplog):
+    buffer = RequestLogBuffer(interval=3600, max_rows=3)
+    for n in range(5):
+        buffer.add(row(n))
+
+    def broken(**kwargs):
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(request_log, "api_requests_write", broken)
+    with caplog.at_level(logging.ERROR, logger="reports.request_log"):
+        buffer.flush()
+
+    assert [r[-1] for r in buffer.rows] == [2.0, 3.0, 4.0]
+    assert "dropped the 2 oldest rows" in caplog.text
+    buffer.rows.clear()  # nothing left for the exit-time flush
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_flushes_the_buffer_when_it_stops():
+    port = free_port()
+    web = ManagedProcess(f"web-{port}", [
+        sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
+        "--workers", "2", "--threads", "2",
+    ], subprocess_env(API_REQUEST_LOG_FLUSH_SECONDS="3600")).start()
+    def get(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(lambda: get("/admin/login/"), 60, "gunicorn")  # not an /api/ path
+        for _ in range(20):
+            assert get("/api/public/")
+        assert not ApiRequest.objects.exists()  # an hour-long interval: all still buffered
+    finally:
+        web.stop()
+    assert ApiRequest.objects.filter(route="/api/public/").count() == 20
