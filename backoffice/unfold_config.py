@@ -23,6 +23,12 @@ def _item(title, icon, url_name, permission=None):
     return item
 
 
+def _can_see_maintenance(request) -> bool:
+    from maintenance.actions import can_see_actions
+
+    return can_see_actions(request.user)
+
+
 SIDEBAR_NAVIGATION = [
     {
         "title": _("Overview"),
@@ -57,6 +63,19 @@ SIDEBAR_NAVIGATION = [
                   "admin:reports_weeklyanalytics_changelist", "reports.view_weeklyanalytics"),
             _item(_("API requests"), "api", "admin:reports_apirequest_changelist",
                   "reports.view_apirequest"),
+        ],
+    },
+    {
+        "title": _("Maintenance"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            {"title": _("Maintenance"), "icon": "build", "link": reverse_lazy(
+                "admin:maintenance_actions"), "permission": _can_see_maintenance},
+            _item(_("Backups"), "backup", "admin:maintenance_backup_changelist",
+                  "maintenance.view_backup"),
+            _item(_("Maintenance runs"), "history", "admin:maintenance_maintenancerun_changelist",
+                  "maintenance.view_maintenancerun"),
         ],
     },
     {

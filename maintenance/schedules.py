@@ -76,3 +76,73 @@ def schedules_ensure(*, apps=None) -> dict[str, str]:
         apps.get_model("django_celery_beat", "PeriodicTasks").objects.update_or_create(
             ident=1, defaults={"last_update": timezone.now()})
     return outcome
+
+
+# --- Reads and "Run now" for the periodic task admin -------------------------------------
+
+def schedule_description(task) -> str:
+    """A human-readable schedule: "At 02:00 AM UTC", "every 5 minutes", "once at …"."""
+    if task.crontab_id:
+        return task.crontab.human_readable
+    if task.interval_id:
+        return str(task.interval)
+    if task.clocked_id:
+        return f"once at {task.clocked.clocked_time:%Y-%m-%d %H:%M %Z}"
+    if task.solar_id:
+        return str(task.solar)
+    return "no schedule"
+
+
+def next_run_at(task, *, now=None):
+    """When beat will next send `task` (None when disabled or a finished one-off)."""
+    from django.utils import timezone
+
+    if not task.enabled or (task.one_off and task.total_run_count):
+        return None
+    now = now or timezone.now()
+    if task.clocked_id:
+        return task.clocked.clocked_time
+    source = task.crontab or task.interval or task.solar
+    if source is None:
+        return None
+    schedule = source.schedule
+    last = task.last_run_at or now
+    if timezone.is_naive(last):
+        last = timezone.make_aware(last)
+    due = now + schedule.remaining_estimate(last)
+    if task.start_time and task.start_time > due:
+        due = task.start_time
+    return max(due, now)
+
+
+def periodic_task_options(task) -> dict:
+    """The routing and execution options beat would send `task` with."""
+    options = {"headers": {**json.loads(task.headers or "{}"),
+                           "periodic_task_name": task.name}}
+    for name in ("queue", "exchange", "routing_key", "priority"):
+        value = getattr(task, name)
+        if value not in (None, ""):
+            options[name] = value
+    if task.expire_seconds is not None:
+        options["expires"] = task.expire_seconds
+    elif task.expires:
+        options["expires"] = task.expires
+    return options
+
+
+def periodic_task_run_now(*, task, user):
+    """Send a periodic task now with its own arguments, queue and options; record it."""
+    from celery import current_app
+
+    from maintenance.actions import run_record
+
+    current_app.loader.import_default_modules()
+    if task.task not in current_app.tasks:
+        raise LookupError(f'task "{task.task}" is not registered; nothing was sent')
+    options = periodic_task_options(task)
+    result = current_app.send_task(task.task, args=json.loads(task.args or "[]"),
+                                   kwargs=json.loads(task.kwargs or "{}"), **options)
+    queue = options.get("queue") or current_app.amqp.router.route(
+        {}, task.task)["queue"].name
+    return run_record(key="run_periodic_task", label=f"Run now: {task.name}", user=user,
+                      task_id=result.id, queue=queue)
