@@ -95,6 +95,7 @@ def schedule_description(task) -> str:
 
 def next_run_at(task, *, now=None):
     """When beat will next send `task` (None when disabled or a finished one-off)."""
+    from celery import schedules as celery_schedules
     from django.utils import timezone
 
     if not task.enabled or (task.one_off and task.total_run_count):
@@ -109,7 +110,13 @@ def next_run_at(task, *, now=None):
     last = task.last_run_at or now
     if timezone.is_naive(last):
         last = timezone.make_aware(last)
-    due = now + schedule.remaining_estimate(last)
+    if isinstance(schedule, celery_schedules.crontab):
+        start, delta, _ = schedule.remaining_delta(last)
+        due = start + delta
+    elif isinstance(schedule, celery_schedules.solar):
+        due = timezone.now() + schedule.remaining_estimate(last)
+    else:  # an interval
+        due = last + schedule.run_every
     if task.start_time and task.start_time > due:
         due = task.start_time
     return max(due, now)
