@@ -135,7 +135,7 @@ class BackupRestoreView(UnfoldModelAdminViewMixin, TemplateView):
         try:
             context["plan"] = restore_plan(backup)
         except BackupError as exc:
-            context["error"] = str(exc)
+            context["restore_error"] = str(exc)
         return context
 
     def post(self, request, pk):
