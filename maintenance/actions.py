@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from celery import chord, current_app
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import LockError
 
 from maintenance.broker import redis_client
 from maintenance.models import MaintenanceRun
@@ -185,7 +187,8 @@ def action_start(*, key: str, user) -> MaintenanceRun:
         run.save(update_fields=["task_id"])
         return run
     finally:
-        lock.release()
+        with suppress(LockError):  # held longer than its timeout: already gone
+            lock.release()
 
 
 def run_record(*, key: str, label: str, user, task_id: str, queue: str) -> MaintenanceRun:

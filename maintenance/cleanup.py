@@ -8,16 +8,20 @@ walks the primary key, so no row is loaded into Python, no transaction holds mor
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from maintenance.locks import job_lock
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,18 +105,27 @@ def logs_cleanup(*, days: int | None = None, batch_size: int | None = None,
     now = now or timezone.now()
     tables: dict[str, int] = {}
     batches, longest = 0, 0.0
+    skipped: dict[str, str] = {}
     with job_lock("cleanup"):
         for target in cleanup_targets(days=days):
             model = _model_or_none(target.label)
             if model is None:
                 continue
-            stats = delete_older_than(
-                model=model, date_field=target.date_field,
-                cutoff=now - dt.timedelta(days=target.days), extra=target.extra,
-                children=target.children, batch_size=batch_size)
+            try:
+                stats = delete_older_than(
+                    model=model, date_field=target.date_field,
+                    cutoff=now - dt.timedelta(days=target.days), extra=target.extra,
+                    children=target.children, batch_size=batch_size)
+            except FieldError as exc:  # a model whose fields differ from the target's spec
+                logger.error("cleanup skipped %s: %s", target.label, exc)
+                skipped[model._meta.label] = str(exc)
+                continue
             tables[model._meta.label] = stats["deleted"]
             batches += stats["batches"]
             longest = max(longest, stats["longest_batch_seconds"])
         tables["maintenance.Backup"] = backups_prune(now=now)
-    return {"days": days, "tables": tables, "batches": batches,
-            "longest_batch_seconds": longest}
+    result = {"days": days, "tables": tables, "batches": batches,
+              "longest_batch_seconds": longest}
+    if skipped:
+        result["skipped"] = skipped
+    return result
