@@ -68,4 +68,8 @@ def backups_prune(*, keep_last: int | None = None, keep_days: int | None = None,
     for backup in doomed.iterator(chunk_size=100):  # a handful of rows, each with a file
         backup_delete(backup=backup)
         removed += 1
+    # Temp files of runs killed mid-write (a live run's file is younger than the lock).
+    for temp in backup_dir().glob(".backup-*.tmp"):
+        if temp.stat().st_mtime < stale.timestamp():
+            temp.unlink(missing_ok=True)
     return removed

@@ -210,6 +210,9 @@ def test_retention_keeps_the_newest_n_and_everything_younger_than_d_days(backup_
         made[age] = backup
     failed_old = Backup.objects.create(started_at=now - dt.timedelta(days=50),
                                        status=Backup.Status.FAILED)
+    killed = backup_dir / ".backup-20260101-000000-99.jsonl.gz.tmp"  # a worker died mid-write
+    killed.write_bytes(b"partial")
+    os.utime(killed, (now.timestamp() - 86400, now.timestamp() - 86400))
 
     removed = backups_prune(keep_last=4, keep_days=10, now=now)
 
@@ -217,6 +220,7 @@ def test_retention_keeps_the_newest_n_and_everything_younger_than_d_days(backup_
     assert kept == {made[age].pk for age in (0, 1, 5, 20)}
     assert removed == 3 and failed_old.pk not in kept
     names = {p.name for p in backup_dir.iterdir()}
+    assert not [n for n in names if n.endswith(".tmp")]
     for age, backup in made.items():
         assert (backup.file_name in names) == (age <= 20)
         assert (backup.file_name + ".sha256" in names) == (age <= 20)

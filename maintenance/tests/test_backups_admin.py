@@ -38,6 +38,9 @@ def test_superuser_downloads_the_file_as_a_stream(admin_client):
     assert b"".join(response.streaming_content) == (backup_dir() / backup.file_name).read_bytes()
     assert response["X-Backup-SHA256"] == backup.sha256
     assert backup.file_name in response["Content-Disposition"]
+    detail = admin_client.get(reverse("admin:maintenance_backup_change", args=[backup.pk]))
+    assert detail.status_code == 200
+    assert "Rows per table" in detail.content.decode() and backup.sha256 in detail.content.decode()
 
 
 def test_staff_without_superuser_get_403_on_download_and_restore(staff_client):
