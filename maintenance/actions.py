@@ -213,3 +213,14 @@ def latest_runs(*, limit: int = 10) -> list[MaintenanceRun]:
     """The latest runs, unfinished ones refreshed (a bounded handful of queries)."""
     runs = list(MaintenanceRun.objects.select_related("user")[:limit])
     return [run_refresh(run=run) for run in runs]
+
+
+def runs_refresh_unfinished(*, limit: int = 50) -> int:
+    """Refresh the latest unfinished runs (the admin list calls this); returns how many."""
+    runs = MaintenanceRun.objects.filter(
+        status__in=[MaintenanceRun.Status.QUEUED, MaintenanceRun.Status.RUNNING])[:limit]
+    count = 0
+    for run in runs:
+        run_refresh(run=run)
+        count += 1
+    return count

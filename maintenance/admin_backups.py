@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from maintenance.actions import runs_refresh_unfinished
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.services import backup_delete
 from maintenance.views import (
@@ -157,6 +158,10 @@ class MaintenanceRunAdmin(ModelAdmin):
                  name="maintenance_run_status"),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        runs_refresh_unfinished()  # outcomes of runs nobody watched on the page
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False
