@@ -140,6 +140,7 @@ def run() -> int:
     try:
         manage("migrate", "--noinput")
         manage("ensure_superuser")
+        manage("setup_schedules")  # default periodic tasks that are missing (never overwrites)
         if os.environ.get("DEMO_DATA", "true").lower() not in {"0", "false", "no", "off"}:
             manage("seed_demo", "--if-empty")  # a fresh install shows real charts
         say(f"admin: http://{host}:{port}/admin/   (Ctrl-C stops everything)")

@@ -23,6 +23,12 @@ def _item(title, icon, url_name, permission=None):
     return item
 
 
+def _can_see_maintenance(request) -> bool:
+    from maintenance.actions import can_see_actions
+
+    return can_see_actions(request.user)
+
+
 SIDEBAR_NAVIGATION = [
     {
         "title": _("Overview"),
@@ -80,6 +86,19 @@ SIDEBAR_NAVIGATION = [
             _item(_("Account emails"), "mail", "admin:notifications_transactionalemail_changelist",
                   "notifications.view_transactionalemail"),
             _item(_("API docs"), "menu_book", "api-docs"),
+        ],
+    },
+    {
+        "title": _("Maintenance"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
+            {"title": _("Maintenance"), "icon": "build", "link": reverse_lazy(
+                "admin:maintenance_actions"), "permission": _can_see_maintenance},
+            _item(_("Backups"), "backup", "admin:maintenance_backup_changelist",
+                  "maintenance.view_backup"),
+            _item(_("Maintenance runs"), "history", "admin:maintenance_maintenancerun_changelist",
+                  "maintenance.view_maintenancerun"),
         ],
     },
     {

@@ -18,6 +18,9 @@ from django_celery_results.models import GroupResult, TaskResult
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
+from maintenance import admin_backups  # noqa: F401  (Backup, MaintenanceRun, Maintenance page)
+from maintenance.admin_schedules import PeriodicTaskExtrasMixin
+
 for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule,
               TaskResult, GroupResult):
     admin.site.unregister(model)
@@ -39,8 +42,9 @@ class PeriodicTaskInline(beat_admin.PeriodicTaskInline, TabularInline):
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
+class PeriodicTaskAdmin(PeriodicTaskExtrasMixin, beat_admin.PeriodicTaskAdmin, ModelAdmin):
     form = PeriodicTaskForm
+    actions = ("enable_tasks", "disable_tasks", "toggle_tasks", "run_now")
 
 
 class ScheduleAdmin(ModelAdmin):

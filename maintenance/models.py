@@ -1,8 +1,8 @@
-"""Models of the maintenance app: the operations console's task history and minute counters.
-
-Backups come with their own issue.
+"""Models of the maintenance app: the operations console's task history and minute counters,
+backups, and the record of every maintenance run.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -104,3 +104,90 @@ class TaskMinuteStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M} {self.queue}: {self.succeeded}/{self.failed}"
+
+
+# --- Backups and one-click maintenance runs (issue 6) -------------------------------------
+
+
+class Backup(models.Model):
+    """One backup file in BACKUP_DIR: what it holds, its checksum, and how it came to be."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    file_name = models.CharField(max_length=255, blank=True, help_text="inside BACKUP_DIR")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    row_counts = models.JSONField(default=dict, blank=True, help_text="model → rows")
+    schema = models.JSONField(default=dict, blank=True,
+                              help_text="app → latest applied migration when the backup ran")
+    error = models.TextField(blank=True)
+    triggered_by = models.CharField(max_length=100, blank=True,
+                                    help_text="schedule, command, or the user who pressed it")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+    task_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["running", "success", "failed"]),
+                                   name="maintenance_backup_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"Backup {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.row_counts.values()) if self.row_counts else 0
+
+
+class MaintenanceRun(models.Model):
+    """One press of a maintenance button (or "Run now"): who, when, what, task id, outcome."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Succeeded"
+        FAILED = "failed", "Failed"
+        LOST = "lost", "Lost (no result in time)"
+
+    FINISHED = ("success", "failed", "lost")
+
+    action = models.CharField(max_length=50, db_index=True)
+    label = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+    requested_at = models.DateTimeField(db_index=True)
+    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    queue = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = "maintenance run"
+        permissions = [
+            ("run_backup", "Can start a backup"),
+            ("run_cleanup", "Can start a cleanup"),
+            ("run_daily_report", "Can regenerate yesterday's report"),
+            ("run_weekly_analytics", "Can run weekly analytics"),
+            ("send_test_email", "Can send a test email to oneself"),
+            ("run_full_analytics", "Can run full analytics"),
+        ]
+        indexes = [models.Index(fields=["action", "status"], name="maint_run_action_status")]
+
+    def __str__(self):
+        return f"{self.label or self.action} at {self.requested_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -64,3 +64,54 @@ def prune_task_history(days: int | None = None) -> dict:
     from maintenance.ops.services import task_history_prune
 
     return task_history_prune(older_than_days=days or settings.OPS_TASK_HISTORY_DAYS)
+
+# --- Backups, cleanup, test email (issue 6) ------------------------------------------------
+# Hard/soft limits: well under the broker's visibility timeout (see settings); the lock in
+# each service keeps runs one at a time across every worker.
+_LIMITS = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(bind=True, name="maintenance.tasks.backup_database", **_LIMITS)
+def backup_database(self, triggered_by: str = "schedule", user_id: int | None = None) -> dict:
+    """Write a verified backup of the important tables (see maintenance.backups)."""
+    from maintenance.locks import JobLocked
+    from maintenance.services import backup_create
+
+    try:
+        backup = backup_create(triggered_by=triggered_by, user_id=user_id,
+                               task_id=self.request.id or "")
+    except JobLocked as exc:
+        return {"status": "skipped", "reason": str(exc)}
+    return {"status": "success", "backup_id": backup.pk, "file": backup.file_name,
+            "size_bytes": backup.size_bytes, "sha256": backup.sha256,
+            "rows": backup.total_rows}
+
+
+@shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", **_LIMITS)
+def cleanup_old_logs(self, days: int | None = None) -> dict:
+    """Delete API log rows older than `days` (default LOG_RETENTION_DAYS, 30), expired task
+    results, finished emails past their retention and old backups; counts per table."""
+    from maintenance.cleanup import logs_cleanup
+    from maintenance.locks import JobLocked
+
+    try:
+        return {"status": "success", **logs_cleanup(days=days)}
+    except JobLocked as exc:
+        return {"status": "skipped", "reason": str(exc)}
+
+
+@shared_task(name="maintenance.tasks.send_test_email")
+def send_test_email(to: str, requested_by: str = "") -> dict:
+    """Send one plain email through the configured SMTP settings (the "test email" button)."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import timezone
+
+    sent = send_mail(
+        subject="Backoffice test email",
+        message=(f"This is a test email from Backoffice ({settings.ENVIRONMENT_NAME}), "
+                 f"requested by {requested_by or to} at {timezone.now():%Y-%m-%d %H:%M %Z}.\n"
+                 "If you can read it, outgoing email works."),
+        from_email=None, recipient_list=[to], fail_silently=False,
+    )
+    return {"status": "success", "to": to, "sent": sent}

@@ -106,6 +106,26 @@ for _public_root in (STATIC_ROOT, MEDIA_ROOT):
     if str(BACKUP_DIR).startswith(str(_public_root)):
         fail("BACKUP_DIR", f"must not be inside a public directory ({_public_root})")
 
+# --- Maintenance: backups, cleanup, one-click actions -------------------------------------
+BACKUP_KEEP_LAST = env.int("BACKUP_KEEP_LAST", default=7)  # newest successful backups kept
+BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=14)  # and every backup younger than this
+BACKUP_INCLUDE_API_LOG = env.bool("BACKUP_INCLUDE_API_LOG", default=False)
+BACKUP_CHUNK_SIZE = env.int("BACKUP_CHUNK_SIZE", default=5000)
+BACKUP_COMPRESS_LEVEL = env.int("BACKUP_COMPRESS_LEVEL", default=3)
+LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=30)  # ApiRequest rows
+EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=90)  # sent/failed emails
+CLEANUP_BATCH_SIZE = env.int("CLEANUP_BATCH_SIZE", default=20000)  # ids per delete batch
+# A one-click run with no result after this many seconds counts as lost (its lock frees).
+MAINTENANCE_RUN_STALE_SECONDS = env.int("MAINTENANCE_RUN_STALE_SECONDS", default=2 * 3600)
+for _name in ("BACKUP_KEEP_LAST", "BACKUP_KEEP_DAYS", "LOG_RETENTION_DAYS",
+              "EMAIL_RETENTION_DAYS"):
+    if globals()[_name] < 0:
+        fail(_name, "must not be negative")
+if CLEANUP_BATCH_SIZE < 1 or BACKUP_CHUNK_SIZE < 1:
+    fail("CLEANUP_BATCH_SIZE/BACKUP_CHUNK_SIZE", "must be positive")
+if not 0 <= BACKUP_COMPRESS_LEVEL <= 9:
+    fail("BACKUP_COMPRESS_LEVEL", "must be between 0 and 9")
+
 # --- Email -------------------------------------------------------------------------------
 # EMAIL_URL (smtp://user:pass@host:port, smtp+tls://, smtp+ssl://, consolemail://) wins over
 # the separate EMAIL_HOST/PORT/... variables when it is set.

@@ -1,0 +1,226 @@
+"""One-click maintenance actions: what each button does, who may press it, and its runs.
+
+Each press creates a MaintenanceRun (who, when, what, task id) and enqueues on the
+`maintenance` queue. A second press while the first run is in flight is refused: the
+check and the insert happen under a short Redis lock per action, so two clicks at the
+same moment still make one run. A run's outcome is read back from the result backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+
+from celery import chord, current_app
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import LockError
+
+from maintenance.broker import redis_client
+from maintenance.models import MaintenanceRun
+from maintenance.schedules import task_exists
+
+QUEUE = "maintenance"
+# Issue 4 (bulk notifications) provides this task; until then "full analytics" is disabled.
+ADMIN_NOTIFICATION_TASK = "notifications.tasks.send_admin_notification"
+
+
+class ActionRefused(Exception):
+    """The action cannot start now (in flight, unavailable, broker down); says why."""
+
+    def __init__(self, message: str, run: MaintenanceRun | None = None):
+        super().__init__(message)
+        self.run = run
+
+
+def _signature(name: str, *args, **kwargs):
+    return current_app.signature(name, args=args, kwargs=kwargs, queue=QUEUE)
+
+
+def _backup(user):
+    return _signature("maintenance.tasks.backup_database",
+                      triggered_by=f"user:{user.get_username()}", user_id=user.pk).apply_async()
+
+
+def _cleanup(user):
+    return _signature("maintenance.tasks.cleanup_old_logs").apply_async()
+
+
+def _daily_report(user):
+    from reports.periods import yesterday
+
+    return _signature("reports.tasks.generate_daily_report",
+                      date=yesterday().isoformat()).apply_async()
+
+
+def _weekly_analytics(user):
+    return _signature("reports.tasks.process_api_analytics").apply_async()
+
+
+def _test_email(user):
+    return _signature("maintenance.tasks.send_test_email", to=user.email,
+                      requested_by=user.get_username()).apply_async()
+
+
+def _full_analytics(user):
+    # The seed's chord: analytics and the daily report in parallel, then tell the admins.
+    # The run follows the callback, which finishes last.
+    header = [_signature("reports.tasks.process_api_analytics"),
+              _signature("reports.tasks.generate_daily_report")]
+    return chord(header)(_signature(ADMIN_NOTIFICATION_TASK, "Analytics Complete"))
+
+
+def _needs_email(user) -> str | None:
+    return None if user.email else "your user has no email address"
+
+
+def _needs_admin_notification(user) -> str | None:
+    if task_exists(ADMIN_NOTIFICATION_TASK):
+        return None
+    return f"needs {ADMIN_NOTIFICATION_TASK} (bulk notifications), not installed yet"
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    label: str
+    description: str
+    permission: str
+    enqueue: Callable
+    unavailable: Callable | None = None
+
+    def reason_unavailable(self, user) -> str | None:
+        return self.unavailable(user) if self.unavailable else None
+
+
+ACTIONS: dict[str, Action] = {action.key: action for action in (
+    Action("backup", "Back up now", "Write a verified backup of the important tables.",
+           "maintenance.run_backup", _backup),
+    Action("cleanup", "Clean up now",
+           "Delete old API log rows, expired task results, finished emails and old backups.",
+           "maintenance.run_cleanup", _cleanup),
+    Action("daily_report", "Regenerate yesterday's report",
+           "Aggregate yesterday's API requests into its daily report again.",
+           "maintenance.run_daily_report", _daily_report),
+    Action("weekly_analytics", "Run weekly analytics", "Build last week's analytics row.",
+           "maintenance.run_weekly_analytics", _weekly_analytics),
+    Action("test_email", "Send a test email to me",
+           "Send one email to your own address through the configured SMTP server.",
+           "maintenance.send_test_email", _test_email, _needs_email),
+    Action("full_analytics", "Full analytics",
+           "Weekly analytics and yesterday's report in parallel, then notify the admins.",
+           "maintenance.run_full_analytics", _full_analytics, _needs_admin_notification),
+)}
+RUN_PERMISSIONS = tuple(action.permission for action in ACTIONS.values())
+
+
+def can_see_actions(user) -> bool:
+    return user.is_active and user.is_staff and (
+        user.has_perm("maintenance.view_maintenancerun")
+        or any(user.has_perm(p) for p in RUN_PERMISSIONS))
+
+
+def run_refresh(*, run: MaintenanceRun) -> MaintenanceRun:
+    """Bring a run's status up to date from the result backend (no-op once finished)."""
+    if run.finished or not run.task_id:
+        return run
+    result = current_app.AsyncResult(run.task_id)
+    state = result.state
+    if state == "SUCCESS":
+        run.status, run.result = MaintenanceRun.Status.SUCCESS, _jsonable(result.result)
+    elif state in ("FAILURE", "REVOKED"):
+        run.status = MaintenanceRun.Status.FAILED
+        run.error = f"{type(result.result).__name__}: {result.result}"[:5000]
+    elif state in ("STARTED", "RETRY"):
+        run.status = MaintenanceRun.Status.RUNNING
+    stale = timezone.now() - dt.timedelta(seconds=settings.MAINTENANCE_RUN_STALE_SECONDS)
+    if not run.finished and run.requested_at < stale:
+        run.status, run.error = MaintenanceRun.Status.LOST, "no result in time"
+    if run.finished and run.finished_at is None:
+        run.finished_at = timezone.now()
+    run.save(update_fields=["status", "result", "error", "finished_at"])
+    return run
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(value)
+
+
+def action_start(*, key: str, user) -> MaintenanceRun:
+    """Record and enqueue one action for `user`. Raises PermissionDenied or ActionRefused."""
+    action = ACTIONS.get(key)
+    if action is None:
+        raise ActionRefused(f"unknown action {key!r}")
+    if not (user.is_active and user.is_staff and user.has_perm(action.permission)):
+        raise PermissionDenied(f"you may not run {action.label!r}")
+    reason = action.reason_unavailable(user)
+    if reason:
+        raise ActionRefused(f"{action.label} is not available: {reason}")
+    lock = redis_client().lock(f"backoffice:action-start:{key}", timeout=30, blocking_timeout=10)
+    if not lock.acquire():
+        raise ActionRefused(f"{action.label} is being started by someone else; try again")
+    try:
+        for run in MaintenanceRun.objects.filter(
+                action=key, status__in=[MaintenanceRun.Status.QUEUED,
+                                        MaintenanceRun.Status.RUNNING]):
+            if not run_refresh(run=run).finished:
+                raise ActionRefused(f"{action.label} is already in flight (started "
+                                    f"{run.requested_at:%H:%M:%S} by {run.user or 'someone'})",
+                                    run=run)
+        run = MaintenanceRun.objects.create(action=key, label=action.label, user=user,
+                                            requested_at=timezone.now(), queue=QUEUE)
+        try:
+            result = action.enqueue(user)
+        except KombuOperationalError as exc:
+            run.status, run.error = MaintenanceRun.Status.FAILED, f"broker unreachable: {exc}"
+            run.finished_at = timezone.now()
+            run.save()
+            raise ActionRefused(f"Nothing was queued: the broker is unreachable ({exc}).",
+                                run=run) from exc
+        run.task_id = result.id
+        run.save(update_fields=["task_id"])
+        return run
+    finally:
+        with suppress(LockError):  # held longer than its timeout: already gone
+            lock.release()
+
+
+def run_record(*, key: str, label: str, user, task_id: str, queue: str) -> MaintenanceRun:
+    """Record a trigger that started elsewhere (e.g. "Run now" on a periodic task)."""
+    return MaintenanceRun.objects.create(action=key, label=label[:200], user=user,
+                                         requested_at=timezone.now(), task_id=task_id,
+                                         queue=queue or "")
+
+
+def run_as_dict(run: MaintenanceRun) -> dict:
+    return {
+        "id": run.pk, "action": run.action, "label": run.label, "status": run.status,
+        "status_display": run.get_status_display(), "finished": run.finished,
+        "task_id": run.task_id, "queue": run.queue, "result": run.result, "error": run.error,
+        "user": run.user.get_username() if run.user else None,
+        "requested_at": run.requested_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+def latest_runs(*, limit: int = 10) -> list[MaintenanceRun]:
+    """The latest runs, unfinished ones refreshed (a bounded handful of queries)."""
+    runs = list(MaintenanceRun.objects.select_related("user")[:limit])
+    return [run_refresh(run=run) for run in runs]
+
+
+def runs_refresh_unfinished(*, limit: int = 50) -> int:
+    """Refresh the latest unfinished runs (the admin list calls this); returns how many."""
+    runs = MaintenanceRun.objects.filter(
+        status__in=[MaintenanceRun.Status.QUEUED, MaintenanceRun.Status.RUNNING])[:limit]
+    count = 0
+    for run in runs:
+        run_refresh(run=run)
+        count += 1
+    return count

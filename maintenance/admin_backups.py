@@ -1,0 +1,185 @@
+"""Admin for backups and maintenance runs, and the Maintenance page's URLs.
+
+Download and restore are superuser-only; the actions page is for staff holding any of
+the run permissions. No business logic here: it calls services and views.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+
+from maintenance.actions import runs_refresh_unfinished
+from maintenance.models import Backup, MaintenanceRun
+from maintenance.services import backup_delete
+from maintenance.views import (
+    ActionStartView,
+    BackupDownloadView,
+    BackupRestoreView,
+    MaintenancePageView,
+    RunStatusView,
+)
+
+STATUS_LABELS = {
+    "running": "info", "queued": "info", "success": "success", "failed": "danger",
+    "lost": "warning",
+}
+
+
+@admin.register(Backup)
+class BackupAdmin(ModelAdmin):
+    list_display = ("started_at", "status_badge", "size", "total_rows_display", "triggered_by",
+                    "finished_at", "file_links")
+    list_filter = ("status",)
+    ordering = ("-started_at",)
+    show_full_result_count = False
+    actions = ["restore_backup"]
+    readonly_fields = ("started_at", "finished_at", "status", "file_name", "size", "sha256",
+                       "row_counts_table", "schema_table", "error", "triggered_by", "user",
+                       "task_id", "file_links")
+    fields = readonly_fields
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/download/", wrap(BackupDownloadView.as_view()),
+                 name="maintenance_backup_download"),
+            path("<int:pk>/restore/", wrap(BackupRestoreView.as_view(model_admin=self)),
+                 name="maintenance_backup_restore"),
+            *super().get_urls(),
+        ]
+
+    def has_add_permission(self, request):
+        return False  # backups come from the task, the button or the command
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_restore_permission(self, request):
+        return request.user.is_superuser
+
+    def delete_model(self, request, obj):
+        backup_delete(backup=obj)
+
+    def delete_queryset(self, request, queryset):
+        for backup in queryset:
+            backup_delete(backup=backup)
+
+    @display(description="Status", label=STATUS_LABELS, ordering="status")
+    def status_badge(self, obj):
+        return obj.status
+
+    @display(description="Size", ordering="size_bytes")
+    def size(self, obj):
+        return filesizeformat(obj.size_bytes) if obj.size_bytes is not None else "—"
+
+    @display(description="Rows")
+    def total_rows_display(self, obj):
+        return obj.total_rows
+
+    def get_list_display(self, request):
+        # Links only for superusers: everyone else gets 403 on download and restore.
+        shown = super().get_list_display(request)
+        return shown if request.user.is_superuser else [
+            "file_name" if name == "file_links" else name for name in shown]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if request.user.is_superuser else [
+            f for f in fields if f != "file_links"]
+
+    @display(description="File")
+    def file_links(self, obj):
+        if obj.status != Backup.Status.SUCCESS:
+            return obj.file_name or "—"
+        return format_html(
+            '<a class="text-primary-600" href="{}">Download</a> · '
+            '<a class="text-primary-600" href="{}">Restore…</a>',
+            reverse("admin:maintenance_backup_download", args=[obj.pk]),
+            reverse("admin:maintenance_backup_restore", args=[obj.pk]))
+
+    @display(description="Rows per table")
+    def row_counts_table(self, obj):
+        return _pairs(obj.row_counts.items(), "Table", "Rows")
+
+    @display(description="Schema (latest migration per app)")
+    def schema_table(self, obj):
+        return _pairs(obj.schema.items(), "App", "Migration")
+
+    @action(description="Restore the selected backup…", permissions=["restore"])
+    def restore_backup(self, request, queryset):
+        if queryset.count() != 1:
+            messages.warning(request, "Select exactly one backup to restore.")
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:maintenance_backup_restore", args=[queryset.get().pk]))
+
+
+def _pairs(items, left, right):
+    rows = list(items)
+    if not rows:
+        return "—"
+    body = format_html_join("", "<tr><td class='pr-4'>{}</td><td>{}</td></tr>", rows)
+    return format_html("<table><thead><tr><th class='pr-4 text-left'>{}</th>"
+                       "<th class='text-left'>{}</th></tr></thead><tbody>{}</tbody></table>",
+                       left, right, body)
+
+
+@admin.register(MaintenanceRun)
+class MaintenanceRunAdmin(ModelAdmin):
+    """Every trigger: who, when, what, task id, outcome."""
+
+    list_display = ("requested_at", "label", "user", "status_badge", "task_link", "queue",
+                    "finished_at")
+    list_filter = ("action", "status")
+    search_fields = ("task_id", "label", "user__username")
+    list_select_related = ("user",)
+    show_full_result_count = False
+    readonly_fields = ("action", "label", "user", "requested_at", "task_id", "queue", "status",
+                       "result", "error", "finished_at")
+    fields = readonly_fields
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("actions/", wrap(MaintenancePageView.as_view(model_admin=self)),
+                 name="maintenance_actions"),
+            path("actions/<slug:key>/", wrap(ActionStartView.as_view(model_admin=self)),
+                 name="maintenance_action_start"),
+            path("<int:pk>/status.json", wrap(RunStatusView.as_view(model_admin=self)),
+                 name="maintenance_run_status"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        runs_refresh_unfinished()  # outcomes of runs nobody watched on the page
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record of who did what stays
+
+    @display(description="Status", label=STATUS_LABELS, ordering="status")
+    def status_badge(self, obj):
+        return obj.status
+
+    @display(description="Task")
+    def task_link(self, obj):
+        if not obj.task_id:
+            return "—"
+        return format_html('<a class="text-primary-600" href="{}?q={}">{}</a>',
+                           reverse("admin:django_celery_results_taskresult_changelist"),
+                           obj.task_id, obj.task_id)

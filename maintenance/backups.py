@@ -1,0 +1,257 @@
+"""Backups: which tables, the file format, and writing one (streamed, gzipped JSON Lines).
+
+File layout, one JSON document per line:
+  {"format": "backoffice-backup", "version": 1, "created_at": ..., "schema": {...}, ...}
+  {"model": "accounts.user", "fields": ["id", "password", ...]}     a section header
+  [1, "pbkdf2...", ...]                                            one line per row
+  ...
+  {"end": true, "row_counts": {"accounts.user": 3, ...}}          written last
+
+Rows are read with `values_list(...).iterator(chunk_size=...)` and written chunk by chunk,
+so memory stays flat however large the tables are. Foreign keys to Permission and
+ContentType are written as natural keys, because their ids differ between databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import gzip
+import hashlib
+import os
+import uuid
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import orjson
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.db.migrations.recorder import MigrationRecorder
+
+FORMAT = "backoffice-backup"
+VERSION = 1
+SUFFIX = ".jsonl.gz"
+
+# Parents before children (the restore inserts in this order and deletes in reverse).
+# Models of apps that are not installed yet are skipped (LookupError): notifications'
+# Notification/Delivery come with issue 4, TransactionalEmail/EmailAttempt with issue 3.
+BACKUP_MODELS = (
+    "auth.Group",
+    "auth.Group_permissions",
+    "{user}",
+    "{user}_groups",
+    "{user}_user_permissions",
+    "authtoken.Token",
+    "notifications.Notification",
+    "notifications.Delivery",
+    "notifications.TransactionalEmail",
+    "notifications.EmailAttempt",
+    "reports.DailyReport",
+    "reports.WeeklyAnalytics",
+    "django_celery_beat.IntervalSchedule",
+    "django_celery_beat.CrontabSchedule",
+    "django_celery_beat.SolarSchedule",
+    "django_celery_beat.ClockedSchedule",
+    "django_celery_beat.PeriodicTask",
+)
+API_LOG_MODEL = "reports.ApiRequest"
+
+
+class BackupError(Exception):
+    """A backup cannot be written, trusted or restored; the message says why."""
+
+
+def backup_models(*, include_api_log: bool | None = None) -> list:
+    """The model classes a backup holds, in restore order."""
+    if include_api_log is None:
+        include_api_log = settings.BACKUP_INCLUDE_API_LOG
+    labels = [label.format(user=settings.AUTH_USER_MODEL) for label in BACKUP_MODELS]
+    if include_api_log:
+        labels.append(API_LOG_MODEL)
+    found = []
+    for label in labels:
+        try:
+            found.append(apps.get_model(label))
+        except LookupError:
+            continue
+    return found
+
+
+def model_label(model) -> str:
+    return model._meta.label_lower
+
+
+def schema_version(app_labels) -> dict[str, str]:
+    """The latest applied migration of each app (the schema the rows belong to)."""
+    wanted = set(app_labels)
+    latest: dict[str, str] = {}
+    for app, name in MigrationRecorder(connection).applied_migrations():
+        if app in wanted and name > latest.get(app, ""):
+            latest[app] = name
+    return dict(sorted(latest.items()))
+
+
+def schema_apps(models) -> set[str]:
+    return {m._meta.app_label for m in models} | {"contenttypes", "auth"}
+
+
+def backup_dir() -> Path:
+    path = Path(settings.BACKUP_DIR)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _default(value):
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, uuid.UUID | dt.tzinfo):  # time zone fields hold ZoneInfo
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to a backup")
+
+
+def _natural_key_encoders(fields) -> dict[int, dict]:
+    """Column index → {id: natural key} for foreign keys to Permission / ContentType."""
+    encoders = {}
+    for index, field in enumerate(fields):
+        if not field.is_relation:
+            continue
+        if field.related_model is ContentType:
+            encoders[index] = {ct.pk: [ct.app_label, ct.model]
+                               for ct in ContentType.objects.all()}
+        elif field.related_model is Permission:
+            encoders[index] = {
+                p["pk"]: [p["content_type__app_label"], p["content_type__model"], p["codename"]]
+                for p in Permission.objects.values(
+                    "pk", "codename", "content_type__app_label", "content_type__model")
+            }
+    return encoders
+
+
+class _HashingWriter:
+    """A binary file wrapper that hashes and counts what goes through it."""
+
+    def __init__(self, raw):
+        self.raw, self.sha256, self.size = raw, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self):
+        self.raw.flush()
+
+
+def _write_model(out, model, chunk_size: int) -> int:
+    fields = list(model._meta.concrete_fields)
+    names = [f.attname for f in fields]
+    out.write(orjson.dumps({"model": model_label(model), "fields": names}) + b"\n")
+    encoders = _natural_key_encoders(fields)
+    rows = (model._base_manager.order_by("pk").values_list(*names)
+            .iterator(chunk_size=chunk_size))
+    dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    count, buffer = 0, []
+    for row in rows:
+        if encoders:
+            row = [encoders[i].get(v, v) if i in encoders else v for i, v in enumerate(row)]
+        buffer.append(dumps(row, default=_default, option=option))
+        if len(buffer) >= chunk_size:
+            out.write(b"".join(buffer))
+            count += len(buffer)
+            buffer = []
+    out.write(b"".join(buffer))
+    return count + len(buffer)
+
+
+@contextmanager
+def _snapshot():
+    """Read every table from one snapshot when the database allows it without blocking."""
+    if connection.in_atomic_block:
+        yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+    elif connection.vendor == "sqlite":
+        # A deferred read transaction (WAL): a consistent view that never blocks writers.
+        # Django's atomic() would use BEGIN IMMEDIATE and hold the write lock throughout.
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("COMMIT")
+    else:
+        with nullcontext():
+            yield
+
+
+def backup_write(*, path: Path, models, chunk_size: int | None = None) -> dict:
+    """Write the backup file at `path` (temp name, fsync, atomic rename; mode 0600).
+
+    Returns size, sha256, per-model row counts and the schema. Also writes
+    `<file>.sha256` beside it, so a file restored by path can still be verified.
+    """
+    chunk_size = chunk_size or settings.BACKUP_CHUNK_SIZE
+    temp = path.with_name(f".{path.name}.tmp")
+    schema = schema_version(schema_apps(models))
+    counts: dict[str, int] = {}
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            hashing = _HashingWriter(raw)
+            with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0,
+                               compresslevel=settings.BACKUP_COMPRESS_LEVEL) as out:
+                with _snapshot():
+                    out.write(orjson.dumps({
+                        "format": FORMAT, "version": VERSION,
+                        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+                        "database": connection.vendor, "schema": schema,
+                        "models": [model_label(m) for m in models],
+                    }) + b"\n")
+                    for model in models:
+                        counts[model_label(model)] = _write_model(out, model, chunk_size)
+                out.write(orjson.dumps({"end": True, "row_counts": counts}) + b"\n")
+            raw.flush()
+            os.fsync(raw.fileno())
+        digest = hashing.sha256.hexdigest()
+        checksum_path(path).write_text(f"{digest}  {path.name}\n")
+        os.chmod(checksum_path(path), 0o600)
+        os.replace(temp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        checksum_path(path).unlink(missing_ok=True)
+        raise
+    return {"size_bytes": path.stat().st_size, "sha256": digest, "row_counts": counts,
+            "schema": schema}
+
+
+def checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

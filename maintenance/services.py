@@ -1,0 +1,75 @@
+"""Writes of the maintenance app: create and prune backups (restore lives in restore.py,
+cleanup in cleanup.py, one-click runs in actions.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from maintenance.backups import SUFFIX, backup_dir, backup_models, backup_write, checksum_path
+from maintenance.locks import job_lock, lock_timeout
+from maintenance.models import Backup
+
+logger = logging.getLogger(__name__)
+
+
+def backup_create(*, triggered_by: str = "", user_id: int | None = None, task_id: str = "",
+                  include_api_log: bool | None = None) -> Backup:
+    """Write one backup file and its Backup row. Raises JobLocked when one is running.
+
+    On any error (including a soft time limit) the temp file is removed, the row is marked
+    failed with the error, and the error is raised again.
+    """
+    with job_lock("backup"):
+        started = timezone.now()
+        backup = Backup.objects.create(started_at=started, triggered_by=triggered_by[:100],
+                                       user_id=user_id, task_id=task_id or "")
+        name = f"backup-{started:%Y%m%d-%H%M%S}-{backup.pk}{SUFFIX}"
+        try:
+            figures = backup_write(path=backup_dir() / name,
+                                   models=backup_models(include_api_log=include_api_log))
+        except BaseException as exc:
+            Backup.objects.filter(pk=backup.pk).update(
+                status=Backup.Status.FAILED, finished_at=timezone.now(),
+                error=f"{type(exc).__name__}: {exc}"[:5000])
+            raise
+        Backup.objects.filter(pk=backup.pk).update(
+            status=Backup.Status.SUCCESS, finished_at=timezone.now(), file_name=name, **figures)
+        backup.refresh_from_db()
+        return backup
+
+
+def backup_delete(*, backup: Backup) -> None:
+    """Remove a backup's file (and checksum file) and its row."""
+    if backup.file_name:
+        path = backup_dir() / backup.file_name
+        path.unlink(missing_ok=True)
+        checksum_path(path).unlink(missing_ok=True)
+    backup.delete()
+
+
+def backups_prune(*, keep_last: int | None = None, keep_days: int | None = None,
+                  now: dt.datetime | None = None) -> int:
+    """Delete backups that are neither among the newest `keep_last` successful ones nor
+    younger than `keep_days` days. Running backups are never touched. Returns how many."""
+    keep_last = settings.BACKUP_KEEP_LAST if keep_last is None else keep_last
+    keep_days = settings.BACKUP_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = (now or timezone.now()) - dt.timedelta(days=keep_days)
+    newest = list(Backup.objects.filter(status=Backup.Status.SUCCESS)
+                  .order_by("-started_at", "-id").values_list("pk", flat=True)[:keep_last])
+    # A row still "running" after the lock expired belongs to a killed worker.
+    stale = (now or timezone.now()) - dt.timedelta(seconds=lock_timeout())
+    doomed = (Backup.objects.filter(started_at__lt=min(cutoff, stale))
+              .exclude(pk__in=newest))
+    removed = 0
+    for backup in doomed.iterator(chunk_size=100):  # a handful of rows, each with a file
+        backup_delete(backup=backup)
+        removed += 1
+    # Temp files of runs killed mid-write (a live run's file is younger than the lock).
+    for temp in backup_dir().glob(".backup-*.tmp"):
+        if temp.stat().st_mtime < stale.timestamp():
+            temp.unlink(missing_ok=True)
+    return removed

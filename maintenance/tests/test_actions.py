@@ -1,0 +1,156 @@
+"""The Maintenance page: permissions, CSRF, one run at a time, outcomes via a real worker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from celery import current_app
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from maintenance.models import Backup, MaintenanceRun
+from reports.models import DailyReport
+from reports.periods import yesterday
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PAGE = "admin:maintenance_actions"
+
+
+def start_url(key):
+    return reverse("admin:maintenance_action_start", args=[key])
+
+
+def status(client, run) -> dict:
+    return client.get(reverse("admin:maintenance_run_status", args=[run.pk])).json()
+
+
+def wait_finished(client, run, timeout=60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = status(client, run)
+        if current["finished"]:
+            return current
+        time.sleep(0.2)
+    raise AssertionError(f"run {run.pk} did not finish: {current}")
+
+
+@pytest.fixture
+def operator(django_user_model):
+    """Staff who may back up and send a test email, nothing else."""
+    user = django_user_model.objects.create_user("operator", "operator@example.com",
+                                                 "pw-Operator-123", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["run_backup", "send_test_email"]))
+    return user
+
+
+def test_page_needs_one_of_the_permissions(client, django_user_model, operator):
+    plain = django_user_model.objects.create_user("plain", "p@example.com", "pw-Plain-123",
+                                                  is_staff=True)
+    client.force_login(plain)
+    assert client.get(reverse(PAGE)).status_code == 403
+    assert client.post(start_url("backup")).status_code == 403
+    client.force_login(operator)
+    page = client.get(reverse(PAGE)).content.decode()
+    assert 'data-action-button="backup"' in page and "Full analytics" in page
+
+
+def test_each_button_has_its_own_permission(client, operator):
+    client.force_login(operator)
+    assert client.post(start_url("cleanup")).status_code == 403
+    assert client.post(start_url("daily_report")).status_code == 403
+    assert not MaintenanceRun.objects.exists()
+
+
+def test_state_changes_only_on_post_with_csrf(operator):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(operator)
+    assert csrf_client.get(start_url("backup")).status_code == 405
+    assert csrf_client.post(start_url("backup")).status_code == 403  # no CSRF token
+    assert not MaintenanceRun.objects.exists()
+
+
+def test_full_analytics_is_disabled_with_a_reason_until_notifications_exist(admin_client):
+    page = admin_client.get(reverse(PAGE)).content.decode()
+    assert "notifications.tasks.send_admin_notification" in page
+    response = admin_client.post(start_url("full_analytics"), follow=True)
+    assert "not available" in response.content.decode()
+    assert not MaintenanceRun.objects.exists()
+
+
+@pytest.mark.worker
+def test_two_clicks_on_back_up_now_make_one_run(client, operator, celery_worker, settings):
+    client.force_login(operator)
+
+    first = client.post(start_url("backup"), HTTP_ACCEPT="application/json")
+    second = client.post(start_url("backup"), HTTP_ACCEPT="application/json")
+
+    assert first.status_code == 202
+    assert second.status_code == 409 and "already in flight" in second.json()["error"]
+    run = MaintenanceRun.objects.get()
+    assert (run.action, run.user, run.queue) == ("backup", operator, "maintenance")
+    final = wait_finished(client, run)
+    assert final["status"] == "success", final
+    assert final["result"]["status"] == "success"
+    backup = Backup.objects.get()
+    assert backup.pk == final["result"]["backup_id"]
+    assert backup.triggered_by == "user:operator" and backup.user == operator
+    assert backup.task_id == run.task_id
+    # Once finished, the button works again.
+    assert client.post(start_url("backup"), HTTP_ACCEPT="application/json").status_code == 202
+    (Path(str(settings.BACKUP_DIR)) / backup.file_name).unlink(missing_ok=True)
+
+
+@pytest.mark.worker
+def test_send_a_test_email_to_me(client, operator, celery_worker, smtp):
+    client.force_login(operator)
+    client.post(start_url("test_email"))
+    run = MaintenanceRun.objects.get(action="test_email")
+
+    assert wait_finished(client, run)["status"] == "success"
+    [message] = smtp.wait_for(1)
+    assert message["To"] == "operator@example.com"
+    assert message["Subject"] == "Backoffice test email"
+
+
+@pytest.mark.worker
+def test_regenerate_yesterday_and_weekly_analytics(admin_client, celery_worker):
+    admin_client.post(start_url("daily_report"))
+    admin_client.post(start_url("weekly_analytics"))
+    for run in MaintenanceRun.objects.all():
+        current_app.AsyncResult(run.task_id).get(timeout=60)  # not through the page
+    assert DailyReport.objects.filter(date=yesterday()).exists()
+    assert set(MaintenanceRun.objects.values_list("status", flat=True)) == {"queued"}
+
+    page = admin_client.get(reverse("admin:maintenance_maintenancerun_changelist"))
+
+    body = page.content.decode()
+    assert "Regenerate yesterday" in body and "Run weekly analytics" in body
+    # The list brought the outcomes up to date on its own.
+    assert set(MaintenanceRun.objects.values_list("status", flat=True)) == {"success"}
+    assert MaintenanceRun.objects.get(action="daily_report").result["date"] == \
+        yesterday().isoformat()
+
+
+@pytest.mark.worker
+def test_a_failed_run_shows_its_error(admin_client, celery_worker, settings, tmp_path):
+    # The worker's BACKUP_DIR is fixed at its start; make it unwritable for a moment.
+    blocker = Path(str(settings.BACKUP_DIR))
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    moved = None
+    if blocker.exists():
+        moved = blocker.rename(tmp_path / "moved-backups")
+    blocker.write_text("not a directory")
+    try:
+        admin_client.post(start_url("backup"))
+        run = MaintenanceRun.objects.get()
+        final = wait_finished(admin_client, run)
+    finally:
+        blocker.unlink()
+        if moved:
+            moved.rename(blocker)
+    assert final["status"] == "failed" and "Error" in final["error"]
+    assert Backup.objects.get().status == Backup.Status.FAILED

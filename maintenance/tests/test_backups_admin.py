@@ -1,0 +1,120 @@
+"""Backups in the admin: superuser-only download and restore, files never served."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from maintenance.backups import backup_dir
+from maintenance.models import Backup
+from maintenance.services import backup_create
+from maintenance.tests.helpers import fingerprint, make_data, wipe_and_change
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def private_dir(settings, tmp_path):
+    settings.BACKUP_DIR = tmp_path / "backups"
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """Staff with every backup and maintenance permission, but not superuser."""
+    staff = django_user_model.objects.create_user("staff", "s@example.com", "pw-Staff-123",
+                                                  is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(content_type__app_label="maintenance"))
+    client.force_login(staff)
+    return client
+
+
+def test_superuser_downloads_the_file_as_a_stream(admin_client):
+    backup = backup_create(triggered_by="test")
+
+    response = admin_client.get(reverse("admin:maintenance_backup_download", args=[backup.pk]))
+
+    assert response.status_code == 200 and response.streaming
+    assert b"".join(response.streaming_content) == (backup_dir() / backup.file_name).read_bytes()
+    assert response["X-Backup-SHA256"] == backup.sha256
+    assert backup.file_name in response["Content-Disposition"]
+    detail = admin_client.get(reverse("admin:maintenance_backup_change", args=[backup.pk]))
+    assert detail.status_code == 200
+    assert "Rows per table" in detail.content.decode() and backup.sha256 in detail.content.decode()
+
+
+def test_staff_without_superuser_get_403_on_download_and_restore(staff_client):
+    make_data()
+    backup = backup_create(triggered_by="test")
+    wipe_and_change()
+    before = fingerprint()
+
+    download = reverse("admin:maintenance_backup_download", args=[backup.pk])
+    restore = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+    assert staff_client.get(download).status_code == 403
+    assert staff_client.get(restore).status_code == 403
+    assert staff_client.post(restore, {"confirm": "yes"}).status_code == 403
+    assert fingerprint() == before
+    listing = staff_client.get(reverse("admin:maintenance_backup_changelist"))
+    assert listing.status_code == 200 and download.encode() not in listing.content
+
+
+def test_the_backup_directory_is_not_served(admin_client, client, settings):
+    backup = backup_create(triggered_by="test")
+    name = backup.file_name
+    for url in (f"/backups/{name}", f"/var/backups/{name}", f"/static/{name}",
+                f"/static/../var/backups/{name}", f"/media/{name}", f"/admin/{name}",
+                f"/{name}"):
+        assert admin_client.get(url).status_code == 404, url
+        assert client.get(url).status_code in (302, 404), url
+
+
+def test_restore_confirmation_lists_what_is_replaced_then_restores(admin_client):
+    make_data()
+    before = fingerprint()
+    backup = backup_create(triggered_by="test")
+    wipe_and_change()
+    url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+
+    page = admin_client.get(url)
+
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="restore-plan"' in body
+    assert "accounts.user" in body and "django_celery_beat.periodictask" in body
+    assert fingerprint() != before  # nothing happens on GET
+
+    done = admin_client.post(url, {"confirm": "yes"}, follow=True)
+    assert done.status_code == 200 and "Restored" in done.content.decode()
+    assert fingerprint() == before
+
+
+def test_admin_refuses_an_altered_file_and_changes_nothing(admin_client):
+    make_data()
+    backup = backup_create(triggered_by="test")
+    wipe_and_change()
+    before = fingerprint()
+    path = backup_dir() / backup.file_name
+    path.write_bytes(path.read_bytes()[:-10])
+    url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+
+    page = admin_client.get(url).content.decode()
+    assert 'id="restore-error"' in page and "checksum mismatch" in page
+    refused = admin_client.post(url, {"confirm": "yes"}, follow=True).content.decode()
+    assert "Restore refused" in refused and "checksum mismatch" in refused
+    assert fingerprint() == before
+
+
+def test_restore_action_leads_to_the_confirmation_page(admin_client):
+    backup = backup_create(triggered_by="test")
+    response = admin_client.post(reverse("admin:maintenance_backup_changelist"),
+                                 {"action": "restore_backup", "_selected_action": [backup.pk]})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:maintenance_backup_restore", args=[backup.pk])
+
+
+def test_deleting_a_backup_in_the_admin_removes_its_file(admin_client):
+    backup = backup_create(triggered_by="test")
+    path = backup_dir() / backup.file_name
+    admin_client.post(reverse("admin:maintenance_backup_delete", args=[backup.pk]),
+                      {"post": "yes"})
+    assert not Backup.objects.exists() and not path.exists()
