@@ -79,12 +79,23 @@ SIDEBAR_NAVIGATION = [
         ],
     },
     {
-        "title": _("API and email"),
+        "title": _("Email"),
         "separator": True,
         "collapsible": True,
         "items": [
+            _item(_("Notifications"), "campaign", "admin:notifications_notification_changelist",
+                  "notifications.view_notification"),
+            _item(_("Deliveries"), "outgoing_mail", "admin:notifications_delivery_changelist",
+                  "notifications.view_delivery"),
             _item(_("Account emails"), "mail", "admin:notifications_transactionalemail_changelist",
                   "notifications.view_transactionalemail"),
+        ],
+    },
+    {
+        "title": _("API"),
+        "separator": True,
+        "collapsible": True,
+        "items": [
             _item(_("API docs"), "menu_book", "api-docs"),
         ],
     },

@@ -1,10 +1,16 @@
-"""Transactional emails in the admin: read-only, with every attempt and its outcome."""
+"""Email in the admin: transactional emails (read-only, with attempts) and notifications."""
 
 from django.contrib import admin
+from django.urls import path, reverse
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter
+from unfold.paginator import InfinitePaginator
 
-from notifications.models import EmailAttempt, TransactionalEmail
+from notifications import views
+from notifications.audience import recipient_summary
+from notifications.forms import NotificationForm, ScheduleForm
+from notifications.models import Delivery, EmailAttempt, Notification, TransactionalEmail
+from notifications.selectors import notification_progress
 
 
 class EmailAttemptInline(TabularInline):
@@ -35,6 +41,91 @@ class TransactionalEmailAdmin(ModelAdmin):
                        "updated_at", "queued_at", "next_attempt_at", "sent_at")
     fields = readonly_fields
     inlines = [EmailAttemptInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Bulk notifications -------------------------------------------------------------------
+
+
+@admin.register(Notification)
+class NotificationAdmin(ModelAdmin):
+    """Compose, preview and send. The buttons are POST forms handled by notifications.views."""
+
+    form = NotificationForm
+    list_display = ("subject", "audience", "status", "scheduled_at", "created_by", "created_at",
+                    "finished_at")
+    list_filter = ("status", "audience", ("created_at", RangeDateTimeFilter))
+    list_filter_submit = True
+    search_fields = ("subject",)
+    autocomplete_fields = ("users",)
+    filter_horizontal = ("groups",)
+    readonly_fields = ("status", "scheduled_at", "created_by", "created_at", "started_at",
+                       "finished_at")
+    fieldsets = (
+        (None, {"fields": ("subject", "html_body", "text_body")}),
+        ("Audience", {"fields": ("audience", "groups", "users", "addresses", "skip_invalid")}),
+        ("State", {"fields": readonly_fields}),
+    )
+    change_form_outer_before_template = "notifications/admin/notification_panel.html"
+    show_full_result_count = False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        routes = [
+            ("send", views.send_now), ("schedule", views.schedule), ("cancel", views.cancel),
+            ("retry-failed", views.retry_failed), ("send-test", views.send_test),
+            ("progress", views.progress),
+        ]
+        return [
+            path(f"<int:pk>/{name}/", wrap(view), name=f"notifications_notification_{name}")
+            for name, view in routes
+        ] + super().get_urls()
+
+    def has_change_permission(self, request, obj=None):
+        # Only drafts are edited; what is scheduled, sending or sent stays as it was.
+        if obj is not None and obj.status != Notification.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        notification = self.get_object(request, object_id)
+        extra = extra_context or {}
+        if notification is not None:
+            extra.update(
+                can_send=request.user.has_perm(views.SEND_PERMISSION),
+                recipients=recipient_summary(notification),
+                progress=notification_progress(notification),
+                schedule_form=ScheduleForm(),
+                deliveries_url=reverse("admin:notifications_delivery_changelist"),
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ModelAdmin):
+    list_display = ("email", "notification", "status", "attempts", "last_smtp_code",
+                    "last_error", "sent_at")
+    list_filter = ("status", "notification")
+    list_select_related = ("notification",)
+    search_fields = ("=email",)
+    show_full_result_count = False
+    paginator = InfinitePaginator
+    readonly_fields = ("notification", "user", "email", "status", "attempts", "last_smtp_code",
+                       "last_error", "sent_at", "message_id", "next_attempt_at", "updated_at")
+    fields = readonly_fields
 
     def has_add_permission(self, request):
         return False

@@ -1,4 +1,4 @@
-"""Transactional email (welcome, password reset): one row per email, one row per attempt.
+"""Email records: transactional email (welcome, reset) and bulk notifications with deliveries.
 
 The row is the truth: it is written in the same transaction as the user change, so an
 email is never lost when the broker is down (a sweep enqueues what is pending), and a
@@ -7,6 +7,8 @@ re-delivered task never sends twice (the send claims the row first).
 
 from django.conf import settings
 from django.db import models
+
+from notifications.content import sanitise_html, text_from_html
 
 
 class EmailStatus(models.TextChoices):
@@ -89,3 +91,112 @@ class EmailAttempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.number}: {self.outcome}"
+
+
+class NotificationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    PARTIALLY_FAILED = "partially_failed", "Partially failed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Notification(models.Model):
+    """A message composed by staff for many recipients; its deliveries are the truth."""
+
+    Status = NotificationStatus
+
+    class Audience(models.TextChoices):
+        ACTIVE_USERS = "active_users", "All active users"
+        STAFF = "staff", "Staff"
+        GROUPS = "groups", "Members of groups"
+        USERS = "users", "Hand-picked users"
+        ADDRESSES = "addresses", "Pasted list of addresses"
+
+    subject = models.CharField(max_length=200)
+    html_body = models.TextField("HTML body", blank=True,
+                                 help_text="Sanitised when saved: no scripts or event handlers.")
+    text_body = models.TextField("text body", blank=True,
+                                 help_text="Left empty, it is derived from the HTML body.")
+    audience = models.CharField(max_length=20, choices=Audience.choices,
+                                default=Audience.ACTIVE_USERS)
+    groups = models.ManyToManyField("auth.Group", blank=True, related_name="notifications")
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                   related_name="picked_notifications")
+    addresses = models.TextField(blank=True, help_text="One address per line (or comma-separated).")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT,
+                              db_index=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    schedule = models.ForeignKey("django_celery_beat.PeriodicTask", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="notifications")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("send_notification", "Can send, schedule, cancel and retry notifications")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=NotificationStatus.values),
+                                   name="notif_notification_status_valid"),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+    def save(self, *args, **kwargs):
+        # Sanitised on every save, whoever saves: the admin, a service or a shell.
+        self.subject = " ".join(self.subject.split())
+        self.html_body = sanitise_html(self.html_body)
+        if not self.text_body.strip():
+            self.text_body = text_from_html(self.html_body)
+        super().save(*args, **kwargs)
+
+
+class Delivery(models.Model):
+    """One recipient of a notification and what happened to their email."""
+
+    Status = DeliveryStatus
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE,
+                                     related_name="deliveries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="deliveries",
+                             db_constraint=False)
+    email = models.CharField(max_length=254)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    claim = models.CharField(max_length=36, blank=True, help_text="batch run that holds the row")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["notification", "id"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["notification", "status"], name="notif_delivery_status_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "email"],
+                                    name="notif_delivery_unique_email"),
+            models.CheckConstraint(condition=models.Q(status__in=DeliveryStatus.values),
+                                   name="notif_delivery_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} ({self.status})"

@@ -1,9 +1,9 @@
 """Thin Celery tasks for email: parse ids, call a service, return a small dict."""
 
-from celery import shared_task
+from celery import chord, shared_task
 
-from notifications import services
-from notifications.models import TransactionalEmail
+from notifications import admin_mail, bulk, services
+from notifications.models import Notification, TransactionalEmail
 
 Kind = TransactionalEmail.Kind
 
@@ -38,3 +38,80 @@ def send_password_reset_email(self, user_id: int, email_id: int | None = None) -
 def sweep_pending_emails() -> dict:
     """Enqueue emails recorded while the broker was down, and stuck ones (periodic)."""
     return services.transactional_emails_sweep()
+
+
+# --- Bulk notifications -------------------------------------------------------------------
+
+
+@shared_task(bind=True, name="notifications.tasks.send_bulk_notifications", acks_late=True)
+def send_bulk_notifications(self, notification_id: int):
+    """Send a notification to its audience: deliveries, then a chord of small batches.
+
+    The task replaces itself with the chord, so its own result is the final summary
+    `{"sent_count", "failed_count", "failed_emails", "skipped_count", "total", ...}`.
+    """
+    batches = bulk.notification_start(notification_id=notification_id)
+    if batches is None:
+        return {"notification_id": notification_id, "status": "not sendable",
+                "sent_count": 0, "failed_count": 0, "failed_emails": []}
+    return _fan_out(self, notification_id, batches)
+
+
+def _fan_out(task, notification_id: int, batches: list[list[int]]):
+    if not batches:
+        return finalize_notification([], notification_id)
+    header = [send_notification_batch.s(notification_id, ids) for ids in batches]
+    raise task.replace(chord(header, finalize_notification.s(notification_id)))
+
+
+@shared_task(bind=True, name="notifications.tasks.send_notification_batch", acks_late=True)
+def send_notification_batch(self, notification_id: int, delivery_ids: list[int]) -> dict:
+    """Send one batch (≈100 recipients) over one SMTP connection; retry transient failures."""
+    result = bulk.batch_send(notification_id=notification_id, delivery_ids=delivery_ids)
+    if result.retry_in is not None and not result.cancelled:
+        # Bounded by EMAIL_RETRY_MAX_ATTEMPTS per recipient, not by Celery's counter.
+        raise self.retry(countdown=result.retry_in, max_retries=None)
+    return result.as_dict()
+
+
+@shared_task(name="notifications.tasks.finalize_notification")
+def finalize_notification(batch_results, notification_id: int) -> dict:
+    """Chord callback: final status from the rows, then tell the admins."""
+    summary = bulk.notification_finalise(notification_id=notification_id)
+    subject = Notification.objects.values_list("subject", flat=True).get(pk=notification_id)
+    send_admin_notification.delay(
+        f"Notification finished: {subject}"[:150],
+        f"{summary['sent_count']} sent, {summary['failed_count']} failed, "
+        f"{summary['skipped_count']} skipped of {summary['total']} "
+        f"(status: {summary['status']}).",
+    )
+    return summary
+
+
+@shared_task(bind=True, name="notifications.tasks.retry_failed_deliveries", acks_late=True)
+def retry_failed_deliveries(self, notification_id: int):
+    """Re-send only the failed rows of a notification (the admin's Retry failed)."""
+    batches = bulk.notification_retry_failed(notification_id=notification_id)
+    return _fan_out(self, notification_id, batches)
+
+
+@shared_task(name="notifications.tasks.send_test_notification")
+def send_test_notification(notification_id: int, user_id: int) -> dict:
+    """Send one copy of a notification to a staff user's own address, marked as a test."""
+    return admin_mail.notification_test_send(notification_id=notification_id, user_id=user_id)
+
+
+@shared_task(name="notifications.tasks.send_admin_notification")
+def send_admin_notification(*args, **kwargs) -> dict:
+    """Email every active staff member and superuser.
+
+    Works alone — `send_admin_notification.delay("Subject", "Message")` — and as a callback
+    in a chain or chord, where the previous result comes first:
+    `chain(generate_daily_report.s(), send_admin_notification.s("Daily Report", "Done"))`.
+    """
+    previous, texts = None, list(args)
+    if texts and not isinstance(texts[0], str):
+        previous = texts.pop(0)
+    subject = texts[0] if texts else kwargs.get("subject", "Backoffice notification")
+    message = texts[1] if len(texts) > 1 else kwargs.get("message", "")
+    return admin_mail.admins_notify(subject=subject, message=message, previous=previous)

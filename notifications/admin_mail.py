@@ -1,0 +1,64 @@
+"""Emails to staff: admin summaries and test copies of a notification."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
+
+from notifications.mailer import Mailer
+from notifications.models import Notification
+
+MAX_PREVIOUS_CHARS = 20_000
+
+
+def _previous_text(previous) -> str:
+    if previous is None:
+        return ""
+    try:
+        text = json.dumps(previous, indent=2, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = repr(previous)
+    return "\n\nResult of the previous step:\n" + text[:MAX_PREVIOUS_CHARS]
+
+
+def admin_recipients() -> list[str]:
+    users = get_user_model().objects.filter(Q(is_staff=True) | Q(is_superuser=True),
+                                            is_active=True).exclude(email="")
+    return sorted({address.lower() for address in users.values_list("email", flat=True)})
+
+
+def admins_notify(*, subject: str, message: str = "", previous=None) -> dict:
+    """Send `subject`/`message` (plus the previous step's result) to each admin separately."""
+    subject = " ".join(str(subject).split())[:200] or "Backoffice notification"
+    body = (str(message) or subject) + _previous_text(previous)
+    sent, failed = [], {}
+    with Mailer() as mailer:
+        for address in admin_recipients():
+            outcome = mailer.send(EmailMultiAlternatives(
+                subject=f"[{settings.SITE_NAME}] {subject}", body=body,
+                from_email=settings.DEFAULT_FROM_EMAIL, to=[address]))
+            if outcome.ok:
+                sent.append(address)
+            else:
+                failed[address] = outcome.error
+    return {"subject": subject, "sent": len(sent), "recipients": sent, "failed": failed}
+
+
+def notification_test_send(*, notification_id: int, user_id: int) -> dict:
+    """One copy to the staff user's own address; no Delivery row, the notification unchanged."""
+    notification = Notification.objects.get(pk=notification_id)
+    user = get_user_model().objects.get(pk=user_id)
+    if not user.email:
+        return {"sent": False, "error": "your account has no email address"}
+    message = EmailMultiAlternatives(subject=f"[TEST] {notification.subject}",
+                                     body=notification.text_body,
+                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email])
+    if notification.html_body:
+        message.attach_alternative(notification.html_body, "text/html")
+    with Mailer() as mailer:
+        outcome = mailer.send(message)
+    return {"sent": outcome.ok, "to": user.email, "error": outcome.error}

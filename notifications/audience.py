@@ -1,0 +1,91 @@
+"""Who a notification goes to, and what staff typed: addresses, HTML, subject lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from notifications.models import Notification
+
+Audience = Notification.Audience
+SEPARATORS = re.compile(r"[\n,;\r\t]+")
+MAX_EMAIL_LENGTH = 254
+
+
+def normalise_email(address: str) -> str:
+    return address.strip().lower()
+
+
+@dataclass
+class ParsedAddresses:
+    valid: list[str] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (as typed, reason)
+    duplicates: int = 0
+
+
+def parse_addresses(text: str) -> ParsedAddresses:
+    """Split pasted addresses (lines, commas, semicolons), validate and deduplicate them."""
+    parsed, seen = ParsedAddresses(), set()
+    for raw in SEPARATORS.split(text or ""):
+        candidate = raw.strip().strip("<>").strip()
+        if not candidate:
+            continue
+        address = normalise_email(candidate)
+        if address in seen:
+            parsed.duplicates += 1
+            continue
+        seen.add(address)
+        try:
+            if len(address) > MAX_EMAIL_LENGTH:
+                raise ValidationError("longer than 254 characters")
+            validate_email(address)
+        except ValidationError as exc:
+            reason = exc.messages[0] if exc.messages else "invalid"
+            parsed.invalid.append((candidate[:MAX_EMAIL_LENGTH], f"invalid address: {reason}"))
+            continue
+        parsed.valid.append(address)
+    return parsed
+
+
+def audience_users(notification: Notification):
+    """Active users with an address in the notification's audience (a queryset, not a list)."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    audience = notification.audience
+    if audience == Audience.ACTIVE_USERS:
+        return users
+    if audience == Audience.STAFF:
+        return users.filter(is_staff=True)
+    if audience == Audience.GROUPS:
+        return users.filter(groups__in=notification.groups.all()).distinct()
+    if audience == Audience.USERS:
+        return users.filter(pk__in=notification.users.all())
+    return users.none()
+
+
+def audience_recipients(notification: Notification) -> Iterator[tuple[int | None, str, str]]:
+    """(user id, address, error) for every recipient; error is set for unusable addresses."""
+    if notification.audience == Audience.ADDRESSES:
+        parsed = parse_addresses(notification.addresses)
+        for address in parsed.valid:
+            yield None, address, ""
+        for typed, reason in parsed.invalid:
+            yield None, typed, reason
+        return
+    for user_id, address in audience_users(notification).values_list("pk", "email").iterator(
+        chunk_size=2000
+    ):
+        yield user_id, normalise_email(address), ""
+
+
+def recipient_summary(notification: Notification) -> dict:
+    """How many recipients a send would reach, before anything is sent."""
+    if notification.audience == Audience.ADDRESSES:
+        parsed = parse_addresses(notification.addresses)
+        return {"valid": len(parsed.valid), "invalid": len(parsed.invalid),
+                "duplicates": parsed.duplicates}
+    return {"valid": audience_users(notification).count(), "invalid": 0, "duplicates": 0}

@@ -1,0 +1,72 @@
+"""The compose form: clear errors for bad input, before anything is saved or sent."""
+
+from django import forms
+from django.utils import timezone
+from unfold.contrib.forms.widgets import WysiwygWidget
+from unfold.widgets import UnfoldAdminSplitDateTimeWidget, UnfoldBooleanSwitchWidget
+
+from notifications.audience import parse_addresses
+from notifications.models import Notification
+
+Audience = Notification.Audience
+SHOW_INVALID = 5
+
+
+class NotificationForm(forms.ModelForm):
+    skip_invalid = forms.BooleanField(
+        required=False, widget=UnfoldBooleanSwitchWidget,
+        label="Record invalid pasted addresses as failed instead of refusing the list",
+    )
+
+    class Meta:
+        model = Notification
+        fields = ("subject", "audience", "groups", "users", "addresses", "skip_invalid",
+                  "html_body", "text_body")
+        widgets = {"html_body": WysiwygWidget}
+
+    def clean_subject(self):
+        subject = self.cleaned_data["subject"]
+        if "\n" in subject or "\r" in subject:
+            raise forms.ValidationError("The subject must be a single line (no line breaks).")
+        if not subject.strip():
+            raise forms.ValidationError("The subject is empty.")
+        return subject.strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        audience = cleaned.get("audience")
+        if audience == Audience.GROUPS and not cleaned.get("groups"):
+            self.add_error("groups", "Choose at least one group for this audience.")
+        if audience == Audience.USERS and not cleaned.get("users"):
+            self.add_error("users", "Choose at least one user for this audience.")
+        if audience == Audience.ADDRESSES:
+            self._check_addresses(cleaned)
+        if not (cleaned.get("html_body") or "").strip() and not (
+                cleaned.get("text_body") or "").strip():
+            raise forms.ValidationError("Write the message: an HTML body or a text body.")
+        return cleaned
+
+    def _check_addresses(self, cleaned):
+        parsed = parse_addresses(cleaned.get("addresses", ""))
+        if not parsed.valid:
+            self.add_error("addresses", "Paste at least one valid email address.")
+            return
+        if parsed.invalid and not cleaned.get("skip_invalid"):
+            shown = "; ".join(f"{typed!r} ({reason.removeprefix('invalid address: ')})"
+                              for typed, reason in parsed.invalid[:SHOW_INVALID])
+            more = len(parsed.invalid) - SHOW_INVALID
+            self.add_error("addresses", (
+                f"{len(parsed.invalid)} line(s) are not valid addresses: {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + ". Fix them, or tick the switch to record them as failed."))
+
+
+class ScheduleForm(forms.Form):
+    when = forms.SplitDateTimeField(widget=UnfoldAdminSplitDateTimeWidget,
+                                    label="Send at")
+
+    def clean_when(self):
+        when = self.cleaned_data["when"]
+        if when <= timezone.now():
+            raise forms.ValidationError("Choose a time in the future.")
+        return when

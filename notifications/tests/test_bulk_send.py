@@ -1,0 +1,68 @@
+"""Bulk notifications through Redis, real workers and an aiosmtpd server."""
+
+import pytest
+from celery.result import AsyncResult
+
+from accounts.models import User
+from notifications.models import Delivery, Notification
+from notifications.tasks import send_bulk_notifications
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def make_users(count, prefix="member"):
+    User.objects.bulk_create([
+        User(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", password="!")
+        for n in range(count)
+    ])
+
+
+def make_notification(**fields):
+    fields.setdefault("subject", "Release notes")
+    fields.setdefault("html_body", "<p>Hello <b>everyone</b></p>")
+    return Notification.objects.create(**fields)
+
+
+
+def test_sends_to_every_active_user_once(celery_worker, smtp, django_user_model):
+    make_users(250)
+    User.objects.create_superuser("boss", "boss@example.com", "x")
+    User.objects.filter(username="member7").update(is_active=False)
+    notification = make_notification()
+
+    summary = send_bulk_notifications.delay(notification.pk).get(timeout=120)
+
+    assert summary["sent_count"] == 250 and summary["failed_count"] == 0  # 249 + boss
+    assert summary["failed_emails"] == [] and summary["total"] == 250
+    notification.refresh_from_db()
+    assert notification.status == "sent" and notification.finished_at
+    received = smtp.wait_for(251)  # 250 recipients + the admin summary to boss
+    recipients = [m["X-Envelope-To"] for m in received]
+    assert "member7@example.com" not in recipients
+    member_mails = [m for m in received if m["Subject"] == "Release notes"]
+    assert len(member_mails) == 250 and len(set(m["To"] for m in member_mails)) == 250
+    first = member_mails[0]
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode()
+             for part in first.walk() if not part.is_multipart()}
+    assert "<b>everyone</b>" in parts["text/html"] and "Hello everyone" in parts["text/plain"]
+    summary_mail = next(m for m in received if "Notification finished" in m["Subject"])
+    assert summary_mail["X-Envelope-To"] == "boss@example.com"
+    assert summary_mail["Subject"] == "[Backoffice] Notification finished: Release notes"
+    assert "250 sent, 0 failed" in summary_mail.get_payload()
+    assert AsyncResult(send_bulk_notifications.delay(notification.pk).id).get(timeout=60)[
+        "status"] == "not sendable"  # a second send of a finished notification does nothing
+
+
+def test_pasted_addresses_dedupe_and_invalid_lines_fail_with_reason(celery_worker, smtp):
+    notification = make_notification(
+        audience="addresses",
+        addresses="a@example.com\nA@Example.com, b@example.com;not-an-address\n\n  c@example.com ",
+    )
+
+    summary = send_bulk_notifications.delay(notification.pk).get(timeout=60)
+
+    assert summary["sent_count"] == 3 and summary["failed_count"] == 1
+    assert summary["failed_emails"] == ["not-an-address"]
+    bad = Delivery.objects.get(notification=notification, status="failed")
+    assert bad.last_error.startswith("invalid address")
+    assert Notification.objects.get(pk=notification.pk).status == "partially_failed"

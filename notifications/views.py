@@ -1,0 +1,113 @@
+"""Admin endpoints of a notification: the state-changing buttons (POST) and progress (GET)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from kombu.exceptions import OperationalError as BrokerUnreachable
+
+from notifications import bulk
+from notifications.forms import ScheduleForm
+from notifications.models import Notification
+from notifications.selectors import notification_progress
+
+SEND_PERMISSION = "notifications.send_notification"
+
+
+def _change_url(pk):
+    return reverse("admin:notifications_notification_change", args=[pk])
+
+
+def _require_send(request):
+    if not request.user.has_perm(SEND_PERMISSION):
+        raise PermissionDenied
+
+
+def _enqueue(request, task, *args) -> bool:
+    try:
+        task.delay(*args)
+    except BrokerUnreachable as exc:
+        messages.error(request, f"The broker is unreachable; nothing was queued ({exc}).")
+        return False
+    return True
+
+
+@require_POST
+def send_now(request, pk):
+    _require_send(request)
+    from notifications.tasks import send_bulk_notifications
+
+    notification = get_object_or_404(Notification, pk=pk)
+    if notification.status not in (Notification.Status.DRAFT, Notification.Status.SCHEDULED):
+        messages.error(request, "Only a draft or scheduled notification can be sent.")
+    elif _enqueue(request, send_bulk_notifications, notification.pk):
+        messages.success(request, "Sending started: progress updates below.")
+    return redirect(_change_url(pk))
+
+
+@require_POST
+def schedule(request, pk):
+    _require_send(request)
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(e for errors in form.errors.values() for e in errors)
+        messages.error(request, f"Not scheduled: {errors}")
+        return redirect(_change_url(pk))
+    try:
+        notification = bulk.notification_schedule(notification_id=pk,
+                                                  when=form.cleaned_data["when"])
+    except bulk.NotificationStateError as exc:
+        messages.error(request, f"Not scheduled: {exc}.")
+    else:
+        messages.success(request, f"Scheduled for {notification.scheduled_at:%Y-%m-%d %H:%M %Z}.")
+    return redirect(_change_url(pk))
+
+
+@require_POST
+def cancel(request, pk):
+    _require_send(request)
+    try:
+        skipped = bulk.notification_cancel(notification_id=pk)
+    except bulk.NotificationStateError as exc:
+        messages.error(request, f"Not cancelled: {exc}.")
+    else:
+        messages.success(request, f"Cancelled; {skipped} pending recipient(s) skipped.")
+    return redirect(_change_url(pk))
+
+
+@require_POST
+def retry_failed(request, pk):
+    _require_send(request)
+    from notifications.tasks import retry_failed_deliveries
+
+    notification = get_object_or_404(Notification, pk=pk)
+    if notification.status not in (Notification.Status.FAILED,
+                                   Notification.Status.PARTIALLY_FAILED):
+        messages.error(request, "Only a failed or partially failed notification can retry.")
+    elif _enqueue(request, retry_failed_deliveries, notification.pk):
+        messages.success(request, "Retrying the failed recipients.")
+    return redirect(_change_url(pk))
+
+
+@require_POST
+def send_test(request, pk):
+    _require_send(request)
+    from notifications.tasks import send_test_notification
+
+    get_object_or_404(Notification, pk=pk)
+    if not request.user.email:
+        messages.error(request, "Your account has no email address to send a test to.")
+    elif _enqueue(request, send_test_notification, pk, request.user.pk):
+        messages.success(request, f"A test copy is on its way to {request.user.email}.")
+    return redirect(_change_url(pk))
+
+
+@require_GET
+def progress(request, pk):
+    if not request.user.has_perm("notifications.view_notification"):
+        raise PermissionDenied
+    with transaction.atomic():
+        return JsonResponse(notification_progress(get_object_or_404(Notification, pk=pk)))
