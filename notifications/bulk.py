@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from notifications.audience import audience_recipients
@@ -133,8 +133,18 @@ def batch_send(*, notification_id: int, delivery_ids: list[int]) -> BatchResult:
     run_id = uuid.uuid4().hex
     rows = _claim(notification_id, delivery_ids, run_id)
     result = BatchResult()
-    if not rows:
-        return result
+    if rows:
+        _send_rows(notification_id, rows, run_id, result)
+    # Rows waiting for a retry, claimed or not this time, decide when the batch runs again.
+    next_due = Delivery.objects.filter(
+        pk__in=delivery_ids, status=DStatus.PENDING,
+        notification__status=Status.SENDING).aggregate(due=Min("next_attempt_at"))["due"]
+    if next_due is not None:
+        result.retry_in = max(0.05, (next_due - timezone.now()).total_seconds())
+    return result
+
+
+def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: BatchResult):
     notification = Notification.objects.get(pk=notification_id)
     with Mailer() as mailer:
         for number, row in enumerate(rows):
@@ -148,7 +158,6 @@ def batch_send(*, notification_id: int, delivery_ids: list[int]) -> BatchResult:
     # Rows this run claimed but did not reach (cancelled): skipped, never sent.
     Delivery.objects.filter(claim=run_id, status=DStatus.SENDING).update(
         status=DStatus.SKIPPED, claim="", last_error="cancelled before sending")
-    return result
 
 
 def _record(row: dict, outcome, run_id: str, result: BatchResult) -> None:
@@ -163,7 +172,6 @@ def _record(row: dict, outcome, run_id: str, result: BatchResult) -> None:
     elif outcome.transient and attempts < settings.EMAIL_RETRY_MAX_ATTEMPTS:
         delay = retry_delay(attempt=attempts)
         result.retrying += 1
-        result.retry_in = delay if result.retry_in is None else min(result.retry_in, delay)
         changes = {**common, "status": DStatus.PENDING,
                    "next_attempt_at": now + timedelta(seconds=delay)}
     else:

@@ -190,7 +190,9 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["notification", "id"]
         verbose_name_plural = "deliveries"
-        indexes = [models.Index(fields=["notification", "status"], name="notif_delivery_status_idx")]
+        indexes = [
+            models.Index(fields=["notification", "status"], name="notif_delivery_status_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["notification", "email"],
                                     name="notif_delivery_unique_email"),
