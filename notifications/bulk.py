@@ -7,6 +7,7 @@ cancelled notification sends nothing more.
 
 from __future__ import annotations
 
+import email.policy
 import json
 import time
 import uuid
@@ -16,6 +17,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
+from django.core.mail.utils import DNS_NAME
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
@@ -115,6 +118,31 @@ def _message(notification: Notification, address: str) -> EmailMultiAlternatives
     return message
 
 
+class RenderedNotification:
+    """The notification rendered to MIME bytes once; per recipient only To and Message-ID
+    change. Rendering a MIME message costs more than sending it over SMTP, and no mail
+    library offers per-recipient re-addressing of rendered bytes."""
+
+    TO = "bo-recipient@placeholder.invalid"
+    ID = "<bo-message-id@placeholder.invalid>"
+
+    def __init__(self, notification: Notification):
+        message = _message(notification, self.TO)
+        message.extra_headers["Message-ID"] = self.ID
+        self.from_email = message.from_email
+        self.template = message.message(policy=email.policy.SMTP).as_bytes()
+        self.reusable = self.template.count(self.TO.encode()) == 1 and \
+            self.template.count(self.ID.encode()) == 1
+
+    def payload(self, address: str) -> tuple[bytes, str] | None:
+        """(bytes, message id) for `address`, or None when it needs a full rendering."""
+        if not self.reusable or not address.isascii():
+            return None
+        message_id = make_msgid(domain=DNS_NAME.get_fqdn())
+        data = self.template.replace(self.TO.encode(), address.encode(), 1)
+        return data.replace(self.ID.encode(), message_id.encode(), 1), message_id
+
+
 @dataclass
 class BatchResult:
     sent: int = 0
@@ -146,6 +174,7 @@ def batch_send(*, notification_id: int, delivery_ids: list[int]) -> BatchResult:
 
 def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: BatchResult):
     notification = Notification.objects.get(pk=notification_id)
+    rendered = RenderedNotification(notification)
     with Mailer() as mailer:
         for number, row in enumerate(rows):
             if number and number % CANCEL_CHECK_EVERY == 0 and Notification.objects.filter(
@@ -153,7 +182,13 @@ def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: Batc
                 result.cancelled = True
                 break
             rate_limit_wait()
-            outcome = mailer.send(_message(notification, row["email"]))
+            prepared = rendered.payload(row["email"]) if mailer.sends_raw else None
+            if prepared is None:
+                outcome = mailer.send(_message(notification, row["email"]))
+            else:
+                outcome = mailer.send_raw(from_email=rendered.from_email,
+                                          recipient=row["email"], payload=prepared[0],
+                                          message_id=prepared[1])
             _record(row, outcome, run_id, result)
     # Rows this run claimed but did not reach (cancelled): skipped, never sent.
     Delivery.objects.filter(claim=run_id, status=DStatus.SENDING).update(

@@ -13,6 +13,7 @@ import smtplib
 from dataclasses import dataclass
 
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
 
@@ -94,11 +95,32 @@ class Mailer:
         message_id = message.extra_headers.setdefault(
             "Message-ID", make_msgid(domain=DNS_NAME.get_fqdn())
         )
+        return self._attempt(lambda: self.connection.send_messages([message]), message_id)
+
+    @property
+    def sends_raw(self) -> bool:
+        """True when the backend is SMTP, so pre-rendered bytes can go out as they are."""
+        return isinstance(self.connection, SmtpBackend)
+
+    def send_raw(self, *, from_email: str, recipient: str, payload: bytes,
+                 message_id: str) -> SendOutcome:
+        """Send an already rendered message (bytes) to one recipient over the connection.
+
+        Bulk sending renders a notification once per batch instead of once per recipient;
+        MIME rendering costs more than the SMTP exchange itself.
+        """
+        def sendmail():
+            self.connection.connection.sendmail(from_email, [recipient], payload)
+            return 1
+
+        return self._attempt(sendmail, message_id)
+
+    def _attempt(self, send, message_id: str) -> SendOutcome:
         try:
             if not self._open:
                 self.connection.open()
                 self._open = True
-            sent = self.connection.send_messages([message])
+            sent = send()
         except Exception as exc:
             outcome = classify(exc)
             if outcome.transient and outcome.smtp_code in (None, 421):

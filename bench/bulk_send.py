@@ -1,0 +1,119 @@
+"""10,000 recipients: our bulk send vs send_mail in a loop vs one raw smtplib connection.
+
+`seconds.ours`: `send_bulk_notifications` through Redis and one worker (concurrency 2) into
+an aiosmtpd sink, from "send" until the last Delivery row is final.
+`seconds.naive`: Django's `send_mail` per recipient in a loop (a connection per message).
+`seconds.limit`: one `smtplib` connection sending the same pre-rendered messages, no
+database and no Celery. The sink runs in its own process for all three.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import sys
+import time
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection, send_mail
+from django.test.utils import override_settings
+
+from accounts.models import User
+from bench.common import stopwatch
+from notifications.models import Delivery, Notification
+from notifications.tasks import send_bulk_notifications
+from tests.processes import CeleryWorker, ManagedProcess, free_port
+
+SUBJECT = "Bench notification"
+HTML = "<p>Hello,</p><p>This is the <b>monthly update</b> with a few lines of text.</p>"
+TEXT = "Hello,\nThis is the monthly update with a few lines of text."
+
+
+def _start_sink() -> tuple[ManagedProcess, int]:
+    port = free_port()
+    sink = ManagedProcess("bench-smtp-sink", [
+        sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+        "-c", "aiosmtpd.handlers.Sink"], {}).start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return sink, port
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"SMTP sink did not start:\n{sink.log_tail()}")
+
+
+def _ours(count: int, port: int) -> float:
+    User.objects.filter(username__startswith="bulkbench").delete()
+    User.objects.bulk_create([User(username=f"bulkbench{n}", email=f"bulkbench{n}@example.com",
+                                   password="!") for n in range(count)], batch_size=2000)
+    notification = Notification.objects.create(subject=SUBJECT, html_body=HTML, text_body=TEXT,
+                                               audience="users")
+    notification.users.set(User.objects.filter(username__startswith="bulkbench"))
+    env = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+           "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_URL": ""}
+    worker = CeleryWorker(concurrency=2, queues=("email",), extra_env=env).start()
+    try:
+        with stopwatch() as elapsed:
+            send_bulk_notifications.delay(notification.pk)
+            while True:
+                notification.refresh_from_db(fields=["status"])
+                if notification.status not in ("draft", "sending"):
+                    break
+                time.sleep(0.05)
+        seconds = elapsed()
+    finally:
+        worker.stop()
+    sent = Delivery.objects.filter(notification=notification, status="sent").count()
+    print(f"  ours: {sent}/{count} sent in {seconds:.2f}s ({notification.status})", flush=True)
+    assert sent == count, f"only {sent} of {count} sent"
+    Notification.objects.filter(pk=notification.pk).delete()
+    User.objects.filter(username__startswith="bulkbench").delete()
+    return seconds
+
+
+def _naive(count: int, port: int) -> float:
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                           EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_USE_TLS=False,
+                           EMAIL_HOST_USER="", EMAIL_HOST_PASSWORD=""), stopwatch() as elapsed:
+        for n in range(count):
+            send_mail(SUBJECT, TEXT, settings.DEFAULT_FROM_EMAIL, [f"naive{n}@example.com"],
+                      html_message=HTML)
+    print(f"  naive: {count} send_mail calls in {elapsed():.2f}s", flush=True)
+    return elapsed()
+
+
+def _limit(count: int, port: int) -> float:
+    connection = get_connection("django.core.mail.backends.locmem.EmailBackend")
+    rendered = []
+    for n in range(count):
+        message = EmailMultiAlternatives(SUBJECT, TEXT, settings.DEFAULT_FROM_EMAIL,
+                                         [f"limit{n}@example.com"], connection=connection)
+        message.attach_alternative(HTML, "text/html")
+        rendered.append((message.to[0], message.message().as_bytes()))
+    with stopwatch() as elapsed:
+        server = smtplib.SMTP("127.0.0.1", port)
+        for recipient, payload in rendered:
+            server.sendmail(settings.DEFAULT_FROM_EMAIL, [recipient], payload)
+        server.quit()
+    print(f"  limit: {count} messages over one smtplib connection in {elapsed():.2f}s",
+          flush=True)
+    return elapsed()
+
+
+def run(size: int | None) -> dict:
+    count = size or 10_000
+    sink, port = _start_sink()
+    try:
+        limit = _limit(count, port)
+        ours = _ours(count, port)
+        naive = _naive(count, port)
+    finally:
+        sink.stop()
+    return {
+        "bench": "bulk_send",
+        "seconds": {"ours": round(ours, 3), "naive": round(naive, 3), "limit": round(limit, 3)},
+        "size": {"recipients": count, "worker_concurrency": 2,
+                 "batch_size": settings.NOTIFICATION_BATCH_SIZE},
+    }
