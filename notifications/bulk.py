@@ -195,6 +195,25 @@ def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: Batc
         status=DStatus.SKIPPED, claim="", last_error="cancelled before sending")
 
 
+def _sent_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(Delivery._meta.db_table)
+    columns = ("status", "attempts", "last_smtp_code", "last_error", "claim", "updated_at",
+               "sent_at", "message_id", "next_attempt_at")
+    values = ("%s", "%s", "NULL", "''", "''", "%s", "%s", "%s", "NULL")
+    assignments = ", ".join(f"{quote(c)} = {v}" for c, v in zip(columns, values, strict=True))
+    return f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s AND {quote('claim')} = %s"
+
+
+def _record_sent(pk: int, run_id: str, attempts: int, message_id: str, now) -> None:
+    """The hot path, one statement per sent email: plain SQL, since the ORM's update()
+    costs about as much CPU as the SMTP exchange itself."""
+    when = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_sent_sql(), [DStatus.SENT, attempts, when, when, message_id[:255], pk,
+                                     run_id])
+
+
 def _record(row: dict, outcome, run_id: str, result: BatchResult) -> None:
     now = timezone.now()
     attempts = row["attempts"] + 1
@@ -202,9 +221,9 @@ def _record(row: dict, outcome, run_id: str, result: BatchResult) -> None:
               "last_error": outcome.error[:2000], "claim": "", "updated_at": now}
     if outcome.status == SENT:
         result.sent += 1
-        changes = {**common, "status": DStatus.SENT, "sent_at": now,
-                   "message_id": outcome.message_id, "next_attempt_at": None}
-    elif outcome.transient and attempts < settings.EMAIL_RETRY_MAX_ATTEMPTS:
+        _record_sent(row["pk"], run_id, attempts, outcome.message_id, now)
+        return
+    if outcome.transient and attempts < settings.EMAIL_RETRY_MAX_ATTEMPTS:
         delay = retry_delay(attempt=attempts)
         result.retrying += 1
         changes = {**common, "status": DStatus.PENDING,
