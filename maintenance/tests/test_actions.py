@@ -73,12 +73,24 @@ def test_state_changes_only_on_post_with_csrf(operator):
     assert not MaintenanceRun.objects.exists()
 
 
-def test_full_analytics_is_disabled_with_a_reason_until_notifications_exist(admin_client):
+@pytest.mark.worker
+def test_full_analytics_runs_the_seeds_chord_and_tells_the_admins(admin_client, admin_user,
+                                                                  celery_worker, smtp):
     page = admin_client.get(reverse(PAGE)).content.decode()
-    assert "notifications.tasks.send_admin_notification" in page
-    response = admin_client.post(start_url("full_analytics"), follow=True)
-    assert "not available" in response.content.decode()
-    assert not MaintenanceRun.objects.exists()
+    assert "not installed yet" not in page  # send_admin_notification exists now
+
+    response = admin_client.post(start_url("full_analytics"), HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 202
+    run = MaintenanceRun.objects.get()
+    assert run.action == "full_analytics" and run.user == admin_user
+    final = wait_finished(admin_client, run, timeout=90)
+    assert final["status"] == "success", final
+    mail = smtp.wait_for(1)[0]
+    assert mail["Subject"] == "[Backoffice] Analytics Complete"
+    assert mail["X-Envelope-To"] == admin_user.email
+    assert '"week_start"' in mail.get_payload()  # both chord members' results are included
+    assert DailyReport.objects.filter(date=yesterday()).exists()
 
 
 @pytest.mark.worker
