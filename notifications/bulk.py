@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from notifications.audience import audience_recipients
+from notifications.audience import audience_recipients, audience_users
 from notifications.mailer import SENT, Mailer
 from notifications.models import Delivery, Notification
 from notifications.selectors import delivery_counts
@@ -41,7 +41,9 @@ class NotificationStateError(Exception):
 
 
 def deliveries_materialise(*, notification: Notification) -> int:
-    """One Delivery row per recipient, in chunks; duplicates dropped by the unique constraint."""
+    """One Delivery row per recipient; duplicates dropped by the unique constraint."""
+    if notification.audience != Notification.Audience.ADDRESSES:
+        return _user_deliveries_insert(notification)
     created, chunk = 0, []
     for user_id, address, error in audience_recipients(notification):
         chunk.append(Delivery(
@@ -53,6 +55,26 @@ def deliveries_materialise(*, notification: Notification) -> int:
             chunk = []
     created += len(Delivery.objects.bulk_create(chunk, ignore_conflicts=True))
     return created
+
+
+def _user_deliveries_insert(notification: Notification) -> int:
+    """INSERT … SELECT from the users table: no rows through Python, one statement for any
+    audience size (the ORM has no INSERT … SELECT; bulk_create would load every user)."""
+    users = audience_users(notification).values("pk", "email")
+    select_sql, params = users.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ("notification_id", "user_id", "email", "status", "attempts", "last_error",
+               "message_id", "claim", "updated_at")
+    sql = (
+        f"INSERT INTO {quote(Delivery._meta.db_table)} ({', '.join(map(quote, columns))}) "
+        f"SELECT %s, audience.pk, LOWER(audience.email), %s, 0, '', '', '', %s "
+        f"FROM ({select_sql}) AS audience WHERE true "  # WHERE: SQLite's upsert grammar
+        f"ON CONFLICT ({quote('notification_id')}, {quote('email')}) DO NOTHING"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [notification.pk, DStatus.PENDING, now, *params])
+        return cursor.rowcount
 
 
 def _batches(notification_id: int, statuses) -> list[list[int]]:
