@@ -89,3 +89,12 @@ def page(browser):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+def log_in(page, live_server, username: str, password: str) -> None:
+    """Sign in through the Unfold login form and wait for the dashboard."""
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")

@@ -7,6 +7,7 @@ from celery import current_app
 from django.conf import settings
 
 from maintenance.models import Backup, MaintenanceRun
+from tests.fixtures import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -14,11 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 def test_back_up_now_shows_the_run_until_it_finishes(page, live_server, django_user_model,
                                                      celery_worker):
     django_user_model.objects.create_superuser("keeper", "k@example.com", "Keeper-Pass-123")
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "keeper")
-    page.fill("input[name=password]", "Keeper-Pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, "keeper", "Keeper-Pass-123")
 
     actions_url = "/admin/maintenance/maintenancerun/actions/"
     assert page.locator(f"#nav-sidebar a[href='{actions_url}'], a[href='{actions_url}']").count()

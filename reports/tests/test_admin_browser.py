@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from reports.models import ApiRequest
+from tests.fixtures import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,10 +21,7 @@ def test_staff_filter_the_request_log_to_server_errors(live_server, page):
     ] + [ApiRequest(timestamp=now, method="POST", route="/api/register/", status_code=503,
                     ip="127.0.0.1", duration_ms=9)])
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", "Boss-pass-123")
-    page.click("button[type=submit]")
+    log_in(page, live_server, "boss", "Boss-pass-123")
     page.locator(":text-is('Reports'):visible").first.click()  # the sidebar group opens
     page.get_by_role("link", name="API requests").click()
     page.wait_for_url("**/admin/reports/apirequest/")

@@ -3,6 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from tests.fixtures import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAINTED_PIXELS = """(canvas) => {
@@ -17,11 +19,7 @@ POINTS = "(canvas) => Chart.getChart(canvas).data.labels.length"
 
 def login(page, live_server, django_user_model):
     django_user_model.objects.create_superuser("charts", "c@example.com", "Charts-Pass-123")
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("input[name=username]", "charts")
-    page.fill("input[name=password]", "Charts-Pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server, "charts", "Charts-Pass-123")
 
 
 def test_charts_draw_and_redraw_on_range_switch(page, live_server, django_user_model):
