@@ -18,14 +18,8 @@ def daily_report_generate(
     *, day: dt.date, generated_by: str = "", task_id: str = ""
 ) -> DailyReport:
     """Aggregate one day and upsert its single DailyReport row (running twice → same row)."""
-    figures = selectors.daily_figures(day)
-    figures.pop("date")
-    report, _ = DailyReport.objects.update_or_create(
-        date=day,
-        defaults={**figures, "generated_at": timezone.now(), "generated_by": generated_by,
-                  "task_id": task_id},
-    )
-    return report
+    return _report_upsert(DailyReport, key="date", figures=selectors.daily_figures(day),
+                          generated_by=generated_by, task_id=task_id)
 
 
 def weekly_analytics_generate(
@@ -34,14 +28,20 @@ def weekly_analytics_generate(
     """Aggregate one week (it must start on a Monday) and upsert its WeeklyAnalytics row."""
     if week_start != monday_of(week_start):
         raise InvalidPeriod(f"a week starts on a Monday; {week_start} is a {week_start:%A}")
-    figures = selectors.weekly_figures(week_start)
-    figures.pop("week_start")
-    analytics, _ = WeeklyAnalytics.objects.update_or_create(
-        week_start=week_start,
+    return _report_upsert(WeeklyAnalytics, key="week_start",
+                          figures=selectors.weekly_figures(week_start),
+                          generated_by=generated_by, task_id=task_id)
+
+
+def _report_upsert(model, *, key: str, figures: dict, generated_by: str, task_id: str):
+    """The one row of a period (`figures[key]`), created or replaced with fresh figures."""
+    period = figures.pop(key)
+    row, _ = model.objects.update_or_create(
+        **{key: period},
         defaults={**figures, "generated_at": timezone.now(), "generated_by": generated_by,
                   "task_id": task_id},
     )
-    return analytics
+    return row
 
 
 def reports_backfill(
