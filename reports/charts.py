@@ -50,22 +50,31 @@ def report_links(series) -> str:
     ])
 
 
-def daily_charts(series: list[dict]) -> dict[str, dict]:
-    """Chart data and options for each chart of the charts page."""
+def _day_chart(series: list[dict], datasets: list[dict], **options) -> dict:
     labels = [row["date"].strftime("%b %d") if isinstance(row["date"], dt.date) else row["date"]
               for row in series]
+    return {"data": json.dumps({"labels": labels, "datasets": datasets}),
+            "options": _options(**options)}
+
+
+def requests_chart(series: list[dict]) -> dict:
+    """Requests per day, successful and failed stacked (the charts page and the dashboard)."""
+    return _day_chart(series, [
+        {"label": "Successful", "data": _values(series, "successful_requests"),
+         "backgroundColor": SUCCESS_COLOUR, "stack": "requests"},
+        {"label": "Failed", "data": _values(series, "failed_requests"),
+         "backgroundColor": FAILURE_COLOUR, "stack": "requests"},
+    ], stacked=True)
+
+
+def daily_charts(series: list[dict]) -> dict[str, dict]:
+    """Chart data and options for each chart of the charts page."""
 
     def chart(datasets, **options):
-        return {"data": json.dumps({"labels": labels, "datasets": datasets}),
-                "options": _options(**options)}
+        return _day_chart(series, datasets, **options)
 
     return {
-        "requests": chart([
-            {"label": "Successful", "data": _values(series, "successful_requests"),
-             "backgroundColor": SUCCESS_COLOUR, "stack": "requests"},
-            {"label": "Failed", "data": _values(series, "failed_requests"),
-             "backgroundColor": FAILURE_COLOUR, "stack": "requests"},
-        ], stacked=True),
+        "requests": requests_chart(series),
         "success_rate": chart([
             {"label": "Success rate", "data": _values(series, "success_rate"),
              "borderColor": SUCCESS_COLOUR, "backgroundColor": SUCCESS_COLOUR,

@@ -53,7 +53,7 @@ def traffic_dashboard(user) -> dict | None:
         "today": selectors.today_so_far(*day_bounds(now_day)),
         "yesterday": DailyReport.objects.filter(date=yesterday).first(),
         "week": {"total": last_7, "previous": previous_7, **_trend(last_7, previous_7)},
-        "chart": charts.daily_charts(series)["requests"],
+        "chart": charts.requests_chart(series),
         "day_links": charts.report_links(series),
         "charts_url": reverse("admin:reports_dailyreport_charts"),
         "nightly": last_nightly_runs(),

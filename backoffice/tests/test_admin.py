@@ -110,3 +110,24 @@ def test_beat_and_results_admins_use_unfold():
 
     assert isinstance(admin.site._registry[PeriodicTask], ModelAdmin)
     assert isinstance(admin.site._registry[TaskResult], ModelAdmin)
+
+
+def test_dashboard_task_counts_come_from_the_minute_counters(client, superuser):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from maintenance.models import TaskMinuteStat
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    TaskMinuteStat.objects.create(minute=now - timedelta(hours=1), queue="default",
+                                  succeeded=7, failed=2)
+    TaskMinuteStat.objects.create(minute=now - timedelta(hours=2), queue="email",
+                                  succeeded=3, failed=0)
+    TaskMinuteStat.objects.create(minute=now - timedelta(hours=30), queue="default",
+                                  succeeded=100, failed=100)  # older than 24 h
+    client.force_login(superuser)
+
+    tasks = client.get("/admin/").context["tasks"]
+
+    assert (tasks["total"], tasks["succeeded"], tasks["failed"]) == (12, 10, 2)
