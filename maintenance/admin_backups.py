@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from accounts.admin_mixins import RecordAdminMixin
 from maintenance.actions import runs_refresh_unfinished
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.services import backup_delete
@@ -32,7 +33,7 @@ STATUS_LABELS = {
 
 
 @admin.register(Backup)
-class BackupAdmin(ModelAdmin):
+class BackupAdmin(RecordAdminMixin, ModelAdmin):
     list_display = ("started_at", "status_badge", "size", "total_rows_display", "triggered_by",
                     "finished_at", "file_links")
     list_filter = ("status",)
@@ -53,12 +54,6 @@ class BackupAdmin(ModelAdmin):
                  name="maintenance_backup_restore"),
             *super().get_urls(),
         ]
-
-    def has_add_permission(self, request):
-        return False  # backups come from the task, the button or the command
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
@@ -134,9 +129,10 @@ def _pairs(items, left, right):
 
 
 @admin.register(MaintenanceRun)
-class MaintenanceRunAdmin(ModelAdmin):
+class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
     """Every trigger: who, when, what, task id, outcome."""
 
+    deletable = False  # the record of who did what stays
     list_display = ("requested_at", "label", "user", "status_badge", "task_link", "queue",
                     "finished_at")
     list_filter = ("action", "status")
@@ -162,15 +158,6 @@ class MaintenanceRunAdmin(ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         runs_refresh_unfinished()  # outcomes of runs nobody watched on the page
         return super().changelist_view(request, extra_context)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the record of who did what stays
 
     @display(description="Status", label=STATUS_LABELS, ordering="status")
     def status_badge(self, obj):

@@ -6,6 +6,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.paginator import InfinitePaginator
 
+from accounts.admin_mixins import RecordAdminMixin
 from notifications import views
 from notifications.audience import recipient_summary
 from notifications.forms import NotificationForm, ScheduleForm
@@ -13,22 +14,17 @@ from notifications.models import Delivery, EmailAttempt, Notification, Transacti
 from notifications.selectors import notification_progress
 
 
-class EmailAttemptInline(TabularInline):
+class EmailAttemptInline(RecordAdminMixin, TabularInline):
     model = EmailAttempt
     fields = ("number", "started_at", "finished_at", "outcome", "smtp_code", "error", "worker")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TransactionalEmail)
-class TransactionalEmailAdmin(ModelAdmin):
+class TransactionalEmailAdmin(RecordAdminMixin, ModelAdmin):
+    deletable = False
     list_display = ("id", "kind", "to_email", "user", "status", "attempts", "last_smtp_code",
                     "last_error", "created_at", "sent_at")
     list_filter = ("status", "kind", ("created_at", RangeDateTimeFilter))
@@ -41,15 +37,6 @@ class TransactionalEmailAdmin(ModelAdmin):
                        "updated_at", "queued_at", "next_attempt_at", "sent_at")
     fields = readonly_fields
     inlines = [EmailAttemptInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Bulk notifications -------------------------------------------------------------------
@@ -115,7 +102,8 @@ class NotificationAdmin(ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ModelAdmin):
+class DeliveryAdmin(RecordAdminMixin, ModelAdmin):
+    deletable = False
     list_display = ("email", "notification", "status", "attempts", "last_smtp_code",
                     "last_error", "sent_at")
     list_filter = ("status", "notification")
@@ -127,11 +115,4 @@ class DeliveryAdmin(ModelAdmin):
                        "last_error", "sent_at", "message_id", "next_attempt_at", "updated_at")
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ from unfold.contrib.filters.admin import FieldTextFilter, RangeDateFilter, Range
 from unfold.decorators import action, display
 from unfold.paginator import InfinitePaginator
 
+from accounts.admin_mixins import RecordAdminMixin
 from reports import selectors
 from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
 from reports.periods import day_bounds
@@ -44,7 +45,7 @@ def _table(rows, columns):
 
 
 @admin.register(DailyReport)
-class DailyReportAdmin(ModelAdmin):
+class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
     list_display = ("date", "total_requests", "failed_requests", "success_rate_display",
                     "avg_response_time", "p95_response_time", "unique_users", "generated_at",
                     "generated_by")
@@ -67,12 +68,6 @@ class DailyReportAdmin(ModelAdmin):
     def get_urls(self):
         charts = self.admin_site.admin_view(ReportChartsView.as_view(model_admin=self))
         return [path("charts/", charts, name="reports_dailyreport_charts"), *super().get_urls()]
-
-    def has_add_permission(self, request):
-        return False  # rows come from the aggregation task, never typed in
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_regenerate_permission(self, request):
         return request.user.has_perm("reports.regenerate_dailyreport")
@@ -131,18 +126,12 @@ class DailyReportAdmin(ModelAdmin):
 
 
 @admin.register(WeeklyAnalytics)
-class WeeklyAnalyticsAdmin(ModelAdmin):
+class WeeklyAnalyticsAdmin(RecordAdminMixin, ModelAdmin):
     list_display = ("week_start", "total_requests", "failed_requests", "change_percent",
                     "generated_at")
     ordering = ("-week_start",)
     readonly_fields = ("endpoints_table", "users_table", "busiest_hours_table")
     exclude = ("endpoints", "users", "busiest_hours")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @display(description="Endpoints")
     def endpoints_table(self, obj):
@@ -201,7 +190,7 @@ class StatusClassFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiRequest)
-class ApiRequestAdmin(ModelAdmin):
+class ApiRequestAdmin(RecordAdminMixin, ModelAdmin):
     list_display = ("timestamp", "method", "route", "status_code", "user_id", "ip",
                     "duration_ms")
     list_filter = (
@@ -220,8 +209,3 @@ class ApiRequestAdmin(ModelAdmin):
                        "duration_ms")
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

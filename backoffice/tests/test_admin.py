@@ -131,3 +131,24 @@ def test_dashboard_task_counts_come_from_the_minute_counters(client, superuser):
     tasks = client.get("/admin/").context["tasks"]
 
     assert (tasks["total"], tasks["succeeded"], tasks["failed"]) == (12, 10, 2)
+
+
+def test_system_written_rows_are_view_only_for_everyone(superuser):
+    from accounts.admin_mixins import RecordAdminMixin
+
+    request = RequestFactory().get("/admin/")
+    request.user = superuser
+    record_admins = {model._meta.label: model_admin for model, model_admin
+                     in admin.site._registry.items() if isinstance(model_admin, RecordAdminMixin)}
+
+    assert {"notifications.TransactionalEmail", "notifications.Delivery", "reports.ApiRequest",
+            "reports.DailyReport", "maintenance.TaskRun", "maintenance.MaintenanceRun"} <= set(
+        record_admins)
+    for label, model_admin in record_admins.items():
+        assert not model_admin.has_add_permission(request), label
+        assert not model_admin.has_change_permission(request), label
+        assert model_admin.has_view_permission(request), label
+    assert record_admins["reports.ApiRequest"].has_delete_permission(request)
+    for label in ("notifications.Delivery", "notifications.TransactionalEmail",
+                  "maintenance.TaskRun", "maintenance.MaintenanceRun"):
+        assert not record_admins[label].has_delete_permission(request), label

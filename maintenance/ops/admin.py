@@ -10,6 +10,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.paginator import InfinitePaginator
 
+from accounts.admin_mixins import RecordAdminMixin
 from maintenance.models import FailedTaskRun, TaskRun
 from maintenance.ops import services, views
 from maintenance.ops.filters import (
@@ -37,7 +38,8 @@ def state_badge(state: str) -> str:
                        STATE_COLOURS.get(state, "default"), state, state)
 
 
-class TaskRunAdminBase(ModelAdmin):
+class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
+    deletable = False
     list_display = ("short_id", "name", "queue", "state_display", "queued_at", "runtime_display",
                     "worker", "retries")
     list_filter = (("state", ChoicesDropdownFilter), TaskNameFilter, QueueFilter,
@@ -58,15 +60,6 @@ class TaskRunAdminBase(ModelAdmin):
     class Media:
         js = ("backoffice/js/ops.js",)
         css = {"all": ("backoffice/css/ops.css",)}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def _has(self, request, name: str) -> bool:
         return request.user.has_perm(f"maintenance.{PERMISSION_CODENAMES[name]}")
