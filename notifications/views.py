@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -13,6 +12,11 @@ from notifications import bulk
 from notifications.forms import ScheduleForm
 from notifications.models import Notification
 from notifications.selectors import notification_progress
+from notifications.tasks import (
+    retry_failed_deliveries,
+    send_bulk_notifications,
+    send_test_notification,
+)
 
 SEND_PERMISSION = "notifications.send_notification"
 
@@ -35,17 +39,23 @@ def _enqueue(request, task, *args) -> bool:
     return True
 
 
+def _start(request, pk, *, task, allowed, refused: str, started: str):
+    """Enqueue `task` for a notification in one of the `allowed` states, with a message."""
+    notification = get_object_or_404(Notification, pk=pk)
+    if notification.status not in allowed:
+        messages.error(request, refused)
+    elif _enqueue(request, task, notification.pk):
+        messages.success(request, started)
+    return redirect(_change_url(pk))
+
+
 @require_POST
 def send_now(request, pk):
     _require_send(request)
-    from notifications.tasks import send_bulk_notifications
-
-    notification = get_object_or_404(Notification, pk=pk)
-    if notification.status not in (Notification.Status.DRAFT, Notification.Status.SCHEDULED):
-        messages.error(request, "Only a draft or scheduled notification can be sent.")
-    elif _enqueue(request, send_bulk_notifications, notification.pk):
-        messages.success(request, "Sending started: progress updates below.")
-    return redirect(_change_url(pk))
+    return _start(request, pk, task=send_bulk_notifications,
+                  allowed=(Notification.Status.DRAFT, Notification.Status.SCHEDULED),
+                  refused="Only a draft or scheduled notification can be sent.",
+                  started="Sending started: progress updates below.")
 
 
 @require_POST
@@ -81,22 +91,15 @@ def cancel(request, pk):
 @require_POST
 def retry_failed(request, pk):
     _require_send(request)
-    from notifications.tasks import retry_failed_deliveries
-
-    notification = get_object_or_404(Notification, pk=pk)
-    if notification.status not in (Notification.Status.FAILED,
-                                   Notification.Status.PARTIALLY_FAILED):
-        messages.error(request, "Only a failed or partially failed notification can retry.")
-    elif _enqueue(request, retry_failed_deliveries, notification.pk):
-        messages.success(request, "Retrying the failed recipients.")
-    return redirect(_change_url(pk))
+    return _start(request, pk, task=retry_failed_deliveries,
+                  allowed=(Notification.Status.FAILED, Notification.Status.PARTIALLY_FAILED),
+                  refused="Only a failed or partially failed notification can retry.",
+                  started="Retrying the failed recipients.")
 
 
 @require_POST
 def send_test(request, pk):
     _require_send(request)
-    from notifications.tasks import send_test_notification
-
     get_object_or_404(Notification, pk=pk)
     if not request.user.email:
         messages.error(request, "Your account has no email address to send a test to.")
@@ -109,5 +112,4 @@ def send_test(request, pk):
 def progress(request, pk):
     if not request.user.has_perm("notifications.view_notification"):
         raise PermissionDenied
-    with transaction.atomic():
-        return JsonResponse(notification_progress(get_object_or_404(Notification, pk=pk)))
+    return JsonResponse(notification_progress(get_object_or_404(Notification, pk=pk)))

@@ -168,3 +168,21 @@ def test_recipient_count_before_sending_for_groups(admin_client):
 
     assert page.context["recipients"]["valid"] == 3
     assert 'id="progress-bar"' in page.content.decode()
+
+
+def test_send_now_and_retry_refuse_the_wrong_states(client, operator):
+    client.force_login(operator)
+    sent = Notification.objects.create(subject="Done", text_body="t", status="sent")
+    draft = Notification.objects.create(subject="Draft", text_body="t")
+
+    def post(name, notification):
+        url = reverse(f"admin:notifications_notification_{name}", args=[notification.pk])
+        response = client.post(url, follow=True)
+        return [str(message) for message in response.context["messages"]]
+
+    assert post("send", sent) == ["Only a draft or scheduled notification can be sent."]
+    assert post("retry-failed", draft) == [
+        "Only a failed or partially failed notification can retry."]
+    assert post("send", draft) == ["Sending started: progress updates below."]
+    sent.refresh_from_db()
+    assert sent.status == "sent" and not Delivery.objects.filter(notification=sent).exists()
