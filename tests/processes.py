@@ -54,6 +54,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def wait_until(predicate, timeout: float = 30, what: str = "condition", *,
+               interval: float = 0.1):
+    """Poll `predicate` until it returns something truthy (returned), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

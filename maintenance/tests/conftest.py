@@ -5,8 +5,8 @@ import pytest
 from maintenance.broker import redis_client
 from maintenance.ops import selectors
 from maintenance.ops.registry import PAUSED_KEY, worker_records
-from maintenance.tests.ops_support import TEST_QUEUE, wait_for
-from tests.processes import CeleryWorker
+from maintenance.tests.ops_support import TEST_QUEUE
+from tests.processes import CeleryWorker, wait_until
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def ops_queue(settings):
 @pytest.fixture
 def queue_worker(ops_queue, django_db_setup):
     worker = CeleryWorker(queues=(ops_queue,), concurrency=1).start()
-    wait_for(lambda: any(w["hostname"] == worker.hostname and ops_queue in w["queues"]
+    wait_until(lambda: any(w["hostname"] == worker.hostname and ops_queue in w["queues"]
                          for w in worker_records()), what="the worker's registry record")
     yield worker
     worker.stop()

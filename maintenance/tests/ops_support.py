@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from maintenance.models import TaskRun
+from tests.processes import wait_until
 
 OPERATOR_PERMS = ("view_taskrun", "can_retry_tasks", "can_discard_tasks", "can_purge_queues",
                   "can_pause_queues", "can_revoke_tasks")
@@ -32,19 +31,9 @@ def operator():
     return staff_user("operator", OPERATOR_PERMS)
 
 
-def wait_for(predicate, timeout: float = 30, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_for_state(task_id: str, *states: str, timeout: float = 30) -> TaskRun:
     def current():
         run = TaskRun.objects.filter(task_id=task_id).first()
         return run if run is not None and run.state in states else None
 
-    return wait_for(current, timeout=timeout, what=f"{task_id} in {states}")
+    return wait_until(current, timeout=timeout, what=f"{task_id} in {states}")

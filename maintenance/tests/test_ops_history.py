@@ -10,7 +10,8 @@ from maintenance import tasks
 from maintenance.broker import redis_client
 from maintenance.models import TaskMinuteStat, TaskRun
 from maintenance.ops import services
-from maintenance.tests.ops_support import operator, wait_for, wait_for_state
+from maintenance.tests.ops_support import operator, wait_for_state
+from tests.processes import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -122,7 +123,7 @@ def test_retrying_a_failed_chain_step_resumes_the_rest_of_the_chain(celery_worke
     switch = "chain-flaky"
     redis_client().delete(tasks.FLAKY_KEY.format(switch))
     chain(tasks.flaky.s(switch), tasks.echo.s()).apply_async()
-    failed = wait_for(lambda: TaskRun.objects.filter(
+    failed = wait_until(lambda: TaskRun.objects.filter(
         name="maintenance.tasks.flaky", state="FAILURE", args=json.dumps([switch])).first())
     assert failed.options["chain"]  # the rest of the chain travelled with the message
     redis_client().set(tasks.FLAKY_KEY.format(switch), "1", ex=300)
@@ -130,7 +131,7 @@ def test_retrying_a_failed_chain_step_resumes_the_rest_of_the_chain(celery_worke
     retry = services.task_run_retry(task_run=failed)
 
     wait_for_state(retry.task_id, "SUCCESS")
-    follow_up = wait_for(lambda: TaskRun.objects.filter(
+    follow_up = wait_until(lambda: TaskRun.objects.filter(
         name="maintenance.tasks.echo", parent_id=retry.task_id, state="SUCCESS").first())
     assert json.loads(follow_up.result) == f"switch {switch!r} is on"
 

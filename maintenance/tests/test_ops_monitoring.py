@@ -13,8 +13,7 @@ import pytest
 
 from maintenance import tasks
 from maintenance.ops import selectors
-from maintenance.tests.ops_support import wait_for
-from tests.processes import ManagedProcess, free_port, subprocess_env
+from tests.processes import ManagedProcess, free_port, subprocess_env, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 CELERY = [sys.executable, "-m", "celery", "-A", "backoffice"]
@@ -62,7 +61,7 @@ def test_celery_events_dump_shows_task_events(celery_worker):
             return any("task succeeded" in line and task_id in line for line in list(lines))
 
         time.sleep(1)
-        wait_for(seen, timeout=60, interval=0.5, what="a task-succeeded event in the dump")
+        wait_until(seen, timeout=60, interval=0.5, what="a task-succeeded event in the dump")
     finally:
         dump.terminate()
         dump.wait(timeout=10)
@@ -89,11 +88,11 @@ def test_flower_runs_against_the_project_behind_authentication(celery_worker):
             except (urllib.error.URLError, ConnectionError):
                 return False
 
-        wait_for(up, timeout=60, interval=0.3, what="flower to answer")
+        wait_until(up, timeout=60, interval=0.3, what="flower to answer")
         with pytest.raises(urllib.error.HTTPError) as refused:
             _get(f"{base}/api/workers")
         assert refused.value.code == 401
-        status, body = wait_for(
+        status, body = wait_until(
             lambda: (lambda r: r if celery_worker.hostname in r[1] else None)(
                 _get(f"{base}/api/workers?refresh=1", auth="ops:s3cret")),
             timeout=60, interval=1, what="flower to list the worker")

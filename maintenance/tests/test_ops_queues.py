@@ -20,10 +20,9 @@ from maintenance.tests.ops_support import (
     TEST_QUEUE,
     operator,
     staff_user,
-    wait_for,
     wait_for_state,
 )
-from tests.processes import CeleryWorker
+from tests.processes import CeleryWorker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +54,7 @@ def test_a_paused_queue_is_not_consumed_until_resumed(client, ops_queue, queue_w
     response = client.post(reverse("admin:maintenance_ops_queue_pause", args=[ops_queue]),
                            follow=True)
     assert queue_worker.hostname in response.text  # the worker acknowledged the pause
-    wait_for(lambda: all(ops_queue not in w["queues"] for w in worker_records()
+    wait_until(lambda: all(ops_queue not in w["queues"] for w in worker_records()
                          if w["hostname"] == queue_worker.hostname), what="registry update")
 
     result = tasks.echo.apply_async(("waited",), queue=ops_queue)
@@ -78,7 +77,7 @@ def test_a_worker_started_while_the_queue_is_paused_stays_off_it(client, ops_que
     client.post(reverse("admin:maintenance_ops_queue_pause", args=[ops_queue]))
     worker = CeleryWorker(queues=(ops_queue,), concurrency=1).start()
     try:
-        record = wait_for(lambda: next((w for w in worker_records()
+        record = wait_until(lambda: next((w for w in worker_records()
                                         if w["hostname"] == worker.hostname), None))
         assert ops_queue not in record["queues"]
         assert record["configured_queues"] == [ops_queue]
@@ -142,7 +141,7 @@ def test_alerts_for_a_queue_nobody_serves_and_a_task_waiting_too_long(client, op
     waiting = tasks.echo.apply_async(("late",), queue=ops_queue).id
     TaskRun.objects.filter(task_id=waiting).update(
         queued_at=timezone.now() - timedelta(minutes=10))
-    wait_for(lambda: any(w["online"] for w in worker_records()), what="an online worker")
+    wait_until(lambda: any(w["online"] for w in worker_records()), what="an online worker")
 
     overview = client.get(reverse("admin:maintenance_ops_overview"))
 
@@ -159,8 +158,8 @@ def test_worker_record_stays_fresh_without_celery_heartbeats(ops_queue, django_d
         def record():
             return next((w for w in worker_records() if w["hostname"] == worker.hostname), None)
 
-        first = wait_for(record, what="the worker's record")["heartbeat_at"]
-        fresher = wait_for(lambda: (r := record()) and r["heartbeat_at"] > first and r,
+        first = wait_until(record, what="the worker's record")["heartbeat_at"]
+        fresher = wait_until(lambda: (r := record()) and r["heartbeat_at"] > first and r,
                            what="a newer record")
         assert fresher["online"] and fresher["queues"] == [ops_queue]
         assert fresher["pool"] == "prefork" and fresher["concurrency"] == 1
@@ -172,10 +171,10 @@ def test_worker_record_stays_fresh_without_celery_heartbeats(ops_queue, django_d
 
 def test_a_killed_worker_is_shown_offline(client, ops_queue, django_db_setup):
     worker = CeleryWorker(queues=(ops_queue,), concurrency=1).start()
-    wait_for(lambda: any(w["hostname"] == worker.hostname for w in worker_records()))
+    wait_until(lambda: any(w["hostname"] == worker.hostname for w in worker_records()))
     worker.kill()  # no clean shutdown: the record just stops getting fresher
 
-    offline = wait_for(lambda: next((w for w in worker_records() if w["hostname"] ==
+    offline = wait_until(lambda: next((w for w in worker_records() if w["hostname"] ==
                                      worker.hostname and not w["online"]), None),
                        timeout=30, interval=0.5, what="the killed worker to go stale")
     assert offline["heartbeat_age"] > 0

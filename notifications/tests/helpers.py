@@ -1,22 +1,12 @@
 """Small helpers for tests that wait on a real worker."""
 
-import time
 
 from django.db import transaction
 
 from accounts.models import User
 from notifications.models import TransactionalEmail
 from notifications.services import transactional_email_schedule
-
-
-def wait_until(predicate, timeout: float = 30, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {message}")
+from tests.processes import wait_until
 
 
 def user_with_welcome_email(username: str, email: str) -> TransactionalEmail:

@@ -16,8 +16,15 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from backoffice.launcher import redis_answers, redis_server_binary
 from notifications.models import TransactionalEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
-from notifications.tests.helpers import final, wait_until
-from tests.processes import CeleryBeat, CeleryWorker, ManagedProcess, free_port, subprocess_env
+from notifications.tests.helpers import final
+from tests.processes import (
+    CeleryBeat,
+    CeleryWorker,
+    ManagedProcess,
+    free_port,
+    subprocess_env,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,7 @@ import pytest
 from accounts.models import User
 from notifications.models import Delivery, Notification
 from notifications.tasks import send_bulk_notifications
-from notifications.tests.helpers import wait_until
-from tests.processes import CeleryWorker
+from tests.processes import CeleryWorker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifications.tests.helpers import wait_until
 from reports import request_log
 from reports.models import ApiRequest
 from reports.request_log import RequestLogBuffer
-from tests.processes import ManagedProcess, free_port, subprocess_env
+from tests.processes import ManagedProcess, free_port, subprocess_env, wait_until
 
 
 def row(n):
