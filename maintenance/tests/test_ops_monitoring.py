@@ -53,14 +53,14 @@ def test_celery_events_dump_shows_task_events(celery_worker):
                               daemon=True)
     reader.start()
     try:
-        task_id = None
+        sent: list[str] = []
 
         def seen():
-            nonlocal task_id
-            task_id = task_id or tasks.echo.delay("evented").id  # sent once the dump listens
-            return any("task succeeded" in line and task_id in line for line in list(lines))
+            # A task per poll: one sent before the dump had connected would never show.
+            sent.append(tasks.echo.delay("evented").id)
+            return any("task succeeded" in line and any(task_id in line for task_id in sent)
+                       for line in list(lines))
 
-        time.sleep(1)
         wait_until(seen, timeout=60, interval=0.5, what="a task-succeeded event in the dump")
     finally:
         dump.terminate()
