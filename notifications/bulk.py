@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,7 +34,7 @@ Status = Notification.Status
 DStatus = Delivery.Status
 CREATE_CHUNK = 1000
 FINAL = (DStatus.SENT, DStatus.FAILED, DStatus.SKIPPED)
-CANCEL_CHECK_EVERY = 10
+CANCEL_CHECK_SECONDS = 0.2  # how soon a running batch notices a cancel
 
 
 class NotificationStateError(Exception):
@@ -120,9 +121,8 @@ def _claim(notification_id: int, delivery_ids: list[int], run_id: str) -> list[d
                 .order_by("pk").values("pk", "email", "attempts"))
 
 
-def rate_limit_wait() -> None:
-    """Block until this send fits the per-minute limit shared by every worker (via Redis)."""
-    limit = settings.EMAIL_RATE_LIMIT_PER_MINUTE
+def rate_limit_wait(limit: int) -> None:
+    """Block until this send fits the per-minute `limit` shared by every worker (via Redis)."""
     while limit:
         minute = int(time.time() // 60)
         key = f"notifications:rate:{minute}"
@@ -197,13 +197,17 @@ def batch_send(*, notification_id: int, delivery_ids: list[int]) -> BatchResult:
 def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: BatchResult):
     notification = Notification.objects.get(pk=notification_id)
     rendered = RenderedNotification(notification)
-    with Mailer() as mailer:
-        for number, row in enumerate(rows):
-            if number and number % CANCEL_CHECK_EVERY == 0 and Notification.objects.filter(
-                    pk=notification_id, status=Status.CANCELLED).exists():
-                result.cancelled = True
-                break
-            rate_limit_wait()
+    rate_limit = settings.EMAIL_RATE_LIMIT_PER_MINUTE
+    next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
+    with Mailer() as mailer, connection.cursor() as cursor:
+        for row in rows:
+            if time.monotonic() >= next_cancel_check:
+                if Notification.objects.filter(pk=notification_id,
+                                               status=Status.CANCELLED).exists():
+                    result.cancelled = True
+                    break
+                next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
+            rate_limit_wait(rate_limit)
             prepared = rendered.payload(row["email"]) if mailer.sends_raw else None
             if prepared is None:
                 outcome = mailer.send(_message(notification, row["email"]))
@@ -211,13 +215,14 @@ def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: Batc
                 outcome = mailer.send_raw(from_email=rendered.from_email,
                                           recipient=row["email"], payload=prepared[0],
                                           message_id=prepared[1])
-            _record(row, outcome, run_id, result)
+            _record(cursor, row, outcome, run_id, result)
     # Rows this run claimed but did not reach (cancelled): skipped, never sent.
     Delivery.objects.filter(claim=run_id, status=DStatus.SENDING).update(
         status=DStatus.SKIPPED, claim="", last_error="cancelled before sending")
 
 
-def _sent_sql() -> str:
+@lru_cache(maxsize=4)
+def _sent_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     table = quote(Delivery._meta.db_table)
     columns = ("status", "attempts", "last_smtp_code", "last_error", "claim", "updated_at",
@@ -227,24 +232,23 @@ def _sent_sql() -> str:
     return f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s AND {quote('claim')} = %s"
 
 
-def _record_sent(pk: int, run_id: str, attempts: int, message_id: str, now) -> None:
-    """The hot path, one statement per sent email: plain SQL, since the ORM's update()
-    costs about as much CPU as the SMTP exchange itself."""
+def _record_sent(cursor, pk: int, run_id: str, attempts: int, message_id: str, now) -> None:
+    """The hot path, one statement per sent email: plain SQL built once, on the batch's
+    cursor, since the ORM's update() costs about as much CPU as the SMTP exchange itself."""
     when = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(_sent_sql(), [DStatus.SENT, attempts, when, when, message_id[:255], pk,
-                                     run_id])
+    cursor.execute(_sent_sql(connection.vendor),
+                   [DStatus.SENT, attempts, when, when, message_id[:255], pk, run_id])
 
 
-def _record(row: dict, outcome, run_id: str, result: BatchResult) -> None:
+def _record(cursor, row: dict, outcome, run_id: str, result: BatchResult) -> None:
     now = timezone.now()
     attempts = row["attempts"] + 1
-    common = {"attempts": attempts, "last_smtp_code": outcome.smtp_code,
-              "last_error": outcome.error[:2000], "claim": "", "updated_at": now}
     if outcome.status == SENT:
         result.sent += 1
-        _record_sent(row["pk"], run_id, attempts, outcome.message_id, now)
+        _record_sent(cursor, row["pk"], run_id, attempts, outcome.message_id, now)
         return
+    common = {"attempts": attempts, "last_smtp_code": outcome.smtp_code,
+              "last_error": outcome.error[:2000], "claim": "", "updated_at": now}
     if outcome.transient and attempts < settings.EMAIL_RETRY_MAX_ATTEMPTS:
         delay = retry_delay(attempt=attempts)
         result.retrying += 1

@@ -8,9 +8,13 @@ connections, timeouts, a server that is not answering) are worth retrying; perma
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import smtplib
 from dataclasses import dataclass
+from email.utils import parseaddr
+from functools import lru_cache
 
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
@@ -20,6 +24,9 @@ from django.core.mail.utils import DNS_NAME
 logger = logging.getLogger(__name__)
 
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
+
+# A bare ASCII address that needs no quoting in MAIL FROM / RCPT TO.
+PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,12 @@ class Mailer:
         MIME rendering costs more than the SMTP exchange itself.
         """
         def sendmail():
-            self.connection.connection.sendmail(from_email, [recipient], payload)
+            smtp = self.connection.connection
+            sender = _envelope_address(from_email)
+            if sender and PLAIN_ADDRESS.fullmatch(recipient):
+                _send_one(smtp, sender, recipient, payload)
+            else:
+                smtp.sendmail(from_email, [recipient], payload)
             return 1
 
         return self._attempt(sendmail, message_id)
@@ -129,3 +141,41 @@ class Mailer:
         if not sent:
             return SendOutcome(PERMANENT, None, "the mail backend accepted no message")
         return SendOutcome(SENT, message_id=message_id)
+
+
+@lru_cache(maxsize=16)
+def _envelope_address(from_email: str) -> str | None:
+    """The bare address of a From value ("Name <a@b>" -> "a@b"), or None if it needs quoting."""
+    address = parseaddr(from_email)[1]
+    return address if PLAIN_ADDRESS.fullmatch(address) else None
+
+
+def _send_one(smtp: smtplib.SMTP, sender: str, recipient: str, payload: bytes) -> None:
+    """`smtp.sendmail(sender, [recipient], payload)` for addresses already known to be bare.
+
+    smtplib re-parses both addresses with email.utils on every message, which cost a tenth
+    of a bulk worker's CPU; the replies are handled and raised exactly as sendmail does.
+    """
+    smtp.ehlo_or_helo_if_needed()
+    size = f" SIZE={len(payload)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    code, reply = smtp.docmd("mail", f"FROM:<{sender}>{size}")
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.docmd("rcpt", f"TO:<{recipient}>")
+    if code not in (250, 251):
+        _abort(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = smtp.data(payload)
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _abort(smtp: smtplib.SMTP, code: int) -> None:
+    """Leave the failed transaction as sendmail does: close on 421, else RSET."""
+    if code == 421:
+        smtp.close()
+        return
+    with contextlib.suppress(smtplib.SMTPServerDisconnected):
+        smtp.rset()

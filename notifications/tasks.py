@@ -66,7 +66,8 @@ def _fan_out(task, notification_id: int, batches: list[list[int]]):
 
 @shared_task(bind=True, name="notifications.tasks.send_notification_batch", acks_late=True)
 def send_notification_batch(self, notification_id: int, delivery_ids: list[int]) -> dict:
-    """Send one batch (≈100 recipients) over one SMTP connection; retry transient failures."""
+    """Send one batch (NOTIFICATION_BATCH_SIZE recipients) over one SMTP connection;
+    retry transient failures."""
     result = bulk.batch_send(notification_id=notification_id, delivery_ids=delivery_ids)
     if result.retry_in is not None and not result.cancelled:
         # Bounded by EMAIL_RETRY_MAX_ATTEMPTS per recipient, not by Celery's counter.

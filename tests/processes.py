@@ -190,6 +190,7 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.original_content or envelope.content)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        message["X-Envelope-From"] = envelope.mail_from
         with self._lock:
             self.messages.append(message)
         return "250 Message accepted for delivery"

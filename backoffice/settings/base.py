@@ -294,7 +294,7 @@ if EMAIL_RETRY_BACKOFF_MAX_SECONDS >= CELERY_VISIBILITY_TIMEOUT:
     fail("EMAIL_RETRY_BACKOFF_MAX_SECONDS", "must be shorter than CELERY_VISIBILITY_TIMEOUT")
 # Bulk notifications: recipients per batch task, and a per-minute cap shared by all workers
 # (0 = no cap) so a provider's sending limits are respected.
-NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=100)
+NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)
 EMAIL_RATE_LIMIT_PER_MINUTE = env.int("EMAIL_RATE_LIMIT_PER_MINUTE", default=0)
 if NOTIFICATION_BATCH_SIZE < 1:
     fail("NOTIFICATION_BATCH_SIZE", "must be at least 1")

@@ -5,7 +5,7 @@ import smtplib
 import pytest
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from notifications.mailer import PERMANENT, SENT, TRANSIENT, Mailer, classify
+from notifications.mailer import PERMANENT, SENT, TRANSIENT, Mailer, _envelope_address, classify
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,36 @@ def test_server_not_answering_is_transient(smtp):
     with Mailer(connection) as mailer:
         outcome = mailer.send(message("a@example.com"))
     assert outcome.status == TRANSIENT and outcome.smtp_code is None
+
+
+def test_send_raw_sends_the_bytes_with_bare_envelope_addresses_and_classifies_refusals(smtp):
+    smtp.fail_rule = lambda rcpt, attempt: {
+        "later@example.com": "451 4.2.0 try later", "gone@example.com": "550 5.1.1 unknown",
+    }.get(rcpt)
+    payload = message("placeholder@example.com").message().as_bytes()
+    with Mailer(smtp_connection(smtp)) as mailer:
+        results = {to: mailer.send_raw(from_email="Backoffice <news@example.com>", recipient=to,
+                                       payload=payload, message_id=f"<{n}@example.com>")
+                   for n, to in enumerate(["a@example.com", "later@example.com",
+                                           "gone@example.com", '"odd name"@example.com',
+                                           "b@example.com"])}
+
+    assert {to: (r.status, r.smtp_code) for to, r in results.items()} == {
+        "a@example.com": (SENT, None), "later@example.com": (TRANSIENT, 451),
+        "gone@example.com": (PERMANENT, 550), '"odd name"@example.com': (SENT, None),
+        "b@example.com": (SENT, None),
+    }
+    received = smtp.wait_for(3)
+    # A quoted local part is not "bare": it goes through smtplib's own quoting instead.
+    assert [m["X-Envelope-To"] for m in received] == [
+        "a@example.com", '"odd name"@example.com', "b@example.com"]
+    assert {m["X-Envelope-From"] for m in received} == {"news@example.com"}
+    assert all(m["Subject"] == "Hi" and m.get_payload(0).get_payload().strip() == "text part"
+               for m in received)
+
+
+def test_envelope_address_needs_a_bare_address():
+    assert _envelope_address("Backoffice <news@example.com>") == "news@example.com"
+    assert _envelope_address("news@example.com") == "news@example.com"
+    assert _envelope_address('"odd name"@example.com') is None  # needs smtplib's quoting
+    assert _envelope_address("not an address") is None
