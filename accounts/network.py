@@ -21,16 +21,26 @@ def _parse(value: str):
         return None
 
 
+@lru_cache(maxsize=4096)
+def _text(value: str) -> str | None:
+    """REMOTE_ADDR as a normalised address string, or None when it is not an address."""
+    ip = _parse(value)
+    return str(ip) if ip is not None else None
+
+
 def client_ip(request) -> str | None:
     """REMOTE_ADDR, or, when it is a trusted proxy, the nearest untrusted X-Forwarded-For hop.
 
     The header is read right to left (each proxy appends the address it saw), so a client
     cannot spoof its address by sending its own X-Forwarded-For.
     """
-    remote = _parse(request.META.get("REMOTE_ADDR", ""))
-    trusted = _networks(tuple(settings.TRUSTED_PROXIES))
+    remote_addr = request.META.get("REMOTE_ADDR", "")
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if remote is None or not trusted or not forwarded:
+    if not forwarded:  # the common case, on every logged request: no parsing, no settings
+        return _text(remote_addr)
+    remote = _parse(remote_addr)
+    trusted = _networks(tuple(settings.TRUSTED_PROXIES))
+    if remote is None or not trusted:
         return str(remote) if remote is not None else None
 
     def is_trusted(ip) -> bool:

@@ -8,6 +8,12 @@ SQLite database. Many short runs alternate between the two servers (loopback tim
 shared 2-core machine are noisy); the medians are reported. Target: ours <= 1.05 x bare.
 After a graceful stop it counts the rows: every request the "ours" server answered must be
 logged (the buffer is flushed on exit).
+
+The client is ApacheBench (`ab`, Debian's apache2-utils) when it is on PATH: a C client
+uses a fraction of the CPU a Python one does, so on a 2-core machine the server's own cost
+dominates the timing and the comparison is stricter. Without it, Python threads with
+http.client do the same work. Each run is long enough (2,000 requests) that the log
+buffer's count-triggered writes fall inside the run they belong to.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -28,7 +35,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 PATH = "/api/public/"
 READY_PATH = "/admin/login/"  # not logged, so the row count stays exact
-DEFAULT_REQUESTS = 1000
+DEFAULT_REQUESTS = 2000
 REPEATS = 31
 CONCURRENCY = 4
 WARMUP = 300
@@ -80,6 +87,8 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
 
 def hammer(port: int, total: int, concurrency: int) -> float:
     """Send `total` GETs over `concurrency` keep-alive connections; return wall seconds."""
+    if AB:
+        return ab(port, total, concurrency)
     per_thread = [total // concurrency + (1 if i < total % concurrency else 0)
                   for i in range(concurrency)]
     errors: list[str] = []
@@ -112,6 +121,22 @@ def hammer(port: int, total: int, concurrency: int) -> float:
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
     return elapsed
+
+
+AB = shutil.which("ab")
+
+
+def ab(port: int, total: int, concurrency: int) -> float:
+    result = subprocess.run(
+        [AB, "-q", "-k", "-n", str(total), "-c", str(concurrency),
+         f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, check=False)
+    taken = re.search(r"Time taken for tests:\s+([\d.]+) seconds", result.stdout)
+    complete = re.search(r"Complete requests:\s+(\d+)", result.stdout)
+    failed = re.search(r"Failed requests:\s+(\d+)", result.stdout)
+    if (result.returncode or not taken or not complete or int(complete.group(1)) != total
+            or not failed or int(failed.group(1)) or "Non-2xx" in result.stdout):
+        raise RuntimeError(f"ab failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return float(taken.group(1))
 
 
 def logged_rows(database: Path) -> int:
@@ -172,10 +197,12 @@ def run(size: int | None) -> dict:
         "ratio": round(ratio, 4),
         "paired_ratio": round(paired, 4),
         "target_ratio": TARGET,
-        "meets_target": ratio <= TARGET,
+        # Both statistics, and no row lost: the verdict does not pick the kinder figure.
+        "meets_target": max(ratio, paired) <= TARGET and logged == expected,
         "requests_per_run": requests,
         "repeats": REPEATS,
         "concurrency": CONCURRENCY,
+        "client": "ab (ApacheBench)" if AB else "python http.client threads",
         "server": "gunicorn gthread, 2 workers x 4 threads, loopback",
         "database": "sqlite",
         "rows_logged": logged,

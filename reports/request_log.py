@@ -34,20 +34,30 @@ class RequestLogBuffer:
         self.rows: deque[tuple] = deque()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
-        self._pid: int | None = None
+        self._started = False
+        # A forked child (a gunicorn worker) has no writer thread: it starts its own on
+        # first use. Rows buffered before the fork are the parent's to write.
+        os.register_at_fork(after_in_child=self._after_fork)
 
     def add(self, row: tuple) -> None:
-        if self._pid != os.getpid():  # first use in this (possibly forked) process
+        if not self._started:
             self._start()
-        self.rows.append(row)
-        if len(self.rows) >= BATCH:
+        rows = self.rows
+        rows.append(row)
+        if len(rows) >= BATCH and not self._wake.is_set():
             self._wake.set()
+
+    def _after_fork(self) -> None:
+        self.rows.clear()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._started = False
 
     def _start(self) -> None:
         with self._flush_lock:
-            if self._pid == os.getpid():
+            if self._started:
                 return
-            self._pid = os.getpid()
+            self._started = True
             threading.Thread(target=self._loop, name="api-request-log", daemon=True).start()
             atexit.register(self.flush)
 
@@ -58,13 +68,16 @@ class RequestLogBuffer:
             self.flush()
 
     def flush(self) -> int:
-        """Write everything buffered now; returns the number of rows written."""
+        """Write the rows buffered when it is called; returns the number of rows written.
+
+        Only those: rows that requests add meanwhile wait for the next flush. Chasing them
+        would, under steady traffic, commit a few rows at a time without end.
+        """
         with self._flush_lock:
-            written = 0
-            while self.rows:
-                batch = []
-                while self.rows and len(batch) < BATCH:
-                    batch.append(self.rows.popleft())
+            written, pending = 0, len(self.rows)
+            while pending > 0:
+                batch = [self.rows.popleft() for _ in range(min(pending, BATCH))]
+                pending -= len(batch)
                 try:
                     written += api_requests_write(rows=batch)
                 except Exception:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from itertools import chain
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -83,6 +84,18 @@ ROW_FIELDS = ("timestamp", "method", "route", "status_code", "user_id", "ip", "d
 ROWS_PER_STATEMENT = 500
 
 
+def _timestamp_adapter() -> Callable:
+    """connection.ops.adapt_datetimefield_value, minus its per-value checks on SQLite.
+
+    On SQLite Django stores an aware datetime as its naive text in the connection's time
+    zone; doing just that is a third of the CPU of a request's log row.
+    """
+    if connection.vendor != "sqlite" or not settings.USE_TZ:
+        return connection.ops.adapt_datetimefield_value
+    zone = connection.timezone
+    return lambda value: str(value.astimezone(zone).replace(tzinfo=None))
+
+
 def _insert_sql(rows: int) -> str:
     meta = ApiRequest._meta
     quote = connection.ops.quote_name
@@ -100,7 +113,7 @@ def api_requests_write(*, rows: list[tuple]) -> int:
     """
     if not rows:
         return 0
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _timestamp_adapter()
     adapt_ip = connection.ops.adapt_ipaddressfield_value
     params = [(adapt(ts), method[:10], route[:255], status, user_id, adapt_ip(ip), duration)
               for ts, method, route, status, user_id, ip, duration in rows]

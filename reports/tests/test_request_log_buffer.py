@@ -89,3 +89,54 @@ def test_gunicorn_flushes_the_buffer_when_it_stops():
     finally:
         web.stop()
     assert ApiRequest.objects.filter(route="/api/public/").count() == 20
+
+
+@pytest.mark.django_db
+def test_written_rows_read_back_exactly():
+    from zoneinfo import ZoneInfo
+
+    from reports.services import api_requests_write
+
+    stamps = [datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),
+              datetime(2026, 3, 29, 3, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")),
+              datetime(2026, 1, 1, tzinfo=UTC)]
+    api_requests_write(rows=[(stamp, "POST", "/api/login/", 429, None, "2001:db8::1", 1.5)
+                             for stamp in stamps])
+
+    assert sorted(ApiRequest.objects.values_list("timestamp", flat=True)) == sorted(stamps)
+    assert ApiRequest.objects.filter(timestamp__gte=stamps[0]).count() == 2
+    assert set(ApiRequest.objects.values_list("ip", "status_code", "route")) == {
+        ("2001:db8::1", 429, "/api/login/")}
+
+
+@pytest.mark.django_db
+def test_a_flush_writes_what_was_buffered_when_it_began(monkeypatch):
+    """Rows that requests add during a write wait for the next flush instead of being
+    chased a few at a time (under steady traffic that never ends)."""
+    buffer = RequestLogBuffer(interval=3600, max_rows=10_000)
+    for n in range(300):  # fewer than a batch: the writer thread stays asleep
+        buffer.add(row(n))
+    real_write = request_log.api_requests_write
+
+    def write_while_traffic_arrives(*, rows):
+        buffer.add(row(-1))  # a request answered during the write
+        return real_write(rows=rows)
+
+    monkeypatch.setattr(request_log, "api_requests_write", write_while_traffic_arrives)
+    assert buffer.flush() == 300
+    assert ApiRequest.objects.count() == 300
+    assert len(buffer.rows) == 1  # left for the next flush
+    buffer.rows.clear()  # nothing left for the exit-time flush
+
+
+def test_a_forked_child_starts_with_an_empty_buffer_of_its_own():
+    import os
+
+    buffer = RequestLogBuffer(interval=3600, max_rows=100)
+    buffer.rows.append(row(1))  # the parent's, not started: nothing to write here
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if not buffer.rows and not buffer._started else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(buffer.rows) == 1
