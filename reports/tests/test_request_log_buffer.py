@@ -129,6 +129,8 @@ def test_a_flush_writes_what_was_buffered_when_it_began(monkeypatch):
     buffer.rows.clear()  # nothing left for the exit-time flush
 
 
+# The child only reads two attributes and exits: no lock is taken, so fork is safe here.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_starts_with_an_empty_buffer_of_its_own():
     import os
 
