@@ -41,7 +41,7 @@ def client_ip(request) -> str | None:
     remote = _parse(remote_addr)
     trusted = _networks(tuple(settings.TRUSTED_PROXIES))
     if remote is None or not trusted:
-        return str(remote) if remote is not None else None
+        return _text(remote_addr)
 
     def is_trusted(ip) -> bool:
         return any(ip.version == net.version and ip in net for net in trusted)

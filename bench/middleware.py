@@ -40,6 +40,7 @@ REPEATS = 41
 CONCURRENCY = 4
 WARMUP = 300
 TARGET = 1.05
+AB = shutil.which("ab")  # ApacheBench, when installed
 
 
 def say(message: str) -> None:
@@ -123,10 +124,8 @@ def hammer(port: int, total: int, concurrency: int) -> float:
     return elapsed
 
 
-AB = shutil.which("ab")
-
-
 def ab(port: int, total: int, concurrency: int) -> float:
+    """The same as the Python client, with ApacheBench; fails on any error or non-2xx."""
     result = subprocess.run(
         [AB, "-q", "-k", "-n", str(total), "-c", str(concurrency),
          f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, check=False)
