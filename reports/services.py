@@ -78,7 +78,8 @@ def daily_report_as_result(report: DailyReport) -> dict:
     }
 
 
-# (timestamp, method, route, status_code, user_id, ip, duration_ms)
+# A logged request as the middleware hands it over:
+# (unix_time, method, route, status_code, user_id, ip, duration_seconds)
 ROW_FIELDS = ("timestamp", "method", "route", "status_code", "user_id", "ip", "duration_ms")
 # Rows per INSERT statement (7 parameters each; well inside every backend's limit).
 ROWS_PER_STATEMENT = 500
@@ -112,6 +113,8 @@ def _insert_sql(vendor: str, rows: int) -> str:
 def api_requests_write(*, rows: list[tuple]) -> int:
     """Insert request rows with multi-row INSERTs in one transaction (no models, no signals).
 
+    Each row is (unix_time, method, route, status_code, user_id, ip, duration_seconds).
+
     One statement per few hundred rows, not one per row: SQLite commits after every
     statement outside a transaction, and the driver releases the GIL around every
     statement, which in a busy web process costs the request threads more than the insert.
@@ -120,8 +123,10 @@ def api_requests_write(*, rows: list[tuple]) -> int:
         return 0
     adapt = _timestamp_adapter()
     adapt_ip = connection.ops.adapt_ipaddressfield_value
-    params = [(adapt(ts), method[:10], route[:255], status, user_id, adapt_ip(ip), duration)
-              for ts, method, route, status, user_id, ip, duration in rows]
+    stamp = dt.datetime.fromtimestamp
+    params = [(adapt(stamp(unix_time, dt.UTC)), method[:10], route[:255], status, user_id,
+               adapt_ip(ip), round(seconds * 1000, 3))
+              for unix_time, method, route, status, user_id, ip, seconds in rows]
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(params), ROWS_PER_STATEMENT):
             chunk = params[start:start + ROWS_PER_STATEMENT]

@@ -14,7 +14,7 @@ from tests.processes import ManagedProcess, free_port, subprocess_env, wait_unti
 
 
 def row(n):
-    return (datetime.now(UTC), "GET", "/api/public/", 200, None, "127.0.0.1", float(n))
+    return (datetime.now(UTC).timestamp(), "GET", "/api/public/", 200, None, "127.0.0.1", n / 1000)
 
 
 @pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_when_the_database_stays_down_the_oldest_rows_are_dropped_loudly(monkeyp
     with caplog.at_level(logging.ERROR, logger="reports.request_log"):
         buffer.flush()
 
-    assert [r[-1] for r in buffer.rows] == [2.0, 3.0, 4.0]
+    assert [r[-1] for r in buffer.rows] == [0.002, 0.003, 0.004]
     assert "dropped the 2 oldest rows" in caplog.text
     buffer.rows.clear()  # nothing left for the exit-time flush
 
@@ -100,13 +100,13 @@ def test_written_rows_read_back_exactly():
     stamps = [datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),
               datetime(2026, 3, 29, 3, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")),
               datetime(2026, 1, 1, tzinfo=UTC)]
-    api_requests_write(rows=[(stamp, "POST", "/api/login/", 429, None, "2001:db8::1", 1.5)
-                             for stamp in stamps])
+    api_requests_write(rows=[(stamp.timestamp(), "POST", "/api/login/", 429, None,
+                              "2001:db8::1", 0.0015) for stamp in stamps])
 
     assert sorted(ApiRequest.objects.values_list("timestamp", flat=True)) == sorted(stamps)
     assert ApiRequest.objects.filter(timestamp__gte=stamps[0]).count() == 2
-    assert set(ApiRequest.objects.values_list("ip", "status_code", "route")) == {
-        ("2001:db8::1", 429, "/api/login/")}
+    assert set(ApiRequest.objects.values_list("ip", "status_code", "route", "duration_ms")) == {
+        ("2001:db8::1", 429, "/api/login/", 1.5)}
 
 
 @pytest.mark.django_db
