@@ -29,7 +29,10 @@ class ApiRequest(models.Model):
         # only the rare rows (errors, non-GET) that a scan of the timestamp index would not
         # find quickly; the common ones (2xx, GET) are found by that scan.
         indexes = [
-            models.Index(fields=["route", "-timestamp"], name="reports_apireq_route_ts"),
+            # Ascending: a new row lands at the end of its route's entries, and "newest
+            # first" reads them backwards. Descending put each new row at the front,
+            # which made SQLite's insert of a log row about a quarter slower.
+            models.Index(fields=["route", "timestamp"], name="reports_apireq_route_ts"),
             models.Index(fields=["status_code", "-timestamp"], name="reports_apireq_error_ts",
                          condition=models.Q(status_code__gte=400)),
             models.Index(fields=["method", "-timestamp"], name="reports_apireq_method_ts",

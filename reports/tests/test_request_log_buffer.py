@@ -142,3 +142,21 @@ def test_a_forked_child_starts_with_an_empty_buffer_of_its_own():
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(buffer.rows) == 1
+
+
+@pytest.mark.django_db
+def test_timestamps_are_stored_exactly_as_django_stores_them():
+    """The writer's own SQLite timestamp text equals Django's for the same instant."""
+    import random
+
+    from django.db import connection
+
+    from reports.services import _timestamp_adapter
+
+    rng = random.Random(7)
+    stamps = [rng.uniform(0, 4e9) for _ in range(3000)]
+    stamps += [1_767_225_600.0, 1_767_225_599.9999996, 1_767_225_600.0000004, 0.5e-6]
+    ours = _timestamp_adapter()
+    django_adapt = connection.ops.adapt_datetimefield_value
+    for stamp in stamps:
+        assert ours(stamp) == django_adapt(datetime.fromtimestamp(stamp, UTC)), stamp
