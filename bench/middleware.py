@@ -4,16 +4,16 @@ The same number of `GET /api/public/` requests over loopback to gunicorn serving
 project, once with the logging middleware (`seconds.ours`) and once without it
 (`seconds.bare`, API_REQUEST_LOG_ENABLED=false removes it from the chain), with the same
 server and process model as the Procfile (gthread, 2 workers x 4 threads) and the same
-SQLite database. Many short runs alternate between the two servers (loopback timings on a
-shared 2-core machine are noisy); the medians are reported. Target: ours <= 1.05 x bare.
-After a graceful stop it counts the rows: every request the "ours" server answered must be
-logged (the buffer is flushed on exit).
+SQLite database. Many short runs alternate between servers of the two kinds (loopback
+timings on a shared 2-core machine are noisy; the README says what is done about it); the
+medians are reported. Target: ours <= 1.05 x bare. After a graceful stop it counts the
+rows: every request the "ours" servers answered must be logged (buffers flush on exit).
+BENCH_MIDDLEWARE_AA=1 runs it with the middleware off in both kinds (an A/A calibration).
 
 The client is ApacheBench (`ab`, Debian's apache2-utils) when it is on PATH: a C client
 uses a fraction of the CPU a Python one does, so on a 2-core machine the server's own cost
 dominates the timing and the comparison is stricter. Without it, Python threads with
-http.client do the same work. Each run is long enough (2,000 requests) that the log
-buffer's count-triggered writes fall inside the run they belong to.
+http.client do the same work.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ CONCURRENCY = 4
 WORKERS = 2
 INSTANCES = 4  # servers of each kind, taking turns
 HASH_SEED = str(random.randrange(2**32))
+# An A/A run: both kinds without the middleware, to see the instrument's own error.
+CALIBRATE = os.environ.get("BENCH_MIDDLEWARE_AA") == "1"
 WARMUP = 300
 TARGET = 1.05
 MAX_RERUNS = 20
@@ -214,7 +216,8 @@ def start_servers(database_url: str) -> dict[str, list[Server]]:
         for name in ("ours", "bare") if pair % 2 == 0 else ("bare", "ours"):
             instances = servers[name]
             port = free_port()
-            process = start_server(server_env(database_url, name == "ours"), port)
+            logged = name == "ours" and not CALIBRATE
+            process = start_server(server_env(database_url, logged), port)
             instances.append(Server(process, port, worker_pids(process)))
             if len(instances[-1].workers) != WORKERS:
                 raise RuntimeError(f"{name}: {len(instances[-1].workers)} gunicorn workers")
@@ -266,20 +269,29 @@ def run(size: int | None) -> dict:
         logged = logged_rows(database)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    # Every /api/ request the "ours" server answered: the warm-up and the runs.
-    expected = WARMUP * INSTANCES + requests * (REPEATS + discarded["ours"])
+    # Every /api/ request the "ours" servers answered: the warm-ups and the runs (none in
+    # an A/A run, where they have no middleware).
+    answered = WARMUP * INSTANCES + requests * (REPEATS + discarded["ours"])
+    expected = 0 if CALIBRATE else answered
     ours, bare = statistics.median(times["ours"]), statistics.median(times["bare"])
     ratio = ours / bare
     # Each round runs both back to back, so the per-round ratio cancels slow drifts in the
     # machine's background load; its median is the steadier figure.
-    paired = statistics.median(o / b for o, b in zip(times["ours"], times["bare"], strict=True))
+    per_round = [o / b for o, b in zip(times["ours"], times["bare"], strict=True)]
+    paired = statistics.median(per_round)
+    # The same per server pair: how far apart they are shows what the instances add to
+    # the error (round r used pair r % INSTANCES).
+    per_pair = [round(statistics.median(per_round[pair::INSTANCES]), 3)
+                for pair in range(INSTANCES)]
     say(f"median of {REPEATS}: ours {ours:.3f}s, bare {bare:.3f}s, ratio {ratio:.3f} "
         f"(paired {paired:.3f}, target <= {TARGET}); {logged} of {expected} requests logged")
     return {
         "bench": "middleware",
+        "mode": "A/A calibration (no middleware in either)" if CALIBRATE else "A/B",
         "seconds": {"ours": round(ours, 4), "bare": round(bare, 4)},
         "ratio": round(ratio, 4),
         "paired_ratio": round(paired, 4),
+        "paired_ratio_per_server_pair": per_pair,
         "target_ratio": TARGET,
         # Both statistics, and no row lost: the verdict does not pick the kinder figure.
         "meets_target": max(ratio, paired) <= TARGET and logged == expected,
