@@ -90,9 +90,9 @@ def _timestamp_adapter() -> Callable[[float], object]:
     """A unix time → what the database stores for a DateTimeField (Django's format).
 
     SQLite (connection in UTC) stores UTC as text without an offset: that text is written
-    here, each second's part formatted once, not per row (converting every stamp to a
-    datetime and through Django's adapter with its per-value checks was half of the
-    Python CPU of a log row). Other databases get aware datetimes through Django's adapter.
+    here, each second's part formatted once, not per row (a datetime per stamp, formatted,
+    was most of the Python work of writing a log row). Other databases get aware
+    datetimes through Django's adapter.
     """
     django_adapt = connection.ops.adapt_datetimefield_value
     if connection.vendor != "sqlite" or connection.timezone is not dt.UTC:
