@@ -41,6 +41,7 @@ DEFAULT_REQUESTS = 2000
 REPEATS = 81
 CONCURRENCY = 4
 WORKERS = 2
+THREADS = 4
 INSTANCES = 4  # servers of each kind, taking turns
 HASH_SEED = str(random.randrange(2**32))
 # An A/A run: both kinds without the middleware, to see the instrument's own error.
@@ -93,7 +94,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     bin_dir = Path(sys.executable).parent
     process = subprocess.Popen(
         [str(bin_dir / "gunicorn"), "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--threads", "4", "--worker-class", "gthread",
+         "--workers", str(WORKERS), "--threads", str(THREADS), "--worker-class", "gthread",
          "--log-level", "warning"],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -302,7 +303,7 @@ def run(size: int | None) -> dict:
         "concurrency": CONCURRENCY,
         "client": "ab (ApacheBench)" if AB else "python http.client threads",
         "runs_discarded_one_worker_idle": discarded,
-        "server": "gunicorn gthread, 2 workers x 4 threads, loopback",
+        "server": f"gunicorn gthread, {WORKERS} workers x {THREADS} threads, loopback",
         "database": "sqlite",
         "rows_logged": logged,
         "rows_expected": expected,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
-import time
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -89,27 +87,15 @@ ROWS_PER_STATEMENT = 500
 def _timestamp_adapter() -> Callable[[float], object]:
     """A unix time → what the database stores for a DateTimeField (Django's format).
 
-    SQLite (connection in UTC) stores UTC as text without an offset: that text is written
-    here, each second's part formatted once, not per row (a datetime per stamp, formatted,
-    was most of the Python work of writing a log row). Other databases get aware
-    datetimes through Django's adapter.
+    SQLite (connection in UTC) stores UTC as the datetime's text without the offset:
+    written directly, without the per-value checks of Django's adapter, which were a
+    third of the CPU of a log row. Other databases go through Django's adapter.
     """
+    to_datetime = dt.datetime.fromtimestamp
     django_adapt = connection.ops.adapt_datetimefield_value
     if connection.vendor != "sqlite" or connection.timezone is not dt.UTC:
-        return lambda unix_time: django_adapt(dt.datetime.fromtimestamp(unix_time, dt.UTC))
-    seconds: dict[float, str] = {}
-
-    def adapt(unix_time: float) -> str:
-        fraction, second = math.modf(unix_time)
-        micro = round(fraction * 1_000_000)  # as datetime.fromtimestamp rounds
-        if micro == 1_000_000:
-            second, micro = second + 1, 0
-        text = seconds.get(second)
-        if text is None:
-            text = seconds[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second))
-        return f"{text}.{micro:06d}" if micro else text
-
-    return adapt
+        return lambda unix_time: django_adapt(to_datetime(unix_time, dt.UTC))
+    return lambda unix_time: to_datetime(unix_time, dt.UTC).isoformat(" ")[:-6]
 
 
 @lru_cache(maxsize=8)
