@@ -16,6 +16,7 @@ class ApiRequest(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="api_requests", db_constraint=False,
+        db_index=False,  # partial index below: most logged requests are anonymous
     )
     ip = models.GenericIPAddressField(null=True, blank=True)
     duration_ms = models.FloatField()
@@ -25,9 +26,9 @@ class ApiRequest(models.Model):
         verbose_name = "API request"
         verbose_name_plural = "API requests"
         # Each admin filter is "equals X, newest first". Every index costs each logged
-        # request a B-tree insert, so the status and method indexes are partial: they hold
-        # only the rare rows (errors, non-GET) that a scan of the timestamp index would not
-        # find quickly; the common ones (2xx, GET) are found by that scan.
+        # request a B-tree insert, so the status, method and user indexes are partial:
+        # they hold only the rare rows (errors, non-GET, signed in) that a scan of the
+        # timestamp index would not find quickly; the common ones are found by that scan.
         indexes = [
             # Ascending: a new row lands at the end of its route's entries, and "newest
             # first" reads them backwards. Descending put each new row at the front,
@@ -37,10 +38,33 @@ class ApiRequest(models.Model):
                          condition=models.Q(status_code__gte=400)),
             models.Index(fields=["method", "-timestamp"], name="reports_apireq_method_ts",
                          condition=~models.Q(method="GET")),
+            # A user's requests (search, SET_NULL when a user is deleted): only the rows
+            # that have a user; anonymous ones would be a NULL entry per request.
+            models.Index(fields=["user"], name="reports_apireq_user",
+                         condition=models.Q(user__isnull=False)),
         ]
 
     def __str__(self):
         return f"{self.method} {self.route} {self.status_code}"
+
+
+class ApiRequestBatch(models.Model):
+    """A batch of logged requests the worker wrote from the Redis queue, by its id.
+
+    Written in the same transaction as the batch's rows, so a batch that the queue hands
+    over twice (the drain died between its commit and removing the batch) is written once.
+    """
+
+    batch_id = models.CharField(max_length=32, unique=True)
+    rows = models.PositiveIntegerField()
+    written_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "API request batch"
+        verbose_name_plural = "API request batches"
+
+    def __str__(self):
+        return f"{self.batch_id} ({self.rows} rows)"
 
 
 class DailyReport(models.Model):

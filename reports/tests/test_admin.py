@@ -84,6 +84,32 @@ def test_filter_queries_use_their_index(staff_client, rows, query, index):
         assert "TEMP B-TREE" not in plan
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner is predictable")
+def test_a_users_rows_are_found_by_the_partial_user_index(staff_client, rows):
+    """Only signed-in requests are in the user index, and lookups by user still use it."""
+    user = User.objects.get(username="root")
+    ApiRequest.objects.filter(pk__in=ApiRequest.objects.values("pk")[:3]).update(user=user)
+    queries = [ApiRequest.objects.filter(user_id=user.pk),
+               ApiRequest.objects.filter(user_id__in=[user.pk, user.pk + 1])]
+    for queryset in queries:
+        sql, params = queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            assert "reports_apireq_user" in " ".join(str(row) for row in cursor.fetchall())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM reports_apirequest INDEXED BY reports_apireq_user "
+                       "WHERE user_id IS NOT NULL")
+        assert cursor.fetchone()[0] == 3  # the anonymous rows have no entry
+
+
+def test_deleting_a_user_keeps_their_logged_requests_anonymously(rows):
+    user = User.objects.create_user("gone", "gone@example.com", "pw-Long-enough-1")
+    ApiRequest.objects.filter(pk__in=ApiRequest.objects.values("pk")[:4]).update(user=user)
+    user.delete()
+    assert ApiRequest.objects.count() == 60
+    assert not ApiRequest.objects.exclude(user=None).exists()
+
+
 def test_auditor_sees_the_log_but_cannot_change_it(client, rows):
     from django.contrib.auth.models import Group
 

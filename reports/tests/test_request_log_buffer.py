@@ -2,8 +2,9 @@
 
 import logging
 import sys
+import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,9 +13,17 @@ from reports.models import ApiRequest
 from reports.request_log import RequestLogBuffer
 from tests.processes import ManagedProcess, free_port, subprocess_env, wait_until
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def row(n):
-    return (datetime.now(UTC).timestamp(), "GET", "/api/public/", 200, None, "127.0.0.1", n / 1000)
+    """A row as the middleware makes it: n milliseconds long."""
+    return (time.time_ns(), "GET", "/api/public/", 200, None, "127.0.0.1", n * 1_000_000)
+
+
+def unix_ns(stamp: datetime) -> int:
+    """Exact (a float's timestamp() is not, to the microsecond, this far from 1970)."""
+    return (stamp - EPOCH) // timedelta(microseconds=1) * 1000
 
 
 @pytest.mark.django_db
@@ -34,18 +43,18 @@ def test_a_failed_write_is_logged_and_the_rows_kept_for_the_next_flush(monkeypat
     buffer = RequestLogBuffer(interval=3600, max_rows=100)
     for n in range(3):
         buffer.add(row(n))
-    real_write = request_log.api_requests_write
+    real_write = request_log.api_requests_hand_off
 
     def broken(**kwargs):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(request_log, "api_requests_write", broken)
+    monkeypatch.setattr(request_log, "api_requests_hand_off", broken)
     with caplog.at_level(logging.ERROR, logger="reports.request_log"):
         assert buffer.flush() == 0
     assert "could not write 3 API request log rows" in caplog.text
     assert len(buffer.rows) == 3
 
-    monkeypatch.setattr(request_log, "api_requests_write", real_write)
+    monkeypatch.setattr(request_log, "api_requests_hand_off", real_write)
     assert buffer.flush() == 3
     assert ApiRequest.objects.count() == 3
 
@@ -58,22 +67,27 @@ def test_when_the_database_stays_down_the_oldest_rows_are_dropped_loudly(monkeyp
     def broken(**kwargs):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(request_log, "api_requests_write", broken)
+    monkeypatch.setattr(request_log, "api_requests_hand_off", broken)
     with caplog.at_level(logging.ERROR, logger="reports.request_log"):
         buffer.flush()
 
-    assert [r[-1] for r in buffer.rows] == [0.002, 0.003, 0.004]
+    assert [r[-1] for r in buffer.rows] == [2_000_000, 3_000_000, 4_000_000]  # ns
     assert "dropped the 2 oldest rows" in caplog.text
     buffer.rows.clear()  # nothing left for the exit-time flush
 
 
 @pytest.mark.django_db(transaction=True)
-def test_gunicorn_flushes_the_buffer_when_it_stops():
+@pytest.mark.parametrize("queued", [True, False], ids=["via-redis", "direct"])
+def test_gunicorn_flushes_the_buffer_when_it_stops(queued):
+    from reports.request_queue import QUEUE_KEY, api_request_queue_drain, queue_client
+
+    queue_client().delete(QUEUE_KEY)
     port = free_port()
     web = ManagedProcess(f"web-{port}", [
         sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
         "--workers", "2", "--threads", "2",
-    ], subprocess_env(API_REQUEST_LOG_FLUSH_SECONDS="3600")).start()
+    ], subprocess_env(API_REQUEST_LOG_FLUSH_SECONDS="3600",
+                      API_REQUEST_LOG_QUEUE=str(queued).lower())).start()
     def get(path):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
@@ -88,6 +102,9 @@ def test_gunicorn_flushes_the_buffer_when_it_stops():
         assert not ApiRequest.objects.exists()  # an hour-long interval: all still buffered
     finally:
         web.stop()
+    if queued:  # in Redis, for the worker's drain
+        assert not ApiRequest.objects.exists()
+        assert api_request_queue_drain() == 20
     assert ApiRequest.objects.filter(route="/api/public/").count() == 20
 
 
@@ -100,8 +117,8 @@ def test_written_rows_read_back_exactly():
     stamps = [datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),
               datetime(2026, 3, 29, 3, 0, 0, tzinfo=ZoneInfo("Europe/Berlin")),
               datetime(2026, 1, 1, tzinfo=UTC)]
-    api_requests_write(rows=[(stamp.timestamp(), "POST", "/api/login/", 429, None,
-                              "2001:db8::1", 0.0015) for stamp in stamps])
+    api_requests_write(rows=[(unix_ns(stamp), "POST", "/api/login/", 429, None,
+                              "2001:db8::1", 1_500_000) for stamp in stamps])
 
     assert sorted(ApiRequest.objects.values_list("timestamp", flat=True)) == sorted(stamps)
     assert ApiRequest.objects.filter(timestamp__gte=stamps[0]).count() == 2
@@ -116,13 +133,13 @@ def test_a_flush_writes_what_was_buffered_when_it_began(monkeypatch):
     buffer = RequestLogBuffer(interval=3600, max_rows=10_000)
     for n in range(300):  # fewer than a batch: the writer thread stays asleep
         buffer.add(row(n))
-    real_write = request_log.api_requests_write
+    real_write = request_log.api_requests_hand_off
 
     def write_while_traffic_arrives(*, rows):
         buffer.add(row(-1))  # a request answered during the write
         return real_write(rows=rows)
 
-    monkeypatch.setattr(request_log, "api_requests_write", write_while_traffic_arrives)
+    monkeypatch.setattr(request_log, "api_requests_hand_off", write_while_traffic_arrives)
     assert buffer.flush() == 300
     assert ApiRequest.objects.count() == 300
     assert len(buffer.rows) == 1  # left for the next flush
@@ -154,9 +171,25 @@ def test_timestamps_are_stored_exactly_as_django_stores_them():
     from reports.services import _timestamp_adapter
 
     rng = random.Random(7)
-    stamps = [rng.uniform(0, 4e9) for _ in range(3000)]
-    stamps += [1_767_225_600.0, 1_767_225_599.9999996, 1_767_225_600.0000004, 0.5e-6]
+    stamps = [rng.randrange(0, 4 * 10**18) for _ in range(3000)]
+    second = 1_767_225_600 * 10**9  # 2026-01-01 00:00:00 UTC
+    stamps += [second, second - 1, second + 999, second + 1000, second + 10**9 - 1, 0, 999]
     ours = _timestamp_adapter()
     django_adapt = connection.ops.adapt_datetimefield_value
     for stamp in stamps:
-        assert ours(stamp) == django_adapt(datetime.fromtimestamp(stamp, UTC)), stamp
+        # Floored to the microsecond, as timezone.now() is.
+        as_django_has_it = EPOCH + timedelta(microseconds=stamp // 1000)
+        assert ours(stamp) == django_adapt(as_django_has_it), stamp
+
+
+@pytest.mark.django_db
+def test_the_middleware_clock_floors_like_timezone_now():
+    from django.utils import timezone
+
+    from reports.services import _timestamp_adapter
+
+    before = timezone.now()
+    stamp = time.time_ns()
+    after = timezone.now()
+    stored = datetime.fromisoformat(str(_timestamp_adapter()(stamp))).replace(tzinfo=UTC)
+    assert before <= stored <= after
