@@ -71,7 +71,8 @@ def api_request_queue_drain(*, max_batches: int = 200) -> int:
     """Write queued batches to ApiRequest, oldest first; returns the rows written.
 
     One drain at a time (a Redis lock); a database error leaves the batch queued for the
-    next drain. An unreadable batch is moved aside to DEAD_KEY and logged.
+    next drain. A batch that is not rows (bad JSON, wrong shape) is moved aside to
+    DEAD_KEY and logged.
     """
     client = queue_client()
     lock = client.lock(DRAIN_LOCK_KEY, timeout=DRAIN_LOCK_SECONDS, blocking=False)
@@ -85,12 +86,11 @@ def api_request_queue_drain(*, max_batches: int = 200) -> int:
                 break
             try:
                 batch_id, rows = json.loads(blob)
-            except (TypeError, ValueError):
-                logger.error("unreadable API request log batch moved to %s", DEAD_KEY)
+                written += _batch_write(batch_id, rows)
+            except (TypeError, ValueError):  # not a batch of rows; database errors propagate
+                # Set aside, or it would stop every later batch at the head of the list.
+                logger.exception("unreadable API request log batch moved to %s", DEAD_KEY)
                 client.rpush(DEAD_KEY, blob)
-                client.lrem(QUEUE_KEY, 1, blob)
-                continue
-            written += _batch_write(batch_id, rows)
             # By value, not LPOP: if the lock ever expired under a slow write and a
             # second drain ran, popping the head could remove a batch nobody wrote.
             client.lrem(QUEUE_KEY, 1, blob)

@@ -92,12 +92,14 @@ def test_a_database_error_leaves_the_batch_queued(queue, monkeypatch):
 
 @pytest.mark.django_db
 def test_an_unreadable_batch_is_moved_aside_and_the_rest_written(queue, caplog):
-    queue.rpush(QUEUE_KEY, b"not json")
+    wrong_shape = json.dumps(["f" * 32, [[1, "GET"]]]).encode()
+    queue.rpush(QUEUE_KEY, b"not json", wrong_shape)
     api_requests_hand_off(rows=rows(2))
 
     with caplog.at_level(logging.ERROR, logger="reports.request_queue"):
         assert api_request_queue_drain() == 2
-    assert queue.lrange(DEAD_KEY, 0, -1) == [b"not json"]
+    assert queue.lrange(DEAD_KEY, 0, -1) == [b"not json", wrong_shape]
+    assert ApiRequest.objects.count() == 2 and ApiRequestBatch.objects.count() == 1
     assert "unreadable API request log batch" in caplog.text
     assert queued_batches() == 0
 
