@@ -14,6 +14,7 @@ without the queue; when that fails too, the buffer keeps the rows (reports.reque
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import uuid
@@ -32,6 +33,9 @@ QUEUE_KEY = "backoffice:reports:api-requests"
 DEAD_KEY = "backoffice:reports:api-requests:unreadable"
 DRAIN_LOCK_KEY = "backoffice:reports:api-requests:drain"
 DRAIN_LOCK_SECONDS = 300
+# A batch id is needed only while its batch may still be in the list (a drain died
+# between its commit and removing the batch): the next drain, seconds later, removes it.
+BATCH_IDS_KEPT = dt.timedelta(days=1)
 
 _clients: dict[str, redis.Redis] = {}
 
@@ -94,6 +98,8 @@ def api_request_queue_drain(*, max_batches: int = 200) -> int:
             # By value, not LPOP: if the lock ever expired under a slow write and a
             # second drain ran, popping the head could remove a batch nobody wrote.
             client.lrem(QUEUE_KEY, 1, blob)
+        if written:
+            ApiRequestBatch.objects.filter(written_at__lt=timezone.now() - BATCH_IDS_KEPT).delete()
     finally:
         try:
             lock.release()

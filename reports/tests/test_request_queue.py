@@ -73,6 +73,23 @@ def test_a_batch_seen_again_after_a_drain_died_is_written_once(queue):
 
 
 @pytest.mark.django_db
+def test_batch_ids_older_than_a_day_are_forgotten(queue):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = ApiRequestBatch.objects.create(batch_id="a" * 32, rows=1,
+                                         written_at=timezone.now() - timedelta(days=2))
+    recent = ApiRequestBatch.objects.create(batch_id="b" * 32, rows=1,
+                                            written_at=timezone.now() - timedelta(hours=1))
+    api_requests_hand_off(rows=rows(1))
+    assert api_request_queue_drain() == 1
+    assert set(ApiRequestBatch.objects.values_list("pk", flat=True)) >= {recent.pk}
+    assert not ApiRequestBatch.objects.filter(pk=old.pk).exists()
+    assert ApiRequestBatch.objects.count() == 2  # the recent one and this drain's
+
+
+@pytest.mark.django_db
 def test_a_database_error_leaves_the_batch_queued(queue, monkeypatch):
     api_requests_hand_off(rows=rows(2))
 
