@@ -5,6 +5,7 @@ import logging
 import time
 
 import pytest
+import redis
 
 from reports import request_queue
 from reports.models import ApiRequest, ApiRequestBatch
@@ -141,6 +142,25 @@ def test_with_redis_down_the_web_process_writes_the_batch_itself(queue, settings
         assert api_requests_hand_off(rows=rows(3)) == 3
     assert ApiRequest.objects.count() == 3
     assert "Redis did not take 3 API request log rows" in caplog.text
+    assert ApiRequestBatch.objects.get().rows == 3  # a later drain would not write it again
+
+
+@pytest.mark.django_db
+def test_a_batch_redis_took_after_all_is_not_written_twice(queue, monkeypatch):
+    """The push timed out after Redis had applied it: written here, then seen by the drain."""
+    real_client = queue_client()
+
+    class ReplyLost:
+        def rpush(self, key, value):
+            real_client.rpush(key, value)
+            raise redis.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(request_queue, "queue_client", ReplyLost)
+    assert api_requests_hand_off(rows=rows(3)) == 3
+    monkeypatch.undo()
+    assert queued_batches() == 1
+    assert api_request_queue_drain() == 0
+    assert ApiRequest.objects.count() == 3 and queued_batches() == 0
 
 
 @pytest.mark.django_db
