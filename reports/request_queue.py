@@ -120,5 +120,7 @@ def _batch_write(batch_id: str, rows: list) -> int:
             return api_requests_write(rows=rows)
     except IntegrityError:
         if ApiRequestBatch.objects.filter(batch_id=batch_id).exists():
-            return 0  # written by an earlier drain that died before removing it
+            # Already written: by a drain that died before removing it, or by the web
+            # process after a push whose reply was lost.
+            return 0
         raise
