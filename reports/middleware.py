@@ -1,7 +1,7 @@
 """Log every /api/ request to ApiRequest: route pattern, method, status, user, IP, duration.
 
 Logging never breaks a request: a failure to write is logged and the response goes out.
-With API_REQUEST_LOG_FLUSH_SECONDS > 0 rows are handed off in batches by a background
+With API_REQUEST_LOG_FLUSH_SECONDS > 0 rows are written in batches by a background
 thread (see reports.request_log); with 0 each request writes its own row before answering.
 """
 

@@ -48,25 +48,6 @@ class ApiRequest(models.Model):
         return f"{self.method} {self.route} {self.status_code}"
 
 
-class ApiRequestBatch(models.Model):
-    """A batch of logged requests the worker wrote from the Redis queue, by its id.
-
-    Written in the same transaction as the batch's rows, so a batch that the queue hands
-    over twice (the drain died between its commit and removing the batch) is written once.
-    """
-
-    batch_id = models.CharField(max_length=32, unique=True)
-    rows = models.PositiveIntegerField()
-    written_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        verbose_name = "API request batch"
-        verbose_name_plural = "API request batches"
-
-    def __str__(self):
-        return f"{self.batch_id} ({self.rows} rows)"
-
-
 class DailyReport(models.Model):
     """One day of API traffic, aggregated from ApiRequest. Charts read only these rows."""
 

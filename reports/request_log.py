@@ -1,9 +1,8 @@
-"""A per-process buffer that hands logged API requests off in batches, off the request path.
+"""A per-process buffer that writes logged API requests in batches, off the request path.
 
-Requests append a tuple (a lock-free deque append); a daemon thread hands off what has
-accumulated every API_REQUEST_LOG_FLUSH_SECONDS (sooner when a batch fills): to the Redis
-queue that the worker drains, or straight to the database (reports.request_queue).
-Nothing is dropped silently:
+Requests append a tuple (a lock-free deque append); a daemon thread of the same process
+writes what has accumulated every API_REQUEST_LOG_FLUSH_SECONDS (sooner when a batch
+fills), one multi-row INSERT per batch. Nothing is dropped silently:
 - a failed write is logged and its rows are kept for the next flush;
 - rows beyond API_REQUEST_LOG_MAX_BUFFER (the database stayed down) are dropped oldest
   first, and how many is logged as an error;
@@ -21,7 +20,7 @@ from collections import deque
 
 from django.db import connection
 
-from reports.request_queue import api_requests_hand_off
+from reports.services import api_requests_write
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ class RequestLogBuffer:
                 batch = [self.rows.popleft() for _ in range(min(pending, BATCH))]
                 pending -= len(batch)
                 try:
-                    written += api_requests_hand_off(rows=batch)
+                    written += api_requests_write(rows=batch)
                 except Exception:
                     if not connection.in_atomic_block:
                         connection.close()  # maybe broken; the next flush reconnects

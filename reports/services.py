@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -83,75 +82,41 @@ def daily_report_as_result(report: DailyReport) -> dict:
 ROW_FIELDS = ("timestamp", "method", "route", "status_code", "user_id", "ip", "duration_ms")
 # Rows per INSERT statement (7 parameters each; well inside every backend's limit).
 ROWS_PER_STATEMENT = 500
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-@lru_cache(maxsize=64)  # a batch spans a few seconds: each second's text is made once
-def _utc_second_text(unix_seconds: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(unix_seconds))
-
-
-def _sqlite_utc_text(unix_time_ns: int) -> str:
-    """What Django stores in SQLite for this instant: str() of the naive UTC datetime.
-
-    Like `timezone.now()`, the instant is floored to the microsecond; like str(), the
-    fraction is left out when it is zero.
-    """
-    seconds, micro = divmod(unix_time_ns // 1000, 1_000_000)
-    text = _utc_second_text(seconds)
-    return f"{text}.{micro:06d}" if micro else text
-
-
-def _timestamp_adapter() -> Callable[[int], object]:
-    """A unix time in ns → what the database stores for a DateTimeField (Django's format).
-
-    SQLite with its connection in UTC gets the text made directly: a datetime per row and
-    its isoformat were about a sixth of the instructions of writing a log row (valgrind:
-    58K -> 48K a row). Other databases go through Django's adapter.
-    """
-    if connection.vendor == "sqlite" and connection.timezone is dt.UTC:
-        return _sqlite_utc_text
-    django_adapt = connection.ops.adapt_datetimefield_value
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return lambda unix_time_ns: django_adapt(
-        epoch + dt.timedelta(microseconds=unix_time_ns // 1000))
-
-
-@lru_cache(maxsize=8)
-def _insert_sql(vendor: str, rows: int) -> str:
+@lru_cache(maxsize=16)
+def _insert_sql(table: str, rows: int) -> str:
     meta = ApiRequest._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in ROW_FIELDS)
-    # SQLite's own "?" placeholders: Django's SQLite cursor turns each "%s" into "?" with a
-    # regex substitution; at 3,500 placeholders a statement that was about a tenth of the
-    # instructions of writing a log row (valgrind: 40K -> 36K a row). It leaves "?" as it
-    # is; the statement still goes through Django's cursor (error wrapping, query logging).
-    placeholder = "?" if vendor == "sqlite" else "%s"
-    values = ",".join(["(" + ",".join([placeholder] * len(ROW_FIELDS)) + ")"] * rows)
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"
+    values = ", ".join(["(" + ", ".join(["%s"] * len(ROW_FIELDS)) + ")"] * rows)
+    return f"INSERT INTO {quote(table)} ({columns}) VALUES {values}"
 
 
 def api_requests_write(*, rows: list[tuple]) -> int:
-    """Insert request rows with multi-row INSERTs in one transaction (no models, no signals).
+    """Insert request rows, one multi-row INSERT per few hundred rows, in one transaction.
 
     Each row is (unix_time_ns, method, route, status_code, user_id, ip, duration_ns).
-
-    One statement per few hundred rows, not one per row: SQLite commits after every
-    statement outside a transaction, and the driver releases the GIL around every
-    statement, which in a busy web process costs the request threads more than the insert.
+    Values go through Django's cursor and its adapters, as a model save would; rows are
+    not model instances because a log row has no signals, defaults or validation to run,
+    and building hundreds of instances per flush would cost the web process more than
+    the insert itself.
     """
     if not rows:
         return 0
-    adapt = _timestamp_adapter()
+    adapt_time = connection.ops.adapt_datetimefield_value
     adapt_ip = connection.ops.adapt_ipaddressfield_value
     params: list = []  # flat: ROW_FIELDS values of each row in turn
     add = params.extend
     for unix_time_ns, method, route, status, user_id, ip, duration_ns in rows:
-        add((adapt(unix_time_ns), method[:10], route[:255], status, user_id, adapt_ip(ip),
+        stamp = _EPOCH + dt.timedelta(microseconds=unix_time_ns // 1000)
+        add((adapt_time(stamp), method[:10], route[:255], status, user_id, adapt_ip(ip),
              duration_ns // 1000 / 1000))  # milliseconds, to the microsecond
     width = len(ROW_FIELDS)
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             count = min(ROWS_PER_STATEMENT, len(rows) - start)
-            cursor.execute(_insert_sql(connection.vendor, count),
+            cursor.execute(_insert_sql(ApiRequest._meta.db_table, count),
                            params[start * width:(start + count) * width])
     return len(rows)

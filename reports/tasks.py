@@ -34,11 +34,3 @@ def process_api_analytics(self, week_start=None):
         "top_endpoints": analytics.endpoints[:5],
         "analytics_id": analytics.pk,
     }
-
-
-@shared_task(name="reports.tasks.drain_api_request_log")
-def drain_api_request_log(max_batches=200):
-    """Write the request-log batches that web processes queued in Redis (every few seconds)."""
-    from reports.request_queue import api_request_queue_drain
-
-    return {"rows_written": api_request_queue_drain(max_batches=int(max_batches))}

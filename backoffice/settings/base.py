@@ -248,9 +248,6 @@ API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", defau
 # Rows kept per process while the database refuses writes; beyond it the oldest are dropped
 # (and the drop is logged as an error).
 API_REQUEST_LOG_MAX_BUFFER = env.int("API_REQUEST_LOG_MAX_BUFFER", default=50_000)
-# Batches go to Redis and the worker's drain task (every few seconds) writes them; the web
-# process writes them itself only when Redis does not answer. Off: it always writes them.
-API_REQUEST_LOG_QUEUE = env.bool("API_REQUEST_LOG_QUEUE", default=True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -33,5 +33,3 @@ EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=0
 EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", default=1.0)
 # The request log writes in the request, so a test sees its row at once (issue 3).
 API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", default=0)
-# Batches written by the process that logged them; the queue's own tests turn it on.
-API_REQUEST_LOG_QUEUE = env.bool("API_REQUEST_LOG_QUEUE", default=False)

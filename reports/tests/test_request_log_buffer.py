@@ -43,18 +43,18 @@ def test_a_failed_write_is_logged_and_the_rows_kept_for_the_next_flush(monkeypat
     buffer = RequestLogBuffer(interval=3600, max_rows=100)
     for n in range(3):
         buffer.add(row(n))
-    real_write = request_log.api_requests_hand_off
+    real_write = request_log.api_requests_write
 
     def broken(**kwargs):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(request_log, "api_requests_hand_off", broken)
+    monkeypatch.setattr(request_log, "api_requests_write", broken)
     with caplog.at_level(logging.ERROR, logger="reports.request_log"):
         assert buffer.flush() == 0
     assert "could not write 3 API request log rows" in caplog.text
     assert len(buffer.rows) == 3
 
-    monkeypatch.setattr(request_log, "api_requests_hand_off", real_write)
+    monkeypatch.setattr(request_log, "api_requests_write", real_write)
     assert buffer.flush() == 3
     assert ApiRequest.objects.count() == 3
 
@@ -67,7 +67,7 @@ def test_when_the_database_stays_down_the_oldest_rows_are_dropped_loudly(monkeyp
     def broken(**kwargs):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(request_log, "api_requests_hand_off", broken)
+    monkeypatch.setattr(request_log, "api_requests_write", broken)
     with caplog.at_level(logging.ERROR, logger="reports.request_log"):
         buffer.flush()
 
@@ -77,17 +77,13 @@ def test_when_the_database_stays_down_the_oldest_rows_are_dropped_loudly(monkeyp
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("queued", [True, False], ids=["via-redis", "direct"])
-def test_gunicorn_flushes_the_buffer_when_it_stops(queued):
-    from reports.request_queue import QUEUE_KEY, api_request_queue_drain, queue_client
-
-    queue_client().delete(QUEUE_KEY)
+def test_gunicorn_flushes_the_buffer_when_it_stops():
     port = free_port()
     web = ManagedProcess(f"web-{port}", [
         sys.executable, "-m", "gunicorn", "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
         "--workers", "2", "--threads", "2",
-    ], subprocess_env(API_REQUEST_LOG_FLUSH_SECONDS="3600",
-                      API_REQUEST_LOG_QUEUE=str(queued).lower())).start()
+    ], subprocess_env(API_REQUEST_LOG_FLUSH_SECONDS="3600")).start()
+
     def get(path):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
@@ -102,9 +98,6 @@ def test_gunicorn_flushes_the_buffer_when_it_stops(queued):
         assert not ApiRequest.objects.exists()  # an hour-long interval: all still buffered
     finally:
         web.stop()
-    if queued:  # in Redis, for the worker's drain
-        assert not ApiRequest.objects.exists()
-        assert api_request_queue_drain() == 20
     assert ApiRequest.objects.filter(route="/api/public/").count() == 20
 
 
@@ -133,13 +126,13 @@ def test_a_flush_writes_what_was_buffered_when_it_began(monkeypatch):
     buffer = RequestLogBuffer(interval=3600, max_rows=10_000)
     for n in range(300):  # fewer than a batch: the writer thread stays asleep
         buffer.add(row(n))
-    real_write = request_log.api_requests_hand_off
+    real_write = request_log.api_requests_write
 
     def write_while_traffic_arrives(*, rows):
         buffer.add(row(-1))  # a request answered during the write
         return real_write(rows=rows)
 
-    monkeypatch.setattr(request_log, "api_requests_hand_off", write_while_traffic_arrives)
+    monkeypatch.setattr(request_log, "api_requests_write", write_while_traffic_arrives)
     assert buffer.flush() == 300
     assert ApiRequest.objects.count() == 300
     assert len(buffer.rows) == 1  # left for the next flush
@@ -162,34 +155,19 @@ def test_a_forked_child_starts_with_an_empty_buffer_of_its_own():
 
 
 @pytest.mark.django_db
-def test_timestamps_are_stored_exactly_as_django_stores_them():
-    """The writer's own SQLite timestamp text equals Django's for the same instant."""
-    import random
+@pytest.mark.parametrize("debug", [True, False], ids=["debug-on", "debug-off"])
+def test_a_flush_writes_through_djangos_cursor_with_debug_on_and_off(settings, debug):
+    """DEBUG on (what `make run` uses) logs every query through Django's debug cursor."""
+    from django.db import connection, reset_queries
 
-    from django.db import connection
+    settings.DEBUG = debug
+    reset_queries()
+    buffer = RequestLogBuffer(interval=3600, max_rows=10_000)
+    for n in range(1_200):  # three statements: 500 + 500 + 200 rows
+        buffer.add(row(n % 7))
 
-    from reports.services import _timestamp_adapter
-
-    rng = random.Random(7)
-    stamps = [rng.randrange(0, 4 * 10**18) for _ in range(3000)]
-    second = 1_767_225_600 * 10**9  # 2026-01-01 00:00:00 UTC
-    stamps += [second, second - 1, second + 999, second + 1000, second + 10**9 - 1, 0, 999]
-    ours = _timestamp_adapter()
-    django_adapt = connection.ops.adapt_datetimefield_value
-    for stamp in stamps:
-        # Floored to the microsecond, as timezone.now() is.
-        as_django_has_it = EPOCH + timedelta(microseconds=stamp // 1000)
-        assert ours(stamp) == django_adapt(as_django_has_it), stamp
-
-
-@pytest.mark.django_db
-def test_the_middleware_clock_floors_like_timezone_now():
-    from django.utils import timezone
-
-    from reports.services import _timestamp_adapter
-
-    before = timezone.now()
-    stamp = time.time_ns()
-    after = timezone.now()
-    stored = datetime.fromisoformat(str(_timestamp_adapter()(stamp))).replace(tzinfo=UTC)
-    assert before <= stored <= after
+    assert buffer.flush() == 1_200
+    assert ApiRequest.objects.count() == 1_200
+    inserts = [q for q in connection.queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == (3 if debug else 0)
+    assert not buffer.rows
