@@ -1,9 +1,10 @@
 """One-click maintenance actions: what each button does, who may press it, and its runs.
 
-Each press creates a MaintenanceRun (who, when, what, task id) and enqueues on the
-`maintenance` queue. A second press while the first run is in flight is refused: the
-check and the insert happen under a short Redis lock per action, so two clicks at the
-same moment still make one run. A run's outcome is read back from the result backend.
+Each press enqueues on the `maintenance` queue and records a MaintenanceRun (who, when,
+what, task id). A second press while the first run is in flight is refused: the check, the
+enqueue and the insert happen under a short Redis lock per action, so two clicks at the
+same moment still make one run. A run's outcome is read from the task history
+(maintenance.selectors.runs_with_outcomes), never copied.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from redis.exceptions import LockError
 from maintenance.broker import redis_client
 from maintenance.models import MaintenanceRun
 from maintenance.schedules import task_exists
+from maintenance.selectors import runs_with_outcomes
 
 QUEUE = "maintenance"
-# Issue 4 (bulk notifications) provides this task; until then "full analytics" is disabled.
 ADMIN_NOTIFICATION_TASK = "notifications.tasks.send_admin_notification"
 
 
@@ -124,34 +125,6 @@ def can_see_actions(user) -> bool:
         or any(user.has_perm(p) for p in RUN_PERMISSIONS))
 
 
-def run_refresh(*, run: MaintenanceRun) -> MaintenanceRun:
-    """Bring a run's status up to date from the result backend (no-op once finished)."""
-    if run.finished or not run.task_id:
-        return run
-    result = current_app.AsyncResult(run.task_id)
-    state = result.state
-    if state == "SUCCESS":
-        run.status, run.result = MaintenanceRun.Status.SUCCESS, _jsonable(result.result)
-    elif state in ("FAILURE", "REVOKED"):
-        run.status = MaintenanceRun.Status.FAILED
-        run.error = f"{type(result.result).__name__}: {result.result}"[:5000]
-    elif state in ("STARTED", "RETRY"):
-        run.status = MaintenanceRun.Status.RUNNING
-    stale = timezone.now() - dt.timedelta(seconds=settings.MAINTENANCE_RUN_STALE_SECONDS)
-    if not run.finished and run.requested_at < stale:
-        run.status, run.error = MaintenanceRun.Status.LOST, "no result in time"
-    if run.finished and run.finished_at is None:
-        run.finished_at = timezone.now()
-    run.save(update_fields=["status", "result", "error", "finished_at"])
-    return run
-
-
-def _jsonable(value):
-    if value is None or isinstance(value, str | int | float | bool | list | dict):
-        return value
-    return str(value)
-
-
 def action_start(*, key: str, user) -> MaintenanceRun:
     """Record and enqueue one action for `user`. Raises PermissionDenied or ActionRefused."""
     action = ACTIONS.get(key)
@@ -166,29 +139,31 @@ def action_start(*, key: str, user) -> MaintenanceRun:
     if not lock.acquire():
         raise ActionRefused(f"{action.label} is being started by someone else; try again")
     try:
-        for run in MaintenanceRun.objects.filter(
-                action=key, status__in=[MaintenanceRun.Status.QUEUED,
-                                        MaintenanceRun.Status.RUNNING]):
-            if not run_refresh(run=run).finished:
-                raise ActionRefused(f"{action.label} is already in flight (started "
-                                    f"{run.requested_at:%H:%M:%S} by {run.user or 'someone'})",
-                                    run=run)
-        run = MaintenanceRun.objects.create(action=key, label=action.label, user=user,
-                                            requested_at=timezone.now(), queue=QUEUE)
+        in_flight = runs_in_flight(key=key)
+        if in_flight:
+            run = in_flight[0]
+            raise ActionRefused(f"{action.label} is already in flight (started "
+                                f"{timezone.localtime(run.requested_at):%H:%M:%S} by "
+                                f"{run.user or 'someone'})", run=run)
         try:
             result = action.enqueue(user)
         except KombuOperationalError as exc:
-            run.status, run.error = MaintenanceRun.Status.FAILED, f"broker unreachable: {exc}"
-            run.finished_at = timezone.now()
-            run.save()
-            raise ActionRefused(f"Nothing was queued: the broker is unreachable ({exc}).",
-                                run=run) from exc
-        run.task_id = result.id
-        run.save(update_fields=["task_id"])
-        return run
+            raise ActionRefused(
+                f"Nothing was queued: the broker is unreachable ({exc}).") from exc
+        run = run_record(key=key, label=action.label, user=user, task_id=result.id,
+                         queue=QUEUE)
+        return runs_with_outcomes([run])[0]
     finally:
         with suppress(LockError):  # held longer than its timeout: already gone
             lock.release()
+
+
+def runs_in_flight(*, key: str) -> list[MaintenanceRun]:
+    """The runs of an action whose task has not finished (older ones count as lost)."""
+    recent = timezone.now() - dt.timedelta(seconds=settings.MAINTENANCE_RUN_STALE_SECONDS)
+    runs = MaintenanceRun.objects.filter(action=key, requested_at__gte=recent).select_related(
+        "user")
+    return [run for run in runs_with_outcomes(runs) if not run.outcome.finished]
 
 
 def run_record(*, key: str, label: str, user, task_id: str, queue: str) -> MaintenanceRun:
@@ -199,28 +174,18 @@ def run_record(*, key: str, label: str, user, task_id: str, queue: str) -> Maint
 
 
 def run_as_dict(run: MaintenanceRun) -> dict:
+    """A run and its outcome (`runs_with_outcomes` sets it) as JSON for the page."""
+    outcome = run.outcome
     return {
-        "id": run.pk, "action": run.action, "label": run.label, "status": run.status,
-        "status_display": run.get_status_display(), "finished": run.finished,
-        "task_id": run.task_id, "queue": run.queue, "result": run.result, "error": run.error,
-        "user": run.user.get_username() if run.user else None,
+        "id": run.pk, "action": run.action, "label": run.label, "status": outcome.status,
+        "status_display": outcome.status_display, "finished": outcome.finished,
+        "task_id": run.task_id, "queue": run.queue, "result": outcome.result,
+        "error": outcome.error, "user": run.user.get_username() if run.user else None,
         "requested_at": run.requested_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "finished_at": outcome.finished_at.isoformat() if outcome.finished_at else None,
     }
 
 
 def latest_runs(*, limit: int = 10) -> list[MaintenanceRun]:
-    """The latest runs, unfinished ones refreshed (a bounded handful of queries)."""
-    runs = list(MaintenanceRun.objects.select_related("user")[:limit])
-    return [run_refresh(run=run) for run in runs]
-
-
-def runs_refresh_unfinished(*, limit: int = 50) -> int:
-    """Refresh the latest unfinished runs (the admin list calls this); returns how many."""
-    runs = MaintenanceRun.objects.filter(
-        status__in=[MaintenanceRun.Status.QUEUED, MaintenanceRun.Status.RUNNING])[:limit]
-    count = 0
-    for run in runs:
-        run_refresh(run=run)
-        count += 1
-    return count
+    """The latest runs with their outcomes (two queries)."""
+    return runs_with_outcomes(MaintenanceRun.objects.select_related("user")[:limit])

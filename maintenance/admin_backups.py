@@ -7,6 +7,7 @@ the run permissions. No business logic here: it calls services and views.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -15,8 +16,13 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from accounts.admin_mixins import RecordAdminMixin
-from maintenance.actions import runs_refresh_unfinished
 from maintenance.models import Backup, MaintenanceRun
+from maintenance.selectors import (
+    RUN_STATUS_DISPLAY,
+    run_status,
+    runs_with_outcomes,
+    runs_with_task_state,
+)
 from maintenance.services import backup_delete
 from maintenance.views import (
     ActionStartView,
@@ -28,7 +34,7 @@ from maintenance.views import (
 
 STATUS_LABELS = {
     "running": "info", "queued": "info", "success": "success", "failed": "danger",
-    "lost": "warning",
+    "lost": "warning", "unknown": "warning",
 }
 
 
@@ -128,19 +134,39 @@ def _pairs(items, left, right):
                        left, right, body)
 
 
+class RunStatusFilter(admin.SimpleListFilter):
+    """Status as the task history has it (runs keep no status of their own)."""
+
+    title = "status"
+    parameter_name = "status"
+    STATES = {"queued": ["QUEUED"], "running": ["STARTED", "RETRY"], "success": ["SUCCESS"],
+              "failed": ["FAILURE", "REVOKED"]}
+
+    def lookups(self, request, model_admin):
+        return [(key, RUN_STATUS_DISPLAY[key]) for key in self.STATES]
+
+    def queryset(self, request, queryset):
+        states = self.STATES.get(self.value())
+        if states is None:
+            return queryset
+        if self.value() == "queued":  # not published yet, e.g. a chord's callback
+            return queryset.filter(Q(task_state__in=states) | Q(task_state__isnull=True))
+        return queryset.filter(task_state__in=states)
+
+
 @admin.register(MaintenanceRun)
 class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
-    """Every trigger: who, when, what, task id, outcome."""
+    """Every trigger: who pressed what, when, and its task; the outcome from the history."""
 
     deletable = False  # the record of who did what stays
     list_display = ("requested_at", "label", "user", "status_badge", "task_link", "queue",
                     "finished_at")
-    list_filter = ("action", "status")
+    list_filter = ("action", RunStatusFilter)
     search_fields = ("task_id", "label", "user__username")
     list_select_related = ("user",)
     show_full_result_count = False
-    readonly_fields = ("action", "label", "user", "requested_at", "task_id", "queue", "status",
-                       "result", "error", "finished_at")
+    readonly_fields = ("action", "label", "user", "requested_at", "task_link", "queue",
+                       "status_badge", "result", "error", "finished_at")
     fields = readonly_fields
 
     def get_urls(self):
@@ -155,18 +181,33 @@ class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
             *super().get_urls(),
         ]
 
-    def changelist_view(self, request, extra_context=None):
-        runs_refresh_unfinished()  # outcomes of runs nobody watched on the page
-        return super().changelist_view(request, extra_context)
+    def get_queryset(self, request):
+        return runs_with_task_state(super().get_queryset(request))
 
-    @display(description="Status", label=STATUS_LABELS, ordering="status")
+    def get_object(self, request, object_id, from_field=None):
+        run = super().get_object(request, object_id, from_field)
+        return runs_with_outcomes([run])[0] if run is not None else None
+
+    @display(description="Status", label=STATUS_LABELS)
     def status_badge(self, obj):
-        return obj.status
+        return run_status(state=obj.task_state, requested_at=obj.requested_at)
+
+    @display(description="Finished", ordering="task_finished_at")
+    def finished_at(self, obj):
+        return obj.task_finished_at or "—"
+
+    @display(description="Result")
+    def result(self, obj):
+        return "—" if obj.outcome.result is None else obj.outcome.result
+
+    @display(description="Error")
+    def error(self, obj):
+        return obj.outcome.error or "—"
 
     @display(description="Task")
     def task_link(self, obj):
         if not obj.task_id:
             return "—"
         return format_html('<a class="text-primary-600" href="{}?q={}">{}</a>',
-                           reverse("admin:django_celery_results_taskresult_changelist"),
+                           reverse("admin:maintenance_taskrun_changelist"),
                            obj.task_id, obj.task_id)

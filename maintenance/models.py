@@ -106,7 +106,7 @@ class TaskMinuteStat(models.Model):
         return f"{self.minute:%Y-%m-%d %H:%M} {self.queue}: {self.succeeded}/{self.failed}"
 
 
-# --- Backups and one-click maintenance runs (issue 6) -------------------------------------
+# --- Backups and one-click maintenance runs ------------------------------------------------
 
 
 class Backup(models.Model):
@@ -149,28 +149,19 @@ class Backup(models.Model):
 
 
 class MaintenanceRun(models.Model):
-    """One press of a maintenance button (or "Run now"): who, when, what, task id, outcome."""
+    """One press of a maintenance button (or "Run now"): who pressed what, when, and the task.
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCESS = "success", "Succeeded"
-        FAILED = "failed", "Failed"
-        LOST = "lost", "Lost (no result in time)"
+    The outcome is not copied here: it is read from the task's record in the history
+    (TaskRun, by task id), so there is one record of what the task did.
+    """
 
-    FINISHED = ("success", "failed", "lost")
-
-    action = models.CharField(max_length=50, db_index=True)
+    action = models.CharField(max_length=50)
     label = models.CharField(max_length=200, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+", db_constraint=False)
     requested_at = models.DateTimeField(db_index=True)
     task_id = models.CharField(max_length=255, blank=True, db_index=True)
     queue = models.CharField(max_length=100, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -183,11 +174,7 @@ class MaintenanceRun(models.Model):
             ("send_test_email", "Can send a test email to oneself"),
             ("run_full_analytics", "Can run full analytics"),
         ]
-        indexes = [models.Index(fields=["action", "status"], name="maint_run_action_status")]
+        indexes = [models.Index(fields=["action", "-requested_at"], name="maint_run_action_time")]
 
     def __str__(self):
-        return f"{self.label or self.action} at {self.requested_at:%Y-%m-%d %H:%M} ({self.status})"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in self.FINISHED
+        return f"{self.label or self.action} at {self.requested_at:%Y-%m-%d %H:%M}"

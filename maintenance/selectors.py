@@ -1,14 +1,20 @@
-"""Reads about the health of the moving parts: database, Redis, workers, beat."""
+"""Reads: the health of the moving parts (database, Redis, workers, beat), run outcomes."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
+from dataclasses import dataclass
 
 from celery import current_app
 from django.conf import settings
 from django.db import connection
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from maintenance.broker import BEAT_HEARTBEAT_KEY, redis_client
+from maintenance.models import TaskRun
 
 
 def database_status() -> dict:
@@ -81,3 +87,73 @@ def system_health(*, worker_timeout: float | None = None) -> dict:
     }
     failing = [name for name, check in checks.items() if not check["ok"]]
     return {"status": "fail" if failing else "ok", "failing": failing, "checks": checks}
+
+
+# --- The outcome of a maintenance run, read from the task history ---------------------------
+
+RUN_STATUS_DISPLAY = {
+    "queued": "Queued", "running": "Running", "success": "Succeeded", "failed": "Failed",
+    "lost": "Lost (no result in time)", "unknown": "Unknown (no task record)",
+}
+RUN_FINISHED = frozenset({"success", "failed", "lost", "unknown"})
+_STATUS_OF_STATE = {"QUEUED": "queued", "STARTED": "running", "RETRY": "running",
+                    "SUCCESS": "success", "FAILURE": "failed", "REVOKED": "failed"}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where a maintenance run's task is: status, result or error, and when it finished."""
+
+    status: str
+    result: object = None
+    error: str = ""
+    finished_at: dt.datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in RUN_FINISHED
+
+    @property
+    def status_display(self) -> str:
+        return RUN_STATUS_DISPLAY[self.status]
+
+
+def run_status(*, state: str | None, requested_at: dt.datetime) -> str:
+    """A run's status from its task's state (None: no task record yet, or any more)."""
+    status = _STATUS_OF_STATE.get(state or "", "queued")
+    stale = timezone.now() - dt.timedelta(seconds=settings.MAINTENANCE_RUN_STALE_SECONDS)
+    if status in ("queued", "running") and requested_at < stale:
+        return "lost" if state else "unknown"
+    return status
+
+
+def run_outcome(run, task_run) -> RunOutcome:
+    """The outcome of `run` given its TaskRun (or None)."""
+    state = task_run.state if task_run else None
+    status = run_status(state=state, requested_at=run.requested_at)
+    if task_run is None or status not in ("success", "failed"):
+        return RunOutcome(status)
+    if status == "failed":
+        return RunOutcome(status, error=task_run.result, finished_at=task_run.finished_at)
+    try:
+        result = json.loads(task_run.result) if task_run.result else None
+    except ValueError:  # cut at the history's text limit
+        result = task_run.result
+    return RunOutcome(status, result=result, finished_at=task_run.finished_at)
+
+
+def runs_with_outcomes(runs) -> list:
+    """The runs, each with `.outcome` set (one query for all their task records)."""
+    runs = list(runs)
+    task_ids = [run.task_id for run in runs if run.task_id]
+    by_id = {task.task_id: task for task in TaskRun.objects.filter(task_id__in=task_ids)}
+    for run in runs:
+        run.outcome = run_outcome(run, by_id.get(run.task_id))
+    return runs
+
+
+def runs_with_task_state(queryset):
+    """Annotate runs with their task's state and finish time (for lists and filters)."""
+    task = TaskRun.objects.filter(task_id=OuterRef("task_id"))
+    return queryset.annotate(task_state=Subquery(task.values("state")[:1]),
+                             task_finished_at=Subquery(task.values("finished_at")[:1]))

@@ -18,6 +18,7 @@ from maintenance import actions
 from maintenance.backups import BackupError, backup_dir
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.restore import backup_restore, restore_plan
+from maintenance.selectors import runs_with_outcomes
 
 
 class MaintenancePageView(UnfoldModelAdminViewMixin, TemplateView):
@@ -52,9 +53,10 @@ class MaintenancePageView(UnfoldModelAdminViewMixin, TemplateView):
 def _result_text(run) -> str:
     if run is None:
         return ""
-    if run.error:
-        return run.error
-    return "" if run.result is None else json.dumps(run.result, indent=1)
+    outcome = run.outcome
+    if outcome.error:
+        return outcome.error
+    return "" if outcome.result is None else json.dumps(outcome.result, indent=1)
 
 
 class ActionStartView(UnfoldModelAdminViewMixin, View):
@@ -93,7 +95,7 @@ class RunStatusView(UnfoldModelAdminViewMixin, View):
         return actions.can_see_actions(self.request.user)
 
     def get(self, request, pk):
-        run = actions.run_refresh(run=get_object_or_404(MaintenanceRun, pk=pk))
+        [run] = runs_with_outcomes([get_object_or_404(MaintenanceRun, pk=pk)])
         return JsonResponse(actions.run_as_dict(run))
 
 

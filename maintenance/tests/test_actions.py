@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from celery import current_app
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from maintenance.models import Backup, MaintenanceRun
+from maintenance.models import Backup, MaintenanceRun, TaskRun
 from reports.models import DailyReport
 from reports.periods import yesterday
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PAGE = "admin:maintenance_actions"
@@ -135,16 +140,77 @@ def test_regenerate_yesterday_and_weekly_analytics(admin_client, celery_worker):
     for run in MaintenanceRun.objects.all():
         current_app.AsyncResult(run.task_id).get(timeout=60)  # not through the page
     assert DailyReport.objects.filter(date=yesterday()).exists()
-    assert set(MaintenanceRun.objects.values_list("status", flat=True)) == {"queued"}
+    wait_until(lambda: TaskRun.objects.filter(state="SUCCESS").count() == 2, 30,
+               "both task records finished")
 
-    page = admin_client.get(reverse("admin:maintenance_maintenancerun_changelist"))
+    with CaptureQueriesContext(connection) as queries:
+        listing = admin_client.get(reverse("admin:maintenance_maintenancerun_changelist"),
+                                   {"status": "success"})
+        page = admin_client.get(reverse(PAGE))
+        daily = MaintenanceRun.objects.get(action="daily_report")
+        one = status(admin_client, daily)
+        detail = admin_client.get(reverse("admin:maintenance_maintenancerun_change",
+                                          args=[daily.pk]))
 
-    body = page.content.decode()
+    assert listing.status_code == page.status_code == detail.status_code == 200
+    body = listing.content.decode()
     assert "Regenerate yesterday" in body and "Run weekly analytics" in body
-    # The list brought the outcomes up to date on its own.
-    assert set(MaintenanceRun.objects.values_list("status", flat=True)) == {"success"}
-    assert MaintenanceRun.objects.get(action="daily_report").result["date"] == \
-        yesterday().isoformat()
+    assert body.count("Succeeded") >= 2
+    assert one["status"] == "success" and one["result"]["date"] == yesterday().isoformat()
+    assert yesterday().isoformat() in detail.content.decode()
+    # The outcome is read from the task history, never written back during a GET.
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+              and "django_session" not in q["sql"]]
+    assert writes == []
+
+
+def test_a_runs_status_follows_its_task_record(django_user_model):
+    from django.utils import timezone
+
+    from maintenance.selectors import runs_with_outcomes
+
+    now = timezone.now()
+    old = now - timedelta(hours=3)  # beyond MAINTENANCE_RUN_STALE_SECONDS
+    cases = {"fresh-none": (now, None), "old-none": (old, None), "queued": (now, "QUEUED"),
+             "running": (now, "STARTED"), "stuck": (old, "STARTED"), "done": (old, "SUCCESS"),
+             "failed": (now, "FAILURE"), "revoked": (now, "REVOKED")}
+    for task_id, (requested_at, state) in cases.items():
+        MaintenanceRun.objects.create(action="backup", requested_at=requested_at,
+                                      task_id=task_id)
+        if state:
+            TaskRun.objects.create(task_id=task_id, name="maintenance.tasks.backup_database",
+                                   state=state, result='{"ok": 1}' if state == "SUCCESS"
+                                   else "ValueError: no")
+
+    outcomes = {run.task_id: run.outcome for run in runs_with_outcomes(
+        MaintenanceRun.objects.all())}
+
+    assert {key: o.status for key, o in outcomes.items()} == {
+        "fresh-none": "queued", "old-none": "unknown", "queued": "queued",
+        "running": "running", "stuck": "lost", "done": "success", "failed": "failed",
+        "revoked": "failed"}
+    assert outcomes["done"].result == {"ok": 1} and outcomes["failed"].error == "ValueError: no"
+    assert [o.finished for o in outcomes.values()].count(False) == 3
+
+
+def test_nothing_is_recorded_when_the_broker_is_unreachable(client, operator, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from maintenance import actions
+
+    def down(user):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setitem(actions.ACTIONS, "backup",
+                        dataclasses.replace(actions.ACTIONS["backup"], enqueue=down))
+    client.force_login(operator)
+
+    response = client.post(start_url("backup"), HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 409
+    assert "broker is unreachable" in response.json()["error"]
+    assert not MaintenanceRun.objects.exists()
 
 
 @pytest.mark.worker
