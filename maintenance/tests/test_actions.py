@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 
@@ -145,6 +146,9 @@ def test_regenerate_yesterday_and_weekly_analytics(admin_client, celery_worker):
     assert set(MaintenanceRun.objects.values_list("status", flat=True)) == {"success"}
     assert MaintenanceRun.objects.get(action="daily_report").result["date"] == \
         yesterday().isoformat()
+    # The page shows the report's result as the task returned it.
+    shown = html.unescape(admin_client.get(reverse(PAGE)).content.decode())
+    assert '"success_rate": "0.0%"' in shown and '"avg_response_time": "0.000s"' in shown
 
 
 @pytest.mark.worker
