@@ -19,7 +19,7 @@ def _previous_text(previous) -> str:
     if previous is None:
         return ""
     try:
-        text = json.dumps(previous, indent=2, sort_keys=True, default=str)
+        text = json.dumps(previous, indent=2, default=str)  # the task's own order
     except (TypeError, ValueError):
         text = repr(previous)
     return "\n\nResult of the previous step:\n" + text[:MAX_PREVIOUS_CHARS]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from django.db import connection, transaction
@@ -61,20 +62,44 @@ def reports_backfill(
 
 
 def daily_report_as_result(report: DailyReport) -> dict:
-    """The seed's result shape of `generate_daily_report` (JSON-able)."""
+    """The documented result of `generate_daily_report` (JSON-able).
+
+    `success_rate` and `avg_response_time` are display strings ("91.0%", "0.087s");
+    `success_rate_pct`, `avg_response_ms` and `p95_response_ms` are the same figures as
+    numbers. `top_endpoints` maps route → requests, busiest first (methods of one route
+    added together).
+    """
+    total = report.total_requests
+    rate = Decimal(100 * report.successful_requests) / total if total else Decimal(0)
+    seconds = Decimal(str(report.avg_response_time)) / 1000
     return {
         "date": report.date.isoformat(),
-        "total_requests": report.total_requests,
+        "total_requests": total,
         "successful_requests": report.successful_requests,
         "failed_requests": report.failed_requests,
-        "success_rate": report.success_rate,
+        "success_rate": f"{_half_up(rate, '0.1')}%",
+        "success_rate_pct": report.success_rate,
         "unique_users": report.unique_users,
         "unique_ips": report.unique_ips,
-        "avg_response_time": report.avg_response_time,
+        "avg_response_time": f"{_half_up(seconds, '0.001')}s",
+        "avg_response_ms": report.avg_response_time,
         "p95_response_time": report.p95_response_time,
-        "top_endpoints": report.top_endpoints,
+        "p95_response_ms": report.p95_response_time,
+        "top_endpoints": _requests_per_route(report.top_endpoints),
         "report_id": report.pk,
     }
+
+
+def _half_up(value: Decimal, places: str) -> Decimal:
+    """Rounded as people do (0.0105 → 0.011), not as binary floats happen to fall."""
+    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def _requests_per_route(endpoints: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in endpoints:
+        counts[row["route"]] = counts.get(row["route"], 0) + row["count"]
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 # A logged request as the middleware hands it over, integer clocks only:

@@ -1,4 +1,5 @@
-"""`make run` end to end: private Redis, migrate, superuser, web + worker + beat, Ctrl-C."""
+"""`make run` end to end: private Redis, migrate, superuser, web + worker + beat, API
+requests counted on the dashboard (development settings, DEBUG on), Ctrl-C."""
 
 import json
 import os
@@ -6,13 +7,16 @@ import re
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.processes import free_port
+from tests.processes import free_port, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -43,12 +47,44 @@ def get_health(port):
         return error.code, json.load(error)
 
 
+def api_get(port, path) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def admin_login(port, username, password):
+    """A real login through the admin's form (CSRF cookie + token); returns the opener."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    login_url = f"http://127.0.0.1:{port}/admin/login/"
+    with opener.open(login_url, timeout=10) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username,
+                                   "password": password, "next": "/admin/"}).encode()
+    with opener.open(login_url, data=data, timeout=10) as response:
+        assert response.url.endswith("/admin/"), response.url  # logged in, redirected
+    return opener
+
+
+def today_so_far(opener, port) -> tuple[int, int]:
+    """The "Today so far" card of the dashboard: (requests, failed)."""
+    with opener.open(f"http://127.0.0.1:{port}/admin/", timeout=10) as response:
+        page = response.read().decode()
+    card = re.search(r'id="kpi-today">\s*(\d+)\s*</p>\s*<p[^>]*>\s*[^<]*?(\d+) failed', page)
+    assert card, "no Today so far card on the dashboard"
+    return int(card.group(1)), int(card.group(2))
+
+
 @pytest.mark.worker
 def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
     redis_port, web_port = free_port(), free_port()
     log_path = tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items()
-           if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_SUPERUSER_PASSWORD"}}
+           if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_SUPERUSER_PASSWORD",
+                         "DEBUG"}}  # the development defaults: DEBUG on
     env.update({
         "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",  # nothing answers: a private Redis
@@ -81,6 +117,22 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
             time.sleep(1)
         assert status == 200, report  # web, private Redis, worker and beat all answer
         assert len(password) >= 12
+
+        # The web process logs its own /api/ requests with DEBUG on (query logging wraps
+        # its cursor); the dashboard counts what reached the database.
+        statuses = [api_get(web_port, path) for path in
+                    ("/api/public/", "/api/public/", "/api/public/", "/api/protected/",
+                     "/api/no-such-route/")]
+        assert statuses == [200, 200, 200, 401, 404]
+        admin = admin_login(web_port, "admin", password)
+
+        def all_counted():
+            shown = today_so_far(admin, web_port)
+            return shown if shown[0] >= len(statuses) else None
+
+        shown = wait_until(all_counted, timeout=30, what="the API requests on the dashboard",
+                           interval=0.5)
+        assert shown == (len(statuses), 2)  # requests, of which failed (401 and 404)
     finally:
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(timeout=60)

@@ -34,6 +34,7 @@ def test_alone_it_mails_every_active_admin(celery_worker, smtp, admins):
 def test_the_seeds_chain_delivers_the_report_summary(celery_worker, smtp, admins):
     log(DAY, status=200)
     log(DAY, status=500)
+    log(DAY, route="/api/protected/", status=200)
 
     workflow = chain(generate_daily_report.s(DAY.isoformat()),
                      send_admin_notification.s("Daily Report", "Report generated!"))
@@ -42,7 +43,10 @@ def test_the_seeds_chain_delivers_the_report_summary(celery_worker, smtp, admins
     assert result["sent"] == 2
     body = smtp.wait_for(2)[0].get_payload()
     assert body.startswith("Report generated!")
-    assert '"total_requests": 2' in body and '"failed_requests": 1' in body
+    assert '"total_requests": 3' in body and '"failed_requests": 1' in body
+    assert '"success_rate": "66.7%"' in body and '"avg_response_time": "0.010s"' in body
+    # The report's order, busiest route first (not alphabetical).
+    assert body.index('"/api/public/": 2') < body.index('"/api/protected/": 1')
 
 
 def test_the_seeds_chain_as_written_uses_yesterday(celery_worker, smtp, admins):

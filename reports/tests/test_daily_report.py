@@ -1,15 +1,17 @@
-"""Daily reports: exact figures from known traffic, upsert, empty days, bad dates."""
+"""Daily reports: exact figures from known traffic, the task's documented result, upsert,
+empty days, bad dates."""
 
 import datetime as dt
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from reports import services
 from reports.models import DailyReport
 from reports.periods import InvalidPeriod
 from reports.tasks import generate_daily_report
-from reports.tests.factories import DAY, known_day
+from reports.tests.factories import DAY, known_day, log
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +53,6 @@ def test_known_traffic_gives_exact_figures(users):
 
 
 def test_p95_of_a_hundred_values_is_the_95th():
-    from reports.tests.factories import log
-
     for ms in range(100, 0, -1):
         log(DAY, ms=float(ms))
 
@@ -78,15 +78,77 @@ def test_day_without_traffic_gives_a_zero_row():
     assert report.top_endpoints == [] and report.status_codes == {}
 
 
-def test_task_body_returns_the_seed_shape(users):
-    known_day(users)
+def documented_day():
+    """The README's example: 100 requests, 91 successful, 87 ms on average."""
+    plan = (  # (count, method, route, status)
+        (40, "GET", "/api/protected/", 200), (5, "GET", "/api/protected/", 401),
+        (38, "GET", "/api/public/", 200),
+        (10, "GET", "/api/profile/", 200), (4, "PATCH", "/api/profile/", 404),
+        (3, "POST", "/api/login/", 200),
+    )
+    ms = 37.5  # 37.5, 38.5, … 136.5: mean 87
+    for count, method, route, status in plan:
+        for _ in range(count):
+            log(DAY, method=method, route=route, status=status, ms=ms)
+            ms += 1
+
+
+def test_task_returns_the_documented_shape_and_formats():
+    documented_day()
 
     result = generate_daily_report.apply(kwargs={"date": DAY.isoformat()}).get()
 
-    assert set(result) >= {"date", "total_requests", "successful_requests", "failed_requests",
-                           "success_rate", "unique_users", "unique_ips", "avg_response_time",
-                           "top_endpoints"}
-    assert result["date"] == "2026-03-10" and result["total_requests"] == 20
+    report = DailyReport.objects.get(date=DAY)
+    assert result == {
+        "date": "2026-03-10",
+        "total_requests": 100,
+        "successful_requests": 91,
+        "failed_requests": 9,
+        "success_rate": "91.0%",
+        "success_rate_pct": 91.0,
+        "unique_users": 0,
+        "unique_ips": 1,
+        "avg_response_time": "0.087s",
+        "avg_response_ms": 87.0,
+        "p95_response_time": 131.5,  # nearest rank: the 95th of 100 values
+        "p95_response_ms": 131.5,
+        "top_endpoints": {"/api/protected/": 45, "/api/public/": 38, "/api/profile/": 14,
+                          "/api/login/": 3},
+        "report_id": report.pk,
+    }
+    # Busiest first; the two methods of /api/profile/ count as one route.
+    assert list(result["top_endpoints"]) == ["/api/protected/", "/api/public/",
+                                             "/api/profile/", "/api/login/"]
+    # The stored row keeps its numbers (milliseconds, percent, one entry per method).
+    assert (report.success_rate, report.avg_response_time) == (91.0, 87.0)
+    assert [(e["method"], e["count"]) for e in report.top_endpoints][2:4] == [
+        ("GET", 10), ("PATCH", 4)]
+
+
+@pytest.mark.parametrize("successful, total, ms, rate, seconds", [
+    (2, 3, 10.5, "66.7%", "0.011s"),  # halves round up, as people read them
+    (1, 16, 0.4, "6.3%", "0.000s"),
+    (3, 3, 1234.56, "100.0%", "1.235s"),
+])
+def test_formats_round_half_up(successful, total, ms, rate, seconds):
+    report = DailyReport.objects.create(
+        date=DAY, total_requests=total, successful_requests=successful,
+        failed_requests=total - successful, success_rate=round(100 * successful / total, 2),
+        avg_response_time=ms, generated_at=timezone.now())
+
+    result = services.daily_report_as_result(report)
+
+    assert (result["success_rate"], result["avg_response_time"]) == (rate, seconds)
+    assert result["avg_response_ms"] == ms
+
+
+def test_task_on_a_day_without_traffic_gives_zero_formats():
+    result = generate_daily_report.apply(kwargs={"date": "2026-01-01"}).get()
+
+    assert result["total_requests"] == 0
+    assert (result["success_rate"], result["success_rate_pct"]) == ("0.0%", 0.0)
+    assert (result["avg_response_time"], result["avg_response_ms"]) == ("0.000s", 0.0)
+    assert result["p95_response_ms"] == 0.0 and result["top_endpoints"] == {}
 
 
 @pytest.mark.parametrize("bad", ["2026-02-30", "yesterday", "10/03/2026", "2026-03-10T00:00"])

@@ -11,13 +11,19 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_generate_daily_report_runs_on_the_reports_queue(celery_worker):
-    for status in (200, 200, 500):
-        log(DAY, status=status)
+    log(DAY, route="/api/public/", ms=20.0)
+    log(DAY, route="/api/public/", ms=30.0)
+    log(DAY, route="/api/protected/", status=500, ms=100.0)
 
     result = generate_daily_report.delay(date=DAY.isoformat())
     summary = result.get(timeout=60)
 
     assert summary["total_requests"] == 3 and summary["failed_requests"] == 1
+    assert (summary["success_rate"], summary["success_rate_pct"]) == ("66.7%", 66.67)
+    assert (summary["avg_response_time"], summary["avg_response_ms"]) == ("0.050s", 50.0)
+    # Busiest first, through the broker and the result backend (not alphabetical).
+    assert list(summary["top_endpoints"].items()) == [("/api/public/", 2),
+                                                      ("/api/protected/", 1)]
     report = DailyReport.objects.get(date=DAY)
     assert report.task_id == result.id and report.generated_by == "task"
     assert TaskResult.objects.get(task_id=result.id).status == "SUCCESS"
