@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
@@ -45,3 +46,22 @@ def wait_processed(app, hostname: str, task_name: str, count: int, timeout: floa
             return
         time.sleep(0.05)
     raise TimeoutError(f"{hostname} did not finish {count} x {task_name} in {timeout}s")
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (all threads), from /proc."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                pending.extend(int(child) for child in children.read().split())
+        except FileNotFoundError:  # exited meanwhile
+            continue
+    return total

@@ -29,19 +29,40 @@ def _json(value) -> str:
     return json.dumps(value, default=repr)[:TEXT_LIMIT]
 
 
+def _update_or_create(queryset, *, create: dict | None, changes: dict) -> None:
+    """UPDATE the row of `queryset` with `changes`; INSERT `create` when there is none.
+
+    Each statement is its own transaction: bookkeeping runs once or more per task, and
+    an explicit transaction around a single statement only adds round trips.
+    """
+    if queryset.update(**changes) or create is None:
+        return
+    try:
+        with transaction.atomic():
+            queryset.model.objects.create(**create)
+    except IntegrityError:  # another process created it meanwhile
+        queryset.update(**changes)
+
+
 def _record(task_id: str, *, create: dict | None = None, **changes) -> None:
     """Update the row of `task_id`; create it from `create` (+ changes) when it is missing."""
     try:
-        with transaction.atomic():
-            if TaskRun.objects.filter(task_id=task_id).update(**changes):
-                return
-            if create is None:
-                return
-            try:
-                with transaction.atomic():
-                    TaskRun.objects.create(task_id=task_id, **{**create, **changes})
-            except IntegrityError:  # another process created it meanwhile
-                TaskRun.objects.filter(task_id=task_id).update(**changes)
+        _update_or_create(TaskRun.objects.filter(task_id=task_id),
+                          create=create and {"task_id": task_id, **create, **changes},
+                          changes=changes)
+    except Exception:
+        logger.warning("could not record task %s", task_id, exc_info=True)
+
+
+def _record_new(task_id: str, *, create: dict, **changes) -> None:
+    """Create the row of a task just published; update it when the id is known already
+    (a retry is published under the id of the run it retries)."""
+    try:
+        try:
+            with transaction.atomic():
+                TaskRun.objects.create(task_id=task_id, **create, **changes)
+        except IntegrityError:
+            TaskRun.objects.filter(task_id=task_id).update(**changes)
     except Exception:
         logger.warning("could not record task %s", task_id, exc_info=True)
 
@@ -77,7 +98,7 @@ def record_queued(sender=None, body=None, exchange=None, routing_key=None, heade
     changes = {"retries": retries, "options": options, "queue": options["queue"]}
     if retries:
         changes["state"] = TaskRun.State.RETRY
-    _record(task_id, create={
+    _record_new(task_id, create={
         "name": headers.get("task") or sender or "", "state": TaskRun.State.QUEUED,
         "args": _json(args), "kwargs": _json(kwargs),
         "parent_id": headers.get("parent_id") or "", "root_id": headers.get("root_id") or "",
@@ -106,17 +127,12 @@ def _count_minute(queue: str, *, failed: bool, runtime: float | None) -> None:
     if runtime is not None:
         changes.update(runtime_sum=F("runtime_sum") + runtime,
                        runtime_count=F("runtime_count") + 1)
+    create = {"minute": minute, "queue": queue, "failed": int(failed),
+              "succeeded": int(not failed), "runtime_sum": runtime or 0.0,
+              "runtime_count": int(runtime is not None)}
     try:
-        with transaction.atomic():
-            if TaskMinuteStat.objects.filter(minute=minute, queue=queue).update(**changes):
-                return
-            try:
-                with transaction.atomic():
-                    TaskMinuteStat.objects.create(
-                        minute=minute, queue=queue, failed=int(failed), succeeded=int(not failed),
-                        runtime_sum=runtime or 0.0, runtime_count=int(runtime is not None))
-            except IntegrityError:
-                TaskMinuteStat.objects.filter(minute=minute, queue=queue).update(**changes)
+        _update_or_create(TaskMinuteStat.objects.filter(minute=minute, queue=queue),
+                          create=create, changes=changes)
     except Exception:
         logger.warning("could not count a finished task", exc_info=True)
 
