@@ -1,6 +1,7 @@
 """The Celery application: `celery -A backoffice worker` and `celery -A backoffice beat`."""
 
 import os
+from functools import cache
 
 from celery import Celery
 
@@ -10,3 +11,9 @@ app = Celery("backoffice")
 # Every Celery setting lives in Django settings under the CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@cache
+def import_task_modules() -> None:
+    """Import every app's tasks module, once per process (what a worker does at start)."""
+    app.loader.import_default_modules()

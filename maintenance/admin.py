@@ -20,6 +20,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from maintenance import admin_backups  # noqa: F401  (Backup, MaintenanceRun, Maintenance page)
 from maintenance.admin_schedules import PeriodicTaskExtrasMixin
+from maintenance.ops.filters import TaskResultKindFilter
 
 for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule,
               TaskResult, GroupResult):
@@ -73,6 +74,7 @@ class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin, ScheduleAdmin):
 
 @admin.register(TaskResult)
 class TaskResultAdmin(results_admin.TaskResultAdmin, ModelAdmin):
+    list_filter = (TaskResultKindFilter, *results_admin.TaskResultAdmin.list_filter)
     show_full_result_count = False
 
 

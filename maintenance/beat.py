@@ -21,6 +21,11 @@ class HeartbeatDatabaseScheduler(DatabaseScheduler):
 
     _last_heartbeat = 0.0
 
+    def install_default_entries(self, data):
+        """Add no schedule of Celery's own: every default is declared in the registry
+        (backoffice.schedules). Expired results are deleted by the nightly cleanup, in
+        batches, so Celery's `celery.backend_cleanup` (one unbounded DELETE) is not added."""
+
     def tick(self, *args, **kwargs):
         interval = super().tick(*args, **kwargs)
         now = time.time()

@@ -18,6 +18,7 @@ from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from maintenance.locks import job_lock
 
@@ -51,6 +52,9 @@ def cleanup_targets(*, days: int) -> list[Target]:
         # Bulk notification deliveries (issue 4): wire the finished statuses when it lands.
         Target("notifications.Delivery", "updated_at", email_days,
                Q(status__in=["sent", "failed", "skipped"])),
+        # Who pressed which maintenance button: an audit record, kept long.
+        Target("maintenance.MaintenanceRun", "requested_at",
+               settings.MAINTENANCE_RUN_RETENTION_DAYS),
     ]
 
 
@@ -92,9 +96,29 @@ def delete_older_than(*, model, date_field: str, cutoff: dt.datetime, extra: Q |
     return stats
 
 
+def sessions_prune(*, now: dt.datetime, batch_size: int | None = None) -> int | None:
+    """Delete expired sessions in batches (what `clearsessions` does, without one long DELETE).
+
+    Returns the rows deleted, or None when sessions are not rows (the engine clears its own
+    store: files are removed, cache and cookie sessions expire by themselves).
+    """
+    store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    if not hasattr(store, "get_model_class"):
+        store.clear_expired()
+        return None
+    model = store.get_model_class()
+    expired = model.objects.filter(expire_date__lt=now)
+    batch_size = batch_size or settings.CLEANUP_BATCH_SIZE
+    deleted = 0
+    while keys := list(expired.values_list("pk", flat=True)[:batch_size]):
+        deleted += model.objects.filter(pk__in=keys).delete()[0]
+    return deleted
+
+
 def logs_cleanup(*, days: int | None = None, batch_size: int | None = None,
                  now: dt.datetime | None = None) -> dict:
-    """Delete old API log rows, expired task results and finished emails; prune backups.
+    """Delete old API log rows, expired task results, finished emails, old maintenance runs
+    and expired sessions; prune backups.
 
     Report rows (DailyReport, WeeklyAnalytics) are never deleted, so charts survive.
     Returns {"tables": {label: rows deleted}, "batches": ..., "longest_batch_seconds": ...}.
@@ -123,6 +147,9 @@ def logs_cleanup(*, days: int | None = None, batch_size: int | None = None,
             tables[model._meta.label] = stats["deleted"]
             batches += stats["batches"]
             longest = max(longest, stats["longest_batch_seconds"])
+        sessions = sessions_prune(now=now, batch_size=batch_size)
+        if sessions is not None:
+            tables["sessions.Session"] = sessions
         tables["maintenance.Backup"] = backups_prune(now=now)
     result = {"days": days, "tables": tables, "batches": batches,
               "longest_batch_seconds": longest}

@@ -1,81 +1,26 @@
-"""Default periodic tasks: created once by name, never overwritten, then owned by staff.
-
-`manage.py setup_schedules` (also run by `make run`) creates the ones that are missing.
-A task whose code is not installed yet (the email sweep of the accounts issue) is skipped
-and created by a later run, once its module exists.
+"""Default periodic tasks of the maintenance app (created by backoffice.schedules), and the
+reads and "Run now" of the periodic task admin.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 
-from django.conf import settings
+from backoffice.schedules import task_exists  # noqa: F401 - maintenance.actions reads it here
 
-# name → task, schedule, description. Kept in sync with the names the dashboard and
-# the notifications app use ("Send pending emails (sweep)" is ensured there too).
 DEFAULT_SCHEDULES = [
-    {"name": "Daily report", "task": "reports.tasks.generate_daily_report",
-     "crontab": {"minute": "10", "hour": "0"},
-     "description": "Aggregates yesterday's API requests into its DailyReport row."},
-    {"name": "Weekly analytics", "task": "reports.tasks.process_api_analytics",
-     "crontab": {"minute": "0", "hour": "1", "day_of_week": "1"},
-     "description": "Builds last week's WeeklyAnalytics row (Mondays)."},
     {"name": "Database backup", "task": "maintenance.tasks.backup_database",
      "crontab": {"minute": "0", "hour": "2"},
      "description": "Writes a verified, gzipped backup to BACKUP_DIR."},
     {"name": "Cleanup old logs", "task": "maintenance.tasks.cleanup_old_logs",
      "crontab": {"minute": "0", "hour": "3"},
-     "description": "Deletes old API log rows, expired results, finished emails, old backups."},
-    {"name": "Send pending emails (sweep)", "task": "notifications.tasks.sweep_pending_emails",
-     "interval": {"every": 1, "period": "minutes"},
-     "description": "Enqueues emails recorded while the broker was down, and stuck ones."},
+     "description": "Deletes old API log rows, expired task results, finished emails, "
+                    "expired sessions, old maintenance runs and old backups."},
+    {"name": "Prune task history", "task": "maintenance.tasks.prune_task_history",
+     "crontab": {"minute": "30", "hour": "3"},
+     "description": "Deletes finished task runs older than OPS_TASK_HISTORY_DAYS and old "
+                    "per-minute task counters."},
 ]
-
-
-def task_exists(dotted: str) -> bool:
-    module_name, _, function = dotted.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return False
-    return hasattr(module, function)
-
-
-def schedules_ensure(*, apps=None) -> dict[str, str]:
-    """Create the missing default periodic tasks. Returns name → created/exists/skipped."""
-    if apps is None:
-        from django.apps import apps
-    crontabs = apps.get_model("django_celery_beat", "CrontabSchedule")
-    intervals = apps.get_model("django_celery_beat", "IntervalSchedule")
-    tasks = apps.get_model("django_celery_beat", "PeriodicTask")
-    outcome = {}
-    for spec in DEFAULT_SCHEDULES:
-        if tasks.objects.filter(name=spec["name"]).exists():
-            outcome[spec["name"]] = "exists"
-            continue
-        if not task_exists(spec["task"]):
-            outcome[spec["name"]] = "skipped (task not installed)"
-            continue
-        schedule = {}
-        if "crontab" in spec:
-            fields = {"minute": "*", "hour": "*", "day_of_week": "*", "day_of_month": "*",
-                      "month_of_year": "*", **spec["crontab"]}
-            schedule["crontab"] = crontabs.objects.filter(
-                **fields, timezone=settings.TIME_ZONE).first() or crontabs.objects.create(
-                **fields, timezone=settings.TIME_ZONE)
-        else:
-            schedule["interval"], _ = intervals.objects.get_or_create(**spec["interval"])
-        tasks.objects.create(name=spec["name"], task=spec["task"], args=json.dumps([]),
-                             kwargs=json.dumps({}), description=spec["description"],
-                             **schedule)
-        outcome[spec["name"]] = "created"
-    if "created" in outcome.values():  # tell a running beat to reload its schedule
-        from django.utils import timezone
-
-        apps.get_model("django_celery_beat", "PeriodicTasks").objects.update_or_create(
-            ident=1, defaults={"last_update": timezone.now()})
-    return outcome
 
 
 # --- Reads and "Run now" for the periodic task admin -------------------------------------

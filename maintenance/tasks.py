@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from backoffice.housekeeping import HOUSEKEEPING
+
 
 @shared_task(name="maintenance.tasks.noop")
 def noop() -> None:
@@ -56,7 +58,7 @@ def sleep(seconds: float = 1.0) -> float:
     return seconds
 
 
-@shared_task(name="maintenance.tasks.prune_task_history")
+@shared_task(name="maintenance.tasks.prune_task_history", **HOUSEKEEPING)
 def prune_task_history(days: int | None = None) -> dict:
     """Delete finished task runs older than `days` (default OPS_TASK_HISTORY_DAYS), in batches."""
     from django.conf import settings
@@ -87,7 +89,7 @@ def backup_database(self, triggered_by: str = "schedule", user_id: int | None = 
             "rows": backup.total_rows}
 
 
-@shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", **_LIMITS)
+@shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", **_LIMITS, **HOUSEKEEPING)
 def cleanup_old_logs(self, days: int | None = None) -> dict:
     """Delete API log rows older than `days` (default LOG_RETENTION_DAYS, 30), expired task
     results, finished emails past their retention and old backups; counts per table."""

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class NotificationsConfig(AppConfig):
@@ -8,6 +7,3 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from notifications import receivers  # noqa: F401 - connects the signal receivers
-        from notifications.schedules import ensure_after_migrate
-
-        post_migrate.connect(ensure_after_migrate, dispatch_uid="notifications.sweep_schedule")

@@ -2,6 +2,7 @@
 
 from celery import chord, shared_task
 
+from backoffice.housekeeping import HOUSEKEEPING
 from notifications import admin_mail, bulk, services
 from notifications.models import Notification, TransactionalEmail
 
@@ -34,7 +35,7 @@ def send_password_reset_email(self, user_id: int, email_id: int | None = None) -
     return _send(self, Kind.PASSWORD_RESET, user_id, email_id)
 
 
-@shared_task(name="notifications.tasks.sweep_pending_emails")
+@shared_task(name="notifications.tasks.sweep_pending_emails", **HOUSEKEEPING)
 def sweep_pending_emails() -> dict:
     """Enqueue emails recorded while the broker was down, and stuck ones (periodic)."""
     return services.transactional_emails_sweep()

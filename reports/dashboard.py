@@ -1,22 +1,18 @@
-"""What the admin dashboard shows about API traffic (report rows + one bounded query)."""
+"""What the admin dashboard shows about API traffic (report rows + one bounded query).
+
+The card of last nightly runs is filled in by the dashboard's wiring (backoffice.dashboard)
+from the task history, which this app does not read.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.urls import reverse
-from django_celery_results.models import TaskResult
 
 from reports import charts, selectors
 from reports.models import DailyReport
 from reports.periods import day_bounds, today
-
-NIGHTLY_TASKS = (
-    ("reports.tasks.generate_daily_report", "Daily report"),
-    ("reports.tasks.process_api_analytics", "Weekly analytics"),
-    ("maintenance.tasks.backup_database", "Backup"),
-    ("maintenance.tasks.cleanup_old_logs", "Cleanup"),
-)
 
 
 def _trend(current: int, previous: int) -> dict:
@@ -27,21 +23,8 @@ def _trend(current: int, previous: int) -> dict:
     return {"direction": direction, "percent": abs(change)}
 
 
-def last_nightly_runs() -> list[dict]:
-    """The latest run of each nightly task (one indexed query per task name)."""
-    runs = []
-    for task_name, label in NIGHTLY_TASKS:
-        last = (TaskResult.objects.filter(task_name=task_name).order_by("-date_done")
-                .values("id", "status", "date_done").first())
-        if last:
-            last["url"] = reverse("admin:django_celery_results_taskresult_change",
-                                  args=[last["id"]])
-        runs.append({"label": label, "task_name": task_name, "last": last})
-    return runs
-
-
 def traffic_dashboard(user) -> dict | None:
-    """KPI cards, a 30-day chart and the nightly runs; None when the user may not see reports."""
+    """KPI cards and a 30-day chart; None when the user may not see reports."""
     if not user.has_perm("reports.view_dailyreport"):
         return None
     now_day = today()
@@ -56,5 +39,4 @@ def traffic_dashboard(user) -> dict | None:
         "chart": charts.requests_chart(series),
         "day_links": charts.report_links(series),
         "charts_url": reverse("admin:reports_dailyreport_charts"),
-        "nightly": last_nightly_runs(),
     }

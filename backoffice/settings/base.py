@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     # Project apps come after the third-party apps whose admins they re-register.
+    "backoffice",  # wiring: the registry of default schedules (no models)
     "accounts",
     "notifications",
     "reports",
@@ -117,8 +118,10 @@ EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=90)  # sent/faile
 CLEANUP_BATCH_SIZE = env.int("CLEANUP_BATCH_SIZE", default=20000)  # ids per delete batch
 # A one-click run with no result after this many seconds counts as lost (its lock frees).
 MAINTENANCE_RUN_STALE_SECONDS = env.int("MAINTENANCE_RUN_STALE_SECONDS", default=2 * 3600)
+# Who pressed what (MaintenanceRun rows) is kept this long by the nightly cleanup.
+MAINTENANCE_RUN_RETENTION_DAYS = env.int("MAINTENANCE_RUN_RETENTION_DAYS", default=365)
 for _name in ("BACKUP_KEEP_LAST", "BACKUP_KEEP_DAYS", "LOG_RETENTION_DAYS",
-              "EMAIL_RETENTION_DAYS"):
+              "EMAIL_RETENTION_DAYS", "MAINTENANCE_RUN_RETENTION_DAYS"):
     if globals()[_name] < 0:
         fail(_name, "must not be negative")
 if CLEANUP_BATCH_SIZE < 1 or BACKUP_CHUNK_SIZE < 1:

@@ -6,11 +6,9 @@ from django.db import migrations, models
 
 
 def default_schedules(apps, schema_editor):
-    # Created once; afterwards staff own them (a deleted default stays deleted).
-    # `manage.py setup_schedules` creates any that are missing later.
-    from maintenance.schedules import schedules_ensure
-
-    schedules_ensure(apps=apps)
+    # Nothing to do: the default schedules are created after every `migrate` by the
+    # registry's post_migrate handler (backoffice.schedules), and by `setup_schedules`.
+    pass
 
 
 class Migration(migrations.Migration):

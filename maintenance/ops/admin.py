@@ -16,6 +16,7 @@ from maintenance.ops import services, views
 from maintenance.ops.filters import (
     QueuedAtFilter,
     QueueFilter,
+    TaskKindFilter,
     TaskNameFilter,
     registered_task_names,
 )
@@ -42,7 +43,7 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     deletable = False
     list_display = ("short_id", "name", "queue", "state_display", "queued_at", "runtime_display",
                     "worker", "retries")
-    list_filter = (("state", ChoicesDropdownFilter), TaskNameFilter, QueueFilter,
+    list_filter = (TaskKindFilter, ("state", ChoicesDropdownFilter), TaskNameFilter, QueueFilter,
                    ("queued_at", QueuedAtFilter))
     list_filter_submit = True
     search_fields = ("=task_id", "args", "kwargs")
@@ -180,7 +181,7 @@ class FailedTaskRunAdmin(TaskRunAdminBase):
 
     list_display = ("short_id", "name", "queue", "state_display", "finished_at", "result",
                     "worker", "retries")
-    list_filter = (TaskNameFilter, QueueFilter, ("queued_at", QueuedAtFilter))
+    list_filter = (TaskKindFilter, TaskNameFilter, QueueFilter, ("queued_at", QueuedAtFilter))
     actions = ("retry_selected", "discard_selected")
     change_list_template = "maintenance/ops/failed_change_list.html"
 

@@ -1,23 +1,65 @@
-"""Changelist filters for the task history that never ask the database for their choices."""
+"""Changelist filters for task lists that never ask the database for their choices."""
 
-from functools import cache
-
-from celery import current_app
 from django.conf import settings
+from django.contrib import admin
 from django.utils import timezone
 from unfold.contrib.filters.admin import DropdownFilter, RangeDateTimeFilter
 from unfold.utils import parse_datetime_str
 
-
-@cache
-def _import_task_modules() -> None:
-    current_app.loader.import_default_modules()  # what a worker does at start
+from backoffice.celery import app, import_task_modules
+from backoffice.housekeeping import housekeeping_task_names
 
 
 def registered_task_names() -> list[str]:
     """Every task of the project (its apps' tasks modules imported once per process)."""
-    _import_task_modules()
-    return sorted(name for name in current_app.tasks if not name.startswith("celery."))
+    import_task_modules()
+    return sorted(name for name in app.tasks if not name.startswith("celery."))
+
+
+class _TaskKind:
+    """Housekeeping runs (sweeps, pruning, cleanup) are hidden unless asked for.
+
+    Filters on the task name column. Picking a task by name or searching shows what it
+    finds, housekeeping or not.
+    """
+
+    title = "kind"
+    parameter_name = "kind"
+    name_field = "name"
+    narrowing_parameters = ("name", "q")
+    DEFAULT_LABEL = "Without housekeeping"
+    HOUSEKEEPING, ALL = "housekeeping", "all"
+
+    def lookups(self, request, model_admin):
+        return [(self.HOUSEKEEPING, "Housekeeping only"), (self.ALL, "All")]
+
+    def queryset(self, request, queryset):
+        names = {f"{self.name_field}__in": housekeeping_task_names()}
+        if self.value() == self.HOUSEKEEPING:
+            return queryset.filter(**names)
+        if self.value() == self.ALL or any(request.GET.get(p) for p in self.narrowing_parameters):
+            return queryset
+        return queryset.exclude(**names)
+
+
+class TaskKindFilter(_TaskKind, DropdownFilter):
+    """The kind as a dropdown, for lists whose filters are submitted as one form."""
+
+    all_option = ["", _TaskKind.DEFAULT_LABEL]
+
+
+class TaskResultKindFilter(_TaskKind, admin.SimpleListFilter):
+    """The kind as links, for django-celery-results' task results list."""
+
+    name_field = "task_name"
+    narrowing_parameters = ("task_name", "periodic_task_name", "q")
+
+    def choices(self, changelist):
+        yield {"selected": self.value() is None, "display": self.DEFAULT_LABEL,
+               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
+        for value, label in self.lookup_choices:
+            yield {"selected": self.value() == value, "display": label,
+                   "query_string": changelist.get_query_string({self.parameter_name: value})}
 
 
 class TaskNameFilter(DropdownFilter):

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backoffice.housekeeping import is_housekeeping
 from maintenance.models import TaskMinuteStat, TaskRun
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ def record_finished(task_id=None, task=None, retval=None, state=None, **_):
     elif state in (TaskRun.State.FAILURE, TaskRun.State.RETRY):
         changes["state"] = state
     _record(task_id, **changes)
-    if state in (TaskRun.State.SUCCESS, TaskRun.State.FAILURE):
+    # The counters feed the dashboard's and the overview's counts: housekeeping stays out.
+    if state in (TaskRun.State.SUCCESS, TaskRun.State.FAILURE) and not is_housekeeping(task):
         delivery = task.request.delivery_info or {}
         _count_minute(delivery.get("routing_key") or "default",
                       failed=state == TaskRun.State.FAILURE, runtime=runtime)

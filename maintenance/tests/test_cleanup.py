@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django_celery_results.models import TaskResult
 from maintenance import tasks
 from maintenance.cleanup import delete_older_than, logs_cleanup
 from maintenance.locks import job_lock
+from maintenance.tests.ops_support import wait_for_state
 from reports.models import ApiRequest, DailyReport
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,8 +88,9 @@ def test_cleanup_task_through_the_worker_returns_counts(celery_worker):
     ApiRequest.objects.bulk_create([_log(now - dt.timedelta(days=31)) for _ in range(7)]
                                    + [_log(now - dt.timedelta(days=29)) for _ in range(3)])
 
-    result = tasks.cleanup_old_logs.delay(days=30).get(timeout=60)
+    run = wait_for_state(tasks.cleanup_old_logs.delay(days=30).id, "SUCCESS", timeout=60)
 
+    result = json.loads(run.result)  # housekeeping: the task history keeps its result
     assert result["status"] == "success"
     assert result["tables"]["reports.ApiRequest"] == 7
     assert ApiRequest.objects.count() == 3

@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from io import StringIO
 
 import pytest
 from celery import current_app
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from kombu import Exchange, Queue
 
-from maintenance.broker import redis_client
+from backoffice.schedules import default_schedules
+from maintenance.broker import BEAT_HEARTBEAT_KEY, redis_client
 from maintenance.models import MaintenanceRun
 from maintenance.schedules import next_run_at, periodic_task_options, schedule_description
+from maintenance.selectors import beat_last_heartbeat
+from notifications import schedules as notification_schedules
+from tests.processes import CeleryBeat, wait_until
 
 pytestmark = pytest.mark.django_db
 
 
 def test_setup_schedules_creates_the_defaults_once_and_never_overwrites():
     PeriodicTask.objects.all().delete()
-    call_command("setup_schedules", verbosity=0)
+    out = StringIO()
+    call_command("setup_schedules", stdout=out)
+    assert "Prune task history: created" in out.getvalue()
     tasks = {t.name: t for t in PeriodicTask.objects.select_related("crontab")}
     assert tasks["Daily report"].task == "reports.tasks.generate_daily_report"
     assert (tasks["Daily report"].crontab.minute, tasks["Daily report"].crontab.hour) == ("10",
@@ -32,18 +40,69 @@ def test_setup_schedules_creates_the_defaults_once_and_never_overwrites():
     assert tasks["Cleanup old logs"].crontab.hour == "3"
     assert tasks["Database backup"].task == "maintenance.tasks.backup_database"
     assert tasks["Cleanup old logs"].task == "maintenance.tasks.cleanup_old_logs"
+    prune = tasks["Prune task history"]
+    assert prune.task == "maintenance.tasks.prune_task_history"
+    assert (prune.crontab.minute, prune.crontab.hour) == ("30", "3")
 
     # Staff change one and delete another: a second run keeps the change, re-adds the other.
     PeriodicTask.objects.filter(name="Daily report").update(enabled=False)
     PeriodicTask.objects.filter(name="Cleanup old logs").delete()
-    call_command("setup_schedules", verbosity=0)
+    out = StringIO()
+    call_command("setup_schedules", stdout=out)
+    assert "Daily report: exists" in out.getvalue()
+    assert "Cleanup old logs: created" in out.getvalue()
     assert PeriodicTask.objects.get(name="Daily report").enabled is False
     assert PeriodicTask.objects.filter(name="Cleanup old logs").count() == 1
     assert CrontabSchedule.objects.filter(minute="10", hour="0").count() == 1
 
 
+def test_the_registry_collects_each_apps_declarations():
+    by_app = {}
+    for entry in default_schedules():
+        by_app.setdefault(entry["app"], set()).add(entry["name"])
+    assert by_app == {
+        "reports": {"Daily report", "Weekly analytics"},
+        "maintenance": {"Database backup", "Cleanup old logs", "Prune task history"},
+        "notifications": {"Send pending emails (sweep)"},
+    }
+    call_command("setup_schedules", verbosity=0)
+    assert set(PeriodicTask.objects.values_list("name", flat=True)) >= {
+        name for names in by_app.values() for name in names}
+
+
+def test_a_name_declared_twice_is_refused(monkeypatch):
+    from reports import schedules as reports_schedules
+
+    sweep = {**notification_schedules.DEFAULT_SCHEDULES[0]}
+    monkeypatch.setattr(reports_schedules, "DEFAULT_SCHEDULES",
+                        [*reports_schedules.DEFAULT_SCHEDULES, sweep])
+    with pytest.raises(ImproperlyConfigured, match="declared by notifications and reports"):
+        default_schedules()
+
+
+def test_no_default_schedule_runs_more_often_than_once_a_minute():
+    PeriodicTask.objects.all().delete()
+    call_command("setup_schedules", verbosity=0)
+    names = {entry["name"] for entry in default_schedules()}
+    tasks = PeriodicTask.objects.filter(name__in=names).select_related("interval", "crontab")
+    assert tasks.count() == len(names)
+    for task in tasks:
+        assert task.interval or task.crontab, task.name  # no solar or one-off defaults
+        if task.interval:
+            gap = task.interval.schedule.run_every
+        else:
+            first = _crontab_due_after(task.crontab, dt.datetime(2026, 11, 24, tzinfo=dt.UTC))
+            gap = _crontab_due_after(task.crontab, first) - first
+        assert gap >= dt.timedelta(seconds=60), task.name
+
+
+def _crontab_due_after(crontab, moment):
+    start, delta, _ = crontab.schedule.remaining_delta(moment)
+    return start + delta
+
+
 def test_the_email_sweep_is_created_only_when_its_task_exists(monkeypatch):
-    from maintenance import schedules
+    from backoffice import schedules
 
     PeriodicTask.objects.all().delete()
     monkeypatch.setattr(schedules, "task_exists", lambda name: "notifications" not in name)
@@ -117,3 +176,19 @@ def test_run_now_sends_with_the_tasks_own_queue_and_options(admin_client, admin_
     assert message["headers"]["expires"] is not None
     assert message["properties"]["priority"] == 7
     assert message["properties"]["delivery_info"]["routing_key"] == queue
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_beat_adds_no_default_schedule_of_its_own():
+    """Every default is declared in the registry: Celery's backend_cleanup is not added."""
+    call_command("setup_schedules", verbosity=0)
+    PeriodicTask.objects.update(enabled=False)  # beat sends nothing while it runs here
+    redis_client().delete(BEAT_HEARTBEAT_KEY)
+    beat = CeleryBeat().start()
+    try:
+        wait_until(beat_last_heartbeat, timeout=60, what="beat's first tick")
+    finally:
+        beat.stop()
+    names = set(PeriodicTask.objects.values_list("name", flat=True))
+    assert names == {entry["name"] for entry in default_schedules()}

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from maintenance.schedules import schedules_ensure
+from backoffice.schedules import schedules_ensure
 
 
 class Command(BaseCommand):

@@ -1,0 +1,106 @@
+"""Every table that grows by itself is bounded by a default schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.apps import apps
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from backoffice.schedules import default_schedules
+from maintenance.cleanup import cleanup_targets, logs_cleanup, sessions_prune
+from maintenance.models import MaintenanceRun
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+# Tables that grow only by someone's action, or by a row a day or week: no bound needed.
+NOT_GROWING_BY_THEMSELVES = {
+    "reports.DailyReport": "one row a day",
+    "reports.WeeklyAnalytics": "one row a week",
+    "accounts.User": "the product's users",
+    "authtoken.Token": "at most one per user",
+    "notifications.Notification": "composed by staff",
+    "admin.LogEntry": "one per change a staff user makes in the admin",
+    "auth.Group": "made by staff",
+    "auth.Permission": "one per model and permission",
+    "contenttypes.ContentType": "one per model",
+    "django_celery_beat.PeriodicTask": "made by staff (and one per scheduled notification)",
+    "django_celery_beat.PeriodicTasks": "one row",
+    "django_celery_beat.CrontabSchedule": "made by staff, reused by the defaults",
+    "django_celery_beat.IntervalSchedule": "made by staff, reused by the defaults",
+    "django_celery_beat.SolarSchedule": "made by staff",
+    "django_celery_beat.ClockedSchedule": "one per scheduled notification",
+    "django_celery_results.ChordCounter": "one per chord in flight, deleted when it ends",
+}
+
+
+def _bounded_by() -> dict[str, set[str]]:
+    """Scheduled task → the tables it deletes from (each has its own test of how)."""
+    cleanup = {"maintenance.Backup", "sessions.Session"}  # backups_prune, sessions_prune
+    for target in cleanup_targets(days=30):
+        cleanup |= {target.label, *(child for child, _ in target.children)}
+    return {"maintenance.tasks.cleanup_old_logs": cleanup,
+            "maintenance.tasks.prune_task_history": {"maintenance.TaskRun",
+                                                     "maintenance.TaskMinuteStat"}}
+
+
+def test_every_table_that_grows_has_a_default_schedule_that_bounds_it():
+    scheduled = {entry["task"] for entry in default_schedules()}
+    bounded = set()
+    for task, labels in _bounded_by().items():
+        assert task in scheduled, task
+        bounded |= labels
+    tables = {model._meta.label for model in apps.get_models()
+              if model._meta.managed and not model._meta.proxy}
+
+    unclassified = tables - bounded - set(NOT_GROWING_BY_THEMSELVES)
+    assert not unclassified, f"bound these with a default schedule, or say why not: {unclassified}"
+    assert not bounded & set(NOT_GROWING_BY_THEMSELVES)
+
+
+@pytest.fixture(autouse=True)
+def backup_dir(settings, tmp_path):
+    settings.BACKUP_DIR = tmp_path / "backups"
+
+
+@pytest.mark.django_db
+def test_maintenance_runs_are_kept_for_their_retention(settings):
+    settings.MAINTENANCE_RUN_RETENTION_DAYS = 365
+    for days in (400, 366, 364, 1):
+        MaintenanceRun.objects.create(action="cleanup", label=f"{days} days ago",
+                                      requested_at=NOW - dt.timedelta(days=days))
+
+    result = logs_cleanup(days=30, now=NOW)
+
+    assert result["tables"]["maintenance.MaintenanceRun"] == 2
+    assert sorted(MaintenanceRun.objects.values_list("label", flat=True)) == [
+        "1 days ago", "364 days ago"]
+
+
+@pytest.mark.django_db
+def test_expired_sessions_go_and_live_ones_stay():
+    now, keys = timezone.now(), {}
+    for name, expires in (("live", now + dt.timedelta(hours=1)),
+                          *((f"expired-{n}", now - dt.timedelta(minutes=n + 1))
+                            for n in range(5))):
+        store = SessionStore()
+        store["name"] = name
+        store.create()
+        Session.objects.filter(pk=store.session_key).update(expire_date=expires)
+        keys[name] = store.session_key
+
+    result = logs_cleanup(days=30, batch_size=2, now=now)
+
+    assert result["tables"]["sessions.Session"] == 5
+    assert list(Session.objects.values_list("pk", flat=True)) == [keys["live"]]
+    assert SessionStore(session_key=keys["live"])["name"] == "live"
+
+
+@pytest.mark.django_db
+def test_sessions_that_are_not_rows_clear_their_own_store(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    assert sessions_prune(now=NOW) is None
+    assert "sessions.Session" not in logs_cleanup(days=30, now=NOW)["tables"]
