@@ -181,7 +181,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_CACHE_BACKEND = "django-cache"
 CELERY_RESULT_EXTENDED = True
-CELERY_TASK_TRACK_STARTED = True
+# The task history (TaskRun) records when each run starts; the result table keeps outcomes
+# only, so a run costs one result write instead of two.
+CELERY_TASK_TRACK_STARTED = False
 CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -191,8 +193,12 @@ CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_WORKER_SEND_TASK_EVENTS = True
-CELERY_TASK_SEND_SENT_EVENT = True
+# Celery's event stream (task-sent/received/started/succeeded) costs every task a few
+# messages and only Flower or `celery events` read it: Flower turns it on by itself; for
+# `celery events`, run `celery -A backoffice control enable_events` first, or set this.
+TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=False)
+CELERY_WORKER_SEND_TASK_EVENTS = TASK_EVENTS
+CELERY_TASK_SEND_SENT_EVENT = TASK_EVENTS
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 CELERY_QUEUE_NAMES = ("default", "email", "reports", "maintenance")

@@ -44,6 +44,9 @@ def test_celery_purge_empties_a_queue(ops_queue):
 
 
 def test_celery_events_dump_shows_task_events(celery_worker):
+    # Events are off by default; this is what the README tells staff to run first.
+    enabled = celery("control", "enable_events", "-d", celery_worker.hostname)
+    assert enabled.returncode == 0 and "task events enabled" in enabled.stdout, enabled
     dump = subprocess.Popen([*CELERY, "events", "--dump"], env=subprocess_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
