@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from maintenance.broker import redis_client
-from maintenance.models import TaskMinuteStat, TaskRun
+from maintenance.models import MaintenanceRun, TaskMinuteStat, TaskRun
 from maintenance.ops.recording import RETRY_OF_HEADER
 from maintenance.ops.registry import PAUSED_KEY, worker_records
 from maintenance.ops.selectors import queue_keys, queue_names
@@ -237,13 +237,15 @@ def task_terminate(*, task_id: str) -> list[str]:
 def task_history_prune(*, older_than_days: int, batch_size: int = 5_000) -> dict:
     """Delete finished runs queued before the cut-off, in bounded batches (no long lock).
 
-    Runs still waiting or running are kept whatever their age; the minute counters behind
-    the charts are kept for two days.
+    Runs still waiting or running are kept whatever their age, and so are the runs of
+    maintenance runs (a button press shows its outcome from its task's record for as long
+    as the press is kept); the minute counters behind the charts are kept for two days.
     """
     if older_than_days < 1:
         raise OpsError("Keep at least one day of task history.")
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    old = TaskRun.objects.filter(queued_at__lt=cutoff, state__in=TaskRun.FINISHED_STATES)
+    old = TaskRun.objects.filter(queued_at__lt=cutoff, state__in=TaskRun.FINISHED_STATES).exclude(
+        task_id__in=MaintenanceRun.objects.exclude(task_id="").values("task_id"))
     deleted = 0
     while True:
         pks = list(old.order_by("pk").values_list("pk", flat=True)[:batch_size])

@@ -49,3 +49,16 @@ def test_prune_in_small_batches_deletes_every_old_run():
                                         queued_at=old) for n in range(5))
     assert services.task_history_prune(older_than_days=5, batch_size=2)["runs_deleted"] == 5
     assert not TaskRun.objects.filter(task_id__startswith="b-").exists()
+
+
+def test_prune_keeps_the_runs_that_maintenance_runs_read_their_outcome_from():
+    from maintenance.models import MaintenanceRun
+
+    old = timezone.now() - timedelta(days=40)
+    for task_id in ("pressed", "scheduled"):
+        TaskRun.objects.create(task_id=task_id, name="maintenance.tasks.backup_database",
+                               state="SUCCESS", queued_at=old, result='{"status": "success"}')
+    MaintenanceRun.objects.create(action="backup", requested_at=old, task_id="pressed")
+
+    assert services.task_history_prune(older_than_days=30)["runs_deleted"] == 1
+    assert list(TaskRun.objects.values_list("task_id", flat=True)) == ["pressed"]
