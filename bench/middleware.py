@@ -1,31 +1,31 @@
 """`python -m bench middleware`: the cost of the API request log middleware.
 
-The same number of `GET /api/public/` requests over loopback to gunicorn serving the
-project, once with the logging middleware (`seconds.ours`) and once without it
-(`seconds.bare`, API_REQUEST_LOG_ENABLED=false removes it from the chain), with the same
-server and process model as the Procfile (gthread, 2 workers x 4 threads) and the same
-SQLite database. Many short runs alternate between servers of the two kinds (loopback
-timings on a shared 2-core machine are noisy; the README says what is done about it); the
-medians are reported. Target: ours <= 1.05 x bare. As deployed, the logging servers hand
-their batches to the Redis queue and the worker's drain task writes them to the database;
-here that drain runs after the timed runs (its time is reported beside), then the rows are
-counted: every request the "ours" servers answered must be logged (buffers flush on exit).
+Gunicorn serves `GET /api/public/` over loopback under the production settings, once with
+the logging middleware ("ours") and once without it ("bare": API_REQUEST_LOG_ENABLED=false
+removes it from the chain), with the Procfile's process model (gthread, 2 workers x 4
+threads, --preload) and the bench's own SQLite database (or DATABASE_URL). The figure
+judged is CPU: the seconds used by every process of the servers (master and workers, all
+their threads, the request log's writer included) per 1,000 requests, from after the
+warm-up to the end of the graceful stop, whose exit flush it includes. Target: ours <= 1.05
+x bare, and every request the "ours" servers answered is a row in the database at the end.
+The wall-clock medians of many short alternating runs are reported beside it.
 BENCH_MIDDLEWARE_AA=1 runs it with the middleware off in both kinds (an A/A calibration).
 
 The client is ApacheBench (`ab`, Debian's apache2-utils) when it is on PATH: a C client
-uses a fraction of the CPU a Python one does, so on a 2-core machine the server's own cost
-dominates the timing and the comparison is stricter. Without it, Python threads with
-http.client do the same work.
+uses a fraction of the CPU a Python one does, so on a 2-core machine the servers' own cost
+dominates the timing. Without it, Python threads with http.client do the same work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
-import json
 import os
 import random
 import re
+import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -38,30 +38,39 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PATH = "/api/public/"
-READY_PATH = "/admin/login/"  # not logged, so the row count stays exact
+READY_PATH = "/"  # a redirect to the admin: not logged, renders no template
 DEFAULT_REQUESTS = 2000
-REPEATS = 81
+REPEATS = 81  # rounds at the default size; a smaller --size runs proportionally fewer
+MIN_REPEATS = 8
 CONCURRENCY = 4
 WORKERS = 2
 THREADS = 4
 INSTANCES = 4  # servers of each kind, taking turns
+KINDS = ("ours", "bare")
 HASH_SEED = str(random.randrange(2**32))
+SECRET_KEY = secrets.token_urlsafe(48)
 # An A/A run: both kinds without the middleware, to see the instrument's own error.
 CALIBRATE = os.environ.get("BENCH_MIDDLEWARE_AA") == "1"
 WARMUP = 300
 TARGET = 1.05
 MAX_RERUNS = 20
-FLUSH_SECONDS = 3600
+FLUSH_SECONDS = 1.0  # the writer's default interval, set so that no .env changes it
+# A pause after every run, longer than the writer's interval: a run's last rows are
+# written before the next run starts, so they cost no other server wall time.
+SETTLE_SECONDS = FLUSH_SECONDS + 0.5
 MIN_WORKER_SHARE = 0.15  # of the run's worker CPU, for each of the two workers
+STOP_SECONDS = 30
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 AB = shutil.which("ab")  # ApacheBench, when installed
 
 
 @dataclass(frozen=True)
 class Server:
+    kind: str
     process: subprocess.Popen
     port: int
     workers: list[int]
+    log: Path
 
 
 def say(message: str) -> None:
@@ -81,39 +90,77 @@ def server_env(database_url: str, log_enabled: bool) -> dict[str, str]:
         # layouts differed per process and so did speed, by a few percent between
         # identical servers.
         "PYTHONHASHSEED": HASH_SEED,
-        "DJANGO_SETTINGS_MODULE": "backoffice.settings.bench",
+        "DJANGO_SETTINGS_MODULE": "backoffice.settings.prod",
+        "SECRET_KEY": SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP over loopback
         "DATABASE_URL": database_url,
+        # Nothing on the measured path uses Redis; anything else stays in the bench's database.
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"),
         "API_REQUEST_LOG_ENABLED": "true" if log_enabled else "false",
-        # Writes only when a worker has buffered a full batch (500 rows), as under the
-        # sustained load this is: the 1 s timer would otherwise write a run's last rows
-        # during the next run, which may be the bare server's. The rows left in the
-        # buffers at the end are written on the graceful stop and counted below.
         "API_REQUEST_LOG_FLUSH_SECONDS": str(FLUSH_SECONDS),
     }
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    bin_dir = Path(sys.executable).parent
-    process = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "backoffice.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--threads", str(THREADS), "--worker-class", "gthread",
-         "--log-level", "warning"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (the state comes first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of all the process's threads, and of the children it has reaped."""
+    return sum(int(ticks) for ticks in stat_fields(pid)[11:15]) / CLOCK_TICKS
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's children (its workers), from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", READY_PATH)
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-        if process.poll() is not None:
-            break
-    process.kill()
-    raise RuntimeError(f"gunicorn did not answer on port {port}")
+            if int(stat_fields(int(stat.parent.name))[1]) == master:
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+    return sorted(pids)
+
+
+def server_cpu(server: Server) -> float:
+    return sum(cpu_seconds(pid) for pid in (server.process.pid, *server.workers))
+
+
+def answers(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", READY_PATH)
+        return connection.getresponse().status < 400
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def start_server(kind: str, database_url: str, workdir: Path) -> Server:
+    port = free_port()
+    log = workdir / f"gunicorn-{kind}-{port}.log"
+    logged = kind == "ours" and not CALIBRATE
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "backoffice.wsgi",
+             "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--threads", str(THREADS),
+             "--worker-class", "gthread", "--preload", "--graceful-timeout", "5",
+             "--log-level", "warning"],
+            cwd=BASE_DIR, env=server_env(database_url, logged), stdout=subprocess.DEVNULL,
+            stderr=stderr, start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        workers = worker_pids(process.pid)
+        if len(workers) == WORKERS and answers(port):
+            return Server(kind, process, port, workers, log)
+        time.sleep(0.2)
+    kill(process)
+    raise RuntimeError(f"gunicorn ({kind}) did not start on port {port}:\n"
+                       f"{log.read_text()[-2000:]}")
 
 
 def hammer(port: int, total: int, concurrency: int) -> float:
@@ -168,171 +215,204 @@ def ab(port: int, total: int, concurrency: int) -> float:
     return float(taken.group(1))
 
 
-def manage(database_url: str, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *argv], cwd=BASE_DIR, check=True,
-                          env=server_env(database_url, True), capture_output=True, text=True)
+def timed_run(server: Server, total: int) -> tuple[float, bool]:
+    """One run and the settling pause after it; returns (seconds, every worker had a share)."""
+    before = [cpu_seconds(pid) for pid in server.workers]
+    elapsed = hammer(server.port, total, CONCURRENCY)
+    used = [cpu_seconds(pid) - start for pid, start in zip(server.workers, before, strict=True)]
+    time.sleep(SETTLE_SECONDS)
+    return elapsed, min(used) >= MIN_WORKER_SHARE * sum(used)
 
 
-def queue_discard(database_url: str) -> None:
-    """Empty the request-log queue of the bench's Redis (left by an interrupted run)."""
-    manage(database_url, "shell", "-c", "from reports.request_queue import QUEUE_KEY, "
-           "queue_client; queue_client().delete(QUEUE_KEY)")
-
-
-def queue_drain(database_url: str) -> float:
-    """What the worker's periodic task does, all at once; returns the seconds it took."""
-    began = time.perf_counter()
-    manage(database_url, "drain_request_log")
-    return time.perf_counter() - began
-
-
-def logged_rows(database: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT COUNT(*) FROM reports_apirequest").fetchone()[0]
-
-
-def worker_pids(master: subprocess.Popen) -> list[int]:
-    """The gunicorn master's children (its workers), from /proc."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        if int(fields[1]) == master.pid:
-            pids.append(int(stat.parent.name))
-    return sorted(pids)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def balanced_run(port: int, workers: list[int], total: int) -> tuple[float, int]:
-    """One timed run in which every worker served a share; returns (seconds, runs discarded).
-
-    A keep-alive connection stays with the worker that accepted it, and the accept race
-    sometimes hands all of the client's connections to one worker: that run measures one
-    process on one core (about 2.5x slower here, a fifth of runs), not the process model
-    under test, and made single runs bimodal. Such a run is repeated, for either server.
-    """
-    for discarded in range(MAX_RERUNS + 1):
-        before = [cpu_seconds(pid) for pid in workers]
-        elapsed = hammer(port, total, CONCURRENCY)
-        used = [cpu_seconds(pid) - start for pid, start in zip(workers, before, strict=True)]
-        if min(used) >= MIN_WORKER_SHARE * sum(used):
-            return elapsed, discarded
-    raise RuntimeError(f"{MAX_RERUNS + 1} runs in a row left a worker idle")
-
-
-def start_servers(database_url: str) -> dict[str, list[Server]]:
+def start_servers(database_url: str, workdir: Path) -> dict[str, list[Server]]:
     """INSTANCES servers of each kind, warmed up; instance i of each kind form round pair i."""
-    servers: dict[str, list[Server]] = {"ours": [], "bare": []}
+    servers: dict[str, list[Server]] = {kind: [] for kind in KINDS}
     for pair in range(INSTANCES):
         # Which kind starts (and warms up) first alternates too: identical servers timed
         # against each other came out 1-2% apart in favour of the one started second.
-        for name in ("ours", "bare") if pair % 2 == 0 else ("bare", "ours"):
-            instances = servers[name]
-            port = free_port()
-            logged = name == "ours" and not CALIBRATE
-            process = start_server(server_env(database_url, logged), port)
-            instances.append(Server(process, port, worker_pids(process)))
-            if len(instances[-1].workers) != WORKERS:
-                raise RuntimeError(f"{name}: {len(instances[-1].workers)} gunicorn workers")
-            hammer(port, WARMUP, CONCURRENCY)
+        for kind in KINDS if pair % 2 == 0 else reversed(KINDS):
+            server = start_server(kind, database_url, workdir)
+            servers[kind].append(server)
+            hammer(server.port, WARMUP, CONCURRENCY)
     return servers
 
 
-def stop_servers(servers: dict[str, list[Server]]) -> None:
-    """A graceful stop: each worker flushes its buffer on exit."""
-    processes = [server.process for instances in servers.values() for server in instances]
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL the server's whole process group (master and workers) and reap the master."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def stop_servers(servers: list[Server]) -> dict[int, float]:
+    """Stop every server gracefully at once; returns each one's lifetime CPU seconds by port.
+
+    SIGTERM is gunicorn's graceful stop: each worker finishes, flushes its buffer on exit
+    and is reaped by the master. os.wait4 on the master then reports the master's own CPU
+    plus that of the workers it reaped, every thread and the exit flush included.
+    """
+    for server in servers:
+        server.process.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    used = {}
+    for server in servers:
+        while True:
+            pid, status, usage = os.wait4(server.process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn ({server.kind}) did not stop in {STOP_SECONDS}s")
+            time.sleep(0.05)
+        server.process.returncode = os.waitstatus_to_exitcode(status)
+        if server.process.returncode:
+            raise RuntimeError(f"gunicorn ({server.kind}) exited with "
+                               f"{server.process.returncode}:\n{server.log.read_text()[-2000:]}")
+        used[server.port] = usage.ru_utime + usage.ru_stime
+    return used
+
+
+def manage(env: dict[str, str], *argv: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", *argv], cwd=BASE_DIR, check=True,
+                          env=env, capture_output=True, text=True).stdout
+
+
+def query_log(env: dict[str, str], expression: str) -> int:
+    """An integer from `expression` over `rows` (ApiRequest.objects), in the servers' database."""
+    out = manage(env, "shell", "-c", "from reports.models import ApiRequest; "
+                 f"rows = ApiRequest.objects; print({expression})")
+    return int(out.split()[-1])
+
+
+def measure(servers: dict[str, list[Server]], requests: int, rounds: int
+            ) -> tuple[dict[str, list[float]], list[int]]:
+    """The alternating timed rounds; returns (run seconds by kind, rounds played by pair).
+
+    A keep-alive connection stays with the worker that accepted it, and the accept race
+    sometimes hands all of the client's connections to one worker: that run times one
+    process on one core (about 2.5x slower here, a tenth to a fifth of runs), not the
+    process model under test. A round with such a run is played again, both runs, so both
+    kinds serve the same requests, over which their idle and stop CPU is spread.
+    """
+    times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    played = [0] * INSTANCES
+    for repeat in range(rounds):
+        pair = repeat % INSTANCES
+        # Each pair runs "ours" first in half of its rounds.
+        order = KINDS if (repeat // INSTANCES) % 2 == 0 else tuple(reversed(KINDS))
+        for _ in range(MAX_RERUNS + 1):
+            played[pair] += 1
+            runs = {kind: timed_run(servers[kind][pair], requests) for kind in order}
+            if all(balanced for _, balanced in runs.values()):
+                break
+        else:
+            raise RuntimeError(f"{MAX_RERUNS + 1} rounds in a row left a worker idle")
+        for kind in KINDS:
+            times[kind].append(runs[kind][0])
+        if repeat % 10 == 9 or repeat == rounds - 1:
+            say(f"round {repeat + 1}/{rounds}: ours {times['ours'][-1]:.3f}s, "
+                f"bare {times['bare'][-1]:.3f}s")
+    return times, played
 
 
 def run(size: int | None) -> dict:
     requests = size or DEFAULT_REQUESTS
+    rounds = max(MIN_REPEATS, REPEATS * min(requests, DEFAULT_REQUESTS) // DEFAULT_REQUESTS)
     workdir = Path(tempfile.mkdtemp(prefix="bench-middleware-"))
-    database = workdir / "bench.sqlite3"
-    database_url = f"sqlite:///{database}"
-    servers: dict[str, list[Server]] = {}
+    own_database = not os.environ.get("DATABASE_URL")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    env = server_env(database_url, True)
+    everyone: list[Server] = []
     try:
-        say(f"migrating a fresh SQLite database in {workdir}")
-        manage(database_url, "migrate", "--noinput", "-v", "0")
-        queue_discard(database_url)
-        say(f"starting {INSTANCES} servers of each kind")
-        servers = start_servers(database_url)
-        times: dict[str, list[float]] = {"ours": [], "bare": []}
-        discarded = {"ours": 0, "bare": 0}
-        for repeat in range(REPEATS):
-            pair = repeat % INSTANCES
-            # Each pair runs "ours" first in half of its rounds.
-            order = ("ours", "bare") if (repeat // INSTANCES) % 2 == 0 else ("bare", "ours")
-            for name in order:
-                server = servers[name][pair]
-                elapsed, reruns = balanced_run(server.port, server.workers, requests)
-                times[name].append(elapsed)
-                discarded[name] += reruns
-            if repeat % 10 == 9 or repeat == REPEATS - 1:
-                say(f"round {repeat + 1}/{REPEATS}: ours {times['ours'][-1]:.3f}s, "
-                    f"bare {times['bare'][-1]:.3f}s")
+        say(f"migrating {workdir / 'bench.sqlite3' if own_database else 'DATABASE_URL'}")
+        manage(env, "migrate", "--noinput", "-v", "0")
+        last_id = query_log(env, "rows.order_by('-id').values_list('id', flat=True).first() or 0")
+        say(f"starting {INSTANCES} servers of each kind (production settings)")
+        servers = start_servers(database_url, workdir)
+        everyone = [server for kind in KINDS for server in servers[kind]]
+        time.sleep(SETTLE_SECONDS)  # the warm-ups' rows are written before the count starts
+        # Every server's count starts and ends at the same moment, so each kind is charged
+        # the same idle time (the other kind's turns, the pauses).
+        start_cpu = {server.port: server_cpu(server) for server in everyone}
+        times, played = measure(servers, requests, rounds)
+        if any(worker_pids(server.process.pid) != server.workers for server in everyone):
+            raise RuntimeError("a gunicorn worker was replaced during the runs")
+        before_stop = {server.port: server_cpu(server) for server in everyone}
+        used = stop_servers(everyone)
+        logged = query_log(env, f"rows.filter(id__gt={last_id}).count()")
+        if not own_database:
+            query_log(env, f"rows.filter(id__gt={last_id}).delete()[0]")
     finally:
-        stop_servers(servers)
-    try:
-        drain_seconds = queue_drain(database_url)
-        logged = logged_rows(database)
-    finally:
+        for server in everyone:
+            if server.process.returncode is None:
+                kill(server.process)
         shutil.rmtree(workdir, ignore_errors=True)
+    # The accounting check: wait4's total can only exceed the last /proc reading (by the
+    # stop's own work), give or take one clock tick per process read.
+    slack = (1 + WORKERS) / CLOCK_TICKS
+    for server in everyone:
+        if used[server.port] < before_stop[server.port] - slack:
+            raise RuntimeError(f"wait4 reported {used[server.port]:.2f}s CPU for a server that "
+                               f"/proc put at {before_stop[server.port]:.2f}s before its stop")
+
+    def total(kind: str, figures: dict[int, float]) -> float:
+        return sum(figures[server.port] for server in servers[kind])
+
+    answered = requests * sum(played)  # by each kind
+    cost = {kind: total(kind, used) - total(kind, start_cpu) for kind in KINDS}
+    stop = {kind: total(kind, used) - total(kind, before_stop) for kind in KINDS}
+    per_1000 = {kind: 1000 * cost[kind] / answered for kind in KINDS}
+    cpu_ratio = cost["ours"] / cost["bare"]
+
+    def server_cost(server: Server) -> float:
+        return used[server.port] - start_cpu[server.port]
+
+    cpu_per_pair = [round(server_cost(ours) / server_cost(bare), 3)
+                    for ours, bare in zip(servers["ours"], servers["bare"], strict=True)]
     # Every /api/ request the "ours" servers answered: the warm-ups and the runs (none in
     # an A/A run, where they have no middleware).
-    answered = WARMUP * INSTANCES + requests * (REPEATS + discarded["ours"])
-    expected = 0 if CALIBRATE else answered
+    expected = 0 if CALIBRATE else WARMUP * INSTANCES + answered
     ours, bare = statistics.median(times["ours"]), statistics.median(times["bare"])
     ratio = ours / bare
     # Each round runs both back to back, so the per-round ratio cancels slow drifts in the
-    # machine's background load; its median is the steadier figure.
+    # machine's background load; its median is the steadier wall-clock figure.
     per_round = [o / b for o, b in zip(times["ours"], times["bare"], strict=True)]
     paired = statistics.median(per_round)
-    # The same per server pair: how far apart they are shows what the instances add to
-    # the error (round r used pair r % INSTANCES).
     per_pair = [round(statistics.median(per_round[pair::INSTANCES]), 3)
                 for pair in range(INSTANCES)]
-    say(f"median of {REPEATS}: ours {ours:.3f}s, bare {bare:.3f}s, ratio {ratio:.3f} "
-        f"(paired {paired:.3f}, target <= {TARGET}); {logged} of {expected} requests logged")
+    say(f"CPU per 1,000 requests: ours {per_1000['ours']:.4f}s, bare {per_1000['bare']:.4f}s, "
+        f"ratio {cpu_ratio:.3f} (target <= {TARGET}); wall median of {rounds}: ratio "
+        f"{ratio:.3f}, paired {paired:.3f}; {logged} of {expected} requests logged")
     return {
         "bench": "middleware",
         "mode": "A/A calibration (no middleware in either)" if CALIBRATE else "A/B",
+        "settings": "backoffice.settings.prod",
+        # CPU seconds of the servers' processes per 1,000 requests answered.
+        "cpu_seconds": {kind: round(per_1000[kind], 4) for kind in KINDS},
+        "cpu_ratio": round(cpu_ratio, 4),
+        "cpu_ratio_per_server_pair": cpu_per_pair,
         "seconds": {"ours": round(ours, 4), "bare": round(bare, 4)},
         "ratio": round(ratio, 4),
         "paired_ratio": round(paired, 4),
         "paired_ratio_per_server_pair": per_pair,
         "target_ratio": TARGET,
-        # Both statistics, and no row lost: the verdict does not pick the kinder figure.
-        # (None in an A/A run: there is no middleware to judge.)
-        "meets_target": None if CALIBRATE else max(ratio, paired) <= TARGET and logged == expected,
+        # The CPU ratio, and no row lost (None in an A/A run: no middleware to judge).
+        "meets_target": None if CALIBRATE else cpu_ratio <= TARGET and logged == expected,
         "requests_per_run": requests,
-        "repeats": REPEATS,
+        "repeats": rounds,
+        "requests_measured_per_kind": answered,
+        "rounds_repeated_one_worker_idle": sum(played) - rounds,
         "servers_per_kind": INSTANCES,
         "concurrency": CONCURRENCY,
         "client": "ab (ApacheBench)" if AB else "python http.client threads",
-        "runs_discarded_one_worker_idle": discarded,
-        "server": f"gunicorn gthread, {WORKERS} workers x {THREADS} threads, loopback",
-        "database": "sqlite",
+        "server": f"gunicorn gthread, {WORKERS} workers x {THREADS} threads, --preload, loopback",
+        "flush_seconds": FLUSH_SECONDS,
+        "database": "sqlite" if database_url.startswith("sqlite") else "postgresql",
         "rows_logged": logged,
         "rows_expected": expected,
-        # Written from the Redis queue after the timed runs, as the worker does.
-        "drain_seconds": round(drain_seconds, 2),
-        "drain_rows_per_second": round(logged / drain_seconds) if logged else None,
+        # The graceful stops (exit flush, interpreter shutdown; wait4 less the last /proc
+        # reading): inside cpu_seconds, alike in both kinds, so they dilute the difference.
+        "cpu_seconds_in_stop": {kind: round(stop[kind], 3) for kind in KINDS},
+        "cpu_ratio_excluding_stop": round(
+            (cost["ours"] - stop["ours"]) / (cost["bare"] - stop["bare"]), 4),
     }
 
-
-if __name__ == "__main__":
-    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else None)))
