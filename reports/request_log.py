@@ -1,8 +1,8 @@
 """A per-process buffer that writes logged API requests in batches, off the request path.
 
 Requests append a tuple (a lock-free deque append); a daemon thread of the same process
-writes what has accumulated every API_REQUEST_LOG_FLUSH_SECONDS (sooner when a batch
-fills), one multi-row INSERT per batch. Nothing is dropped silently:
+writes what has accumulated every API_REQUEST_LOG_FLUSH_SECONDS (sooner when many rows
+wait) in one transaction of multi-row INSERTs. Nothing is dropped silently:
 - a failed write is logged and its rows are kept for the next flush;
 - rows beyond API_REQUEST_LOG_MAX_BUFFER (the database stayed down) are dropped oldest
   first, and how many is logged as an error;
@@ -20,11 +20,14 @@ from collections import deque
 
 from django.db import connection
 
-from reports.services import api_requests_write
+from reports.services import ROWS_PER_STATEMENT, api_requests_write
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500
+# A flush is due early when a statement's worth of rows waits. Otherwise rows are written
+# once per interval, all in one transaction: a commit costs far more than a row (on SQLite
+# several hundred rows' worth), so fewer, larger transactions keep the log cheap.
+WAKE_AT_ROWS = ROWS_PER_STATEMENT
 
 
 class RequestLogBuffer:
@@ -44,7 +47,7 @@ class RequestLogBuffer:
             self._start()
         rows = self.rows
         rows.append(row)
-        if len(rows) >= BATCH and not self._wake.is_set():
+        if len(rows) >= WAKE_AT_ROWS and not self._wake.is_set():
             self._wake.set()
 
     def _after_fork(self) -> None:
@@ -74,21 +77,17 @@ class RequestLogBuffer:
         would, under steady traffic, commit a few rows at a time without end.
         """
         with self._flush_lock:
-            written, pending = 0, len(self.rows)
-            while pending > 0:
-                batch = [self.rows.popleft() for _ in range(min(pending, BATCH))]
-                pending -= len(batch)
-                try:
-                    written += api_requests_write(rows=batch)
-                except Exception:
-                    if not connection.in_atomic_block:
-                        connection.close()  # maybe broken; the next flush reconnects
-                    self.rows.extendleft(reversed(batch))
-                    logger.exception("could not write %d API request log rows; keeping them",
-                                     len(self.rows))
-                    self._trim()
-                    break
-            return written
+            batch = [self.rows.popleft() for _ in range(len(self.rows))]
+            try:
+                return api_requests_write(rows=batch)
+            except Exception:
+                if not connection.in_atomic_block:
+                    connection.close()  # maybe broken; the next flush reconnects
+                self.rows.extendleft(reversed(batch))
+                logger.exception("could not write %d API request log rows; keeping them",
+                                 len(self.rows))
+                self._trim()
+                return 0
 
     def _trim(self) -> None:
         dropped = 0
