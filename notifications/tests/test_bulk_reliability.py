@@ -127,7 +127,7 @@ def test_cancel_in_flight_sends_nothing_more(smtp):
     try:
         send_bulk_notifications.delay(notification.pk)
         wait_until(lambda: len(smtp.messages) >= 50, 120, "50 messages before cancelling")
-        from notifications.bulk import notification_cancel
+        from notifications.lifecycle import notification_cancel
 
         notification_cancel(notification_id=notification.pk)
         wait_until(lambda: not Delivery.objects.filter(notification=notification,
