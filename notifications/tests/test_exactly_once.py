@@ -101,8 +101,12 @@ def test_concurrent_send_now_presses_send_each_recipient_once(presses, operator,
     wait_until(lambda: len(received(smtp, subject)) == 1001, 30, "every message")
     counts = received(smtp, subject)
     assert set(counts) == recipients and set(counts.values()) == {1}
-    admin_mails = [m for m in smtp.messages if m["Subject"].endswith(f"finished: {subject}")]
-    assert len(admin_mails) == 1  # one start, one chord, one summary
+
+    def admin_mails():
+        return [m for m in smtp.messages if m["Subject"].endswith(f"finished: {subject}")]
+
+    wait_until(admin_mails, 30, "the summary to the admins")
+    assert len(admin_mails()) == 1  # one start, one chord, one summary
 
 
 @pytest.mark.worker
