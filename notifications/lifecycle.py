@@ -177,6 +177,15 @@ def notifications_resume_stalled() -> list[int]:
     return resumed
 
 
+def cancelled_leftovers_skip() -> int:
+    """Rows a dead batch held when their notification was cancelled: skipped once the lease
+    ended (a live batch skips its own rows when it notices the cancel)."""
+    return Delivery.objects.filter(
+        notification__status=Status.CANCELLED, status=DStatus.SENDING,
+        lease_until__lt=timezone.now(),
+    ).update(status=DStatus.SKIPPED, claim="", lease_until=None, last_error="cancelled")
+
+
 def notification_cancel(*, notification_id: int) -> int:
     """Stop a scheduled or sending notification: nothing more goes out. Returns rows skipped.
 

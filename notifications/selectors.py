@@ -32,6 +32,7 @@ def notification_progress(notification: Notification) -> dict:
                     for key in ("sent", "failed", "skipped", "pending", "sending")},
         "done": notification.status not in (Notification.Status.SENDING,
                                             Notification.Status.SCHEDULED),
+        "stalled": notification_stalled_since(notification) is not None,
     }
 
 

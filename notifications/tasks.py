@@ -142,7 +142,7 @@ def resume_stalled_notifications() -> dict:
     for notification_id in resumed:
         _issue(notification_id, lifecycle.notification_resume_batches(
             notification_id=notification_id))
-    return {"resumed": resumed}
+    return {"resumed": resumed, "cancelled_skipped": lifecycle.cancelled_leftovers_skip()}
 
 
 @shared_task(name="notifications.tasks.send_test_notification")

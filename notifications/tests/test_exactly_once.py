@@ -224,6 +224,23 @@ def test_stalled_means_open_rows_and_no_live_lease(settings):
     assert notification_stalled_since(notification) is None  # a row moved just now
 
 
+@pytest.mark.django_db
+def test_the_sweep_skips_what_a_dead_batch_held_in_a_cancelled_notification():
+    notification = Notification.objects.create(subject="S", text_body="t", status="cancelled")
+    expired = timezone.now() - timedelta(seconds=1)
+    dead = Delivery.objects.create(notification=notification, email="d@example.com",
+                                   status="sending", claim="dead", lease_until=expired)
+    live = Delivery.objects.create(notification=notification, email="l@example.com",
+                                   status="sending", claim="live",
+                                   lease_until=timezone.now() + timedelta(minutes=1))
+
+    assert lifecycle.cancelled_leftovers_skip() == 1
+
+    dead.refresh_from_db()
+    live.refresh_from_db()
+    assert dead.status == "skipped" and dead.claim == "" and live.status == "sending"
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_stalled_since_and_resume_send_exactly_the_rest(client, operator, worker4, smtp):
