@@ -304,3 +304,14 @@ def test_schedule_and_send_after_a_start_are_refused_with_when_it_started(admin_
     assert "Already sending (started " in retried.content.decode()
     notification.refresh_from_db()
     assert notification.status == "sending" and notification.schedule is None
+
+
+@pytest.mark.parametrize("env, variable", [
+    ({"EMAIL_TIMEOUT": "30", "NOTIFICATION_CLAIM_LEASE_SECONDS": "60"},
+     "NOTIFICATION_CLAIM_LEASE_SECONDS"),
+    ({"NOTIFICATION_STALL_GRACE_SECONDS": "-1"}, "NOTIFICATION_STALL_GRACE_SECONDS"),
+])
+def test_a_lease_shorter_than_an_smtp_exchange_is_refused(env, variable):
+    from backoffice.tests.test_configuration import assert_one_clear_line, manage
+
+    assert_one_clear_line(manage("check", **env), variable)
