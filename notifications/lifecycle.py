@@ -40,8 +40,11 @@ def state_problem(notification: Notification | None) -> str:
         return "The notification no longer exists."
     if notification.status == Status.SENDING:
         return f"Already sending (started {_local(notification.started_at)})."
-    if notification.status == Status.SCHEDULED:
-        return f"Already scheduled (for {notification.scheduled_at:%Y-%m-%d %H:%M %Z})."
+    if notification.status == Status.DRAFT:
+        return "It is a draft: nothing has started."
+    if notification.status == Status.SCHEDULED and notification.scheduled_at:
+        when = timezone.localtime(notification.scheduled_at)
+        return f"Already scheduled (for {when:%Y-%m-%d %H:%M %Z})."
     finished = _local(notification.finished_at)
     return f"Already {notification.get_status_display().lower()} (finished {finished})."
 
