@@ -11,7 +11,7 @@ from notifications import views
 from notifications.audience import recipient_summary
 from notifications.forms import NotificationForm, ScheduleForm
 from notifications.models import Delivery, EmailAttempt, Notification, TransactionalEmail
-from notifications.selectors import notification_progress
+from notifications.selectors import notification_progress, notification_stalled_since
 
 
 class EmailAttemptInline(RecordAdminMixin, TabularInline):
@@ -54,8 +54,8 @@ class NotificationAdmin(ModelAdmin):
     search_fields = ("subject",)
     autocomplete_fields = ("users",)
     filter_horizontal = ("groups",)
-    readonly_fields = ("status", "scheduled_at", "created_by", "created_at", "started_at",
-                       "finished_at")
+    readonly_fields = ("status", "note", "scheduled_at", "created_by", "created_at",
+                       "started_at", "finished_at")
     fieldsets = (
         (None, {"fields": ("subject", "html_body", "text_body")}),
         ("Audience", {"fields": ("audience", "groups", "users", "addresses", "skip_invalid")}),
@@ -69,7 +69,7 @@ class NotificationAdmin(ModelAdmin):
         routes = [
             ("send", views.send_now), ("schedule", views.schedule), ("cancel", views.cancel),
             ("retry-failed", views.retry_failed), ("send-test", views.send_test),
-            ("progress", views.progress),
+            ("resume", views.resume), ("progress", views.progress),
         ]
         return [
             path(f"<int:pk>/{name}/", wrap(view), name=f"notifications_notification_{name}")
@@ -95,6 +95,7 @@ class NotificationAdmin(ModelAdmin):
                 can_send=request.user.has_perm(views.SEND_PERMISSION),
                 recipients=recipient_summary(notification),
                 progress=notification_progress(notification),
+                stalled_since=notification_stalled_since(notification),
                 schedule_form=ScheduleForm(),
                 deliveries_url=reverse("admin:notifications_delivery_changelist"),
             )
@@ -112,7 +113,8 @@ class DeliveryAdmin(RecordAdminMixin, ModelAdmin):
     show_full_result_count = False
     paginator = InfinitePaginator
     readonly_fields = ("notification", "user", "email", "status", "attempts", "last_smtp_code",
-                       "last_error", "sent_at", "message_id", "next_attempt_at", "updated_at")
+                       "last_error", "sent_at", "message_id", "next_attempt_at", "claim",
+                       "lease_until", "worker", "updated_at")
     fields = readonly_fields
 
 

@@ -1,14 +1,14 @@
-"""Writes for bulk notifications: materialise deliveries, claim and send batches, finish.
+"""Writes for bulk notifications: materialise deliveries, send batches, finish.
 
-The Delivery rows are the truth. Every state change is a guarded UPDATE, so a batch that
-Redis delivers twice (a worker was killed; acks are late) skips rows already sent, and a
-cancelled notification sends nothing more.
+The Delivery rows are the truth. A batch claims its rows under a lease (notifications.claims),
+so a batch that Redis delivers twice skips rows already sent or held by a live batch, and a
+cancelled notification sends nothing more. Starting, retrying, cancelling and resuming a
+notification live in notifications.lifecycle.
 """
 
 from __future__ import annotations
 
 import email.policy
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,11 +20,12 @@ from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
-from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db import connection
+from django.db.models import Min
 from django.utils import timezone
 
 from notifications.audience import audience_recipients, audience_users
+from notifications.claims import Lease, open_rows, rows_claim
 from notifications.mailer import SENT, Mailer
 from notifications.models import Delivery, Notification
 from notifications.selectors import delivery_counts
@@ -35,10 +36,6 @@ DStatus = Delivery.Status
 CREATE_CHUNK = 1000
 FINAL = (DStatus.SENT, DStatus.FAILED, DStatus.SKIPPED)
 CANCEL_CHECK_SECONDS = 0.2  # how soon a running batch notices a cancel
-
-
-class NotificationStateError(Exception):
-    """The notification is not in a state that allows this; the message says why."""
 
 
 def deliveries_materialise(*, notification: Notification) -> int:
@@ -65,10 +62,10 @@ def _user_deliveries_insert(notification: Notification) -> int:
     select_sql, params = users.query.sql_with_params()
     quote = connection.ops.quote_name
     columns = ("notification_id", "user_id", "email", "status", "attempts", "last_error",
-               "message_id", "claim", "updated_at")
+               "message_id", "claim", "worker", "updated_at")
     sql = (
         f"INSERT INTO {quote(Delivery._meta.db_table)} ({', '.join(map(quote, columns))}) "
-        f"SELECT %s, audience.pk, LOWER(audience.email), %s, 0, '', '', '', %s "
+        f"SELECT %s, audience.pk, LOWER(audience.email), %s, 0, '', '', '', '', %s "
         f"FROM ({select_sql}) AS audience WHERE true "  # WHERE: SQLite's upsert grammar
         f"ON CONFLICT ({quote('notification_id')}, {quote('email')}) DO NOTHING"
     )
@@ -78,58 +75,27 @@ def _user_deliveries_insert(notification: Notification) -> int:
         return cursor.rowcount
 
 
-def _batches(notification_id: int, statuses) -> list[list[int]]:
-    ids = list(Delivery.objects.filter(notification_id=notification_id, status__in=statuses)
+def open_batches(notification_id: int) -> list[list[int]]:
+    """Ids of the rows still to send that no live batch holds, in batches."""
+    ids = list(Delivery.objects.filter(open_rows(timezone.now()), notification_id=notification_id)
                .order_by("pk").values_list("pk", flat=True))
     size = settings.NOTIFICATION_BATCH_SIZE
     return [ids[start:start + size] for start in range(0, len(ids), size)]
 
 
-def notification_start(*, notification_id: int) -> list[list[int]] | None:
-    """Move a draft/scheduled notification to sending and materialise its deliveries.
-
-    Returns the batches of delivery ids still to send (also when the notification was
-    already sending: a redelivered start continues), or None when it may not be sent.
-    """
-    with transaction.atomic():
-        started = Notification.objects.filter(
-            pk=notification_id, status__in=[Status.DRAFT, Status.SCHEDULED]
-        ).update(status=Status.SENDING, started_at=timezone.now(), finished_at=None)
-        notification = Notification.objects.filter(pk=notification_id).first()
-        if notification is None or notification.status != Status.SENDING:
-            return None
-        if started:
-            deliveries_materialise(notification=notification)
-    return _batches(notification_id, [DStatus.PENDING, DStatus.SENDING])
-
-
-def _claim(notification_id: int, delivery_ids: list[int], run_id: str) -> list[dict]:
-    """Take this batch's unsent rows (its own rows only, so a re-run may take back rows
-    left 'sending' by a killed run). SKIP LOCKED on PostgreSQL; a guarded UPDATE elsewhere."""
-    now = timezone.now()
-    due = (Q(pk__in=delivery_ids, notification_id=notification_id,
-             notification__status=Status.SENDING, status__in=[DStatus.PENDING, DStatus.SENDING])
-           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
-    with transaction.atomic():
-        rows = Delivery.objects.filter(due)
-        if connection.features.has_select_for_update_skip_locked:
-            ids = list(rows.select_for_update(skip_locked=True, of=("self",))
-                       .values_list("pk", flat=True))
-            rows = Delivery.objects.filter(pk__in=ids)
-        rows.update(status=DStatus.SENDING, claim=run_id, updated_at=now)
-    return list(Delivery.objects.filter(claim=run_id, status=DStatus.SENDING)
-                .order_by("pk").values("pk", "email", "attempts"))
-
-
-def rate_limit_wait(limit: int) -> None:
-    """Block until this send fits the per-minute `limit` shared by every worker (via Redis)."""
+def rate_limit_wait(limit: int, on_wait=None) -> None:
+    """Block until this send fits the per-minute `limit` shared by every worker (via Redis);
+    `on_wait` is called about every second while waiting (a batch renews its lease)."""
     while limit:
         minute = int(time.time() // 60)
         key = f"notifications:rate:{minute}"
         cache.add(key, 0, timeout=120)
         if cache.incr(key) <= limit:
             return
-        time.sleep(max(0.05, (minute + 1) * 60 - time.time()))
+        while time.time() < (minute + 1) * 60:
+            if on_wait is not None:
+                on_wait()
+            time.sleep(max(0.05, min(1.0, (minute + 1) * 60 - time.time())))
 
 
 def _message(notification: Notification, address: str) -> EmailMultiAlternatives:
@@ -178,10 +144,12 @@ class BatchResult:
                 "cancelled": self.cancelled}
 
 
-def batch_send(*, notification_id: int, delivery_ids: list[int]) -> BatchResult:
+def batch_send(*, notification_id: int, delivery_ids: list[int],
+               worker: str = "") -> BatchResult:
     """Send this batch's claimable rows over one SMTP connection, committing each outcome."""
     run_id = uuid.uuid4().hex
-    rows = _claim(notification_id, delivery_ids, run_id)
+    rows = rows_claim(notification_id=notification_id, delivery_ids=delivery_ids,
+                      run_id=run_id, worker=worker)
     result = BatchResult()
     if rows:
         _send_rows(notification_id, rows, run_id, result)
@@ -198,16 +166,22 @@ def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: Batc
     notification = Notification.objects.get(pk=notification_id)
     rendered = RenderedNotification(notification)
     rate_limit = settings.EMAIL_RATE_LIMIT_PER_MINUTE
+    lease = Lease(notification_id, run_id)
+    owned = None  # None: every claimed row is still ours
     next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
     with Mailer() as mailer, connection.cursor() as cursor:
-        for row in rows:
+        for index, row in enumerate(rows):
             if time.monotonic() >= next_cancel_check:
                 if Notification.objects.filter(pk=notification_id,
                                                status=Status.CANCELLED).exists():
                     result.cancelled = True
                     break
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
-            rate_limit_wait(rate_limit)
+            if lease.due() and lease.renew() < len(rows) - index:
+                owned = lease.owned()  # the lease ended meanwhile; another batch took rows
+            if owned is not None and row["pk"] not in owned:
+                continue
+            rate_limit_wait(rate_limit, on_wait=lambda: lease.due() and lease.renew())
             prepared = rendered.payload(row["email"]) if mailer.sends_raw else None
             if prepared is None:
                 outcome = mailer.send(_message(notification, row["email"]))
@@ -217,17 +191,19 @@ def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: Batc
                                           message_id=prepared[1])
             _record(cursor, row, outcome, run_id, result)
     # Rows this run claimed but did not reach (cancelled): skipped, never sent.
-    Delivery.objects.filter(claim=run_id, status=DStatus.SENDING).update(
-        status=DStatus.SKIPPED, claim="", last_error="cancelled before sending")
+    Delivery.objects.filter(notification_id=notification_id, claim=run_id,
+                            status=DStatus.SENDING).update(
+        status=DStatus.SKIPPED, claim="", lease_until=None,
+        last_error="cancelled before sending")
 
 
 @lru_cache(maxsize=4)
 def _sent_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     table = quote(Delivery._meta.db_table)
-    columns = ("status", "attempts", "last_smtp_code", "last_error", "claim", "updated_at",
-               "sent_at", "message_id", "next_attempt_at")
-    values = ("%s", "%s", "NULL", "''", "''", "%s", "%s", "%s", "NULL")
+    columns = ("status", "attempts", "last_smtp_code", "last_error", "claim", "lease_until",
+               "updated_at", "sent_at", "message_id", "next_attempt_at")
+    values = ("%s", "%s", "NULL", "''", "''", "NULL", "%s", "%s", "%s", "NULL")
     assignments = ", ".join(f"{quote(c)} = {v}" for c, v in zip(columns, values, strict=True))
     return f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s AND {quote('claim')} = %s"
 
@@ -248,7 +224,8 @@ def _record(cursor, row: dict, outcome, run_id: str, result: BatchResult) -> Non
         _record_sent(cursor, row["pk"], run_id, attempts, outcome.message_id, now)
         return
     common = {"attempts": attempts, "last_smtp_code": outcome.smtp_code,
-              "last_error": outcome.error[:2000], "claim": "", "updated_at": now}
+              "last_error": outcome.error[:2000], "claim": "", "lease_until": None,
+              "updated_at": now}
     if outcome.transient and attempts < settings.EMAIL_RETRY_MAX_ATTEMPTS:
         delay = retry_delay(attempt=attempts)
         result.retrying += 1
@@ -262,86 +239,29 @@ def _record(cursor, row: dict, outcome, run_id: str, result: BatchResult) -> Non
 
 
 def notification_finalise(*, notification_id: int) -> dict:
-    """Set the final status from the rows and return the seed's result shape."""
+    """Set the final status from the rows and return the seed's result shape.
+
+    `finished_now` is true only for the call that made the change, so a resumed send whose
+    old and new chords both finish tells the admins once.
+    """
     counts = delivery_counts(notification_id)
-    open_rows = counts[DStatus.PENDING] + counts[DStatus.SENDING]
-    if not open_rows:
+    open_count = counts[DStatus.PENDING] + counts[DStatus.SENDING]
+    finished_now = False
+    if not open_count:
         final = (Status.SENT if not counts[DStatus.FAILED]
                  else Status.FAILED if not counts[DStatus.SENT] else Status.PARTIALLY_FAILED)
-        Notification.objects.filter(pk=notification_id, status=Status.SENDING).update(
-            status=final, finished_at=timezone.now())
+        finished_now = bool(Notification.objects.filter(
+            pk=notification_id, status=Status.SENDING).update(
+            status=final, finished_at=timezone.now(), updated_at=timezone.now()))
     failed = list(Delivery.objects.filter(notification_id=notification_id,
                                           status=DStatus.FAILED)
                   .order_by("pk").values_list("email", flat=True)[:100])
+    status = Notification.objects.filter(pk=notification_id).values_list(
+        "status", flat=True).first()
     return {
-        "notification_id": notification_id,
-        "status": Notification.objects.values_list("status", flat=True).get(pk=notification_id),
+        "notification_id": notification_id, "status": status or "deleted",
+        "finished_now": finished_now,
         "sent_count": counts[DStatus.SENT], "failed_count": counts[DStatus.FAILED],
-        "skipped_count": counts[DStatus.SKIPPED], "pending_count": open_rows,
+        "skipped_count": counts[DStatus.SKIPPED], "pending_count": open_count,
         "total": counts["total"], "failed_emails": failed,
     }
-
-
-def notification_cancel(*, notification_id: int) -> int:
-    """Stop a scheduled or sending notification: nothing more goes out. Returns rows skipped."""
-    from django_celery_beat.models import PeriodicTask
-
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().get(pk=notification_id)
-        if notification.status not in (Status.SCHEDULED, Status.SENDING):
-            raise NotificationStateError(
-                f"only a scheduled or sending notification can be cancelled "
-                f"(this one is {notification.get_status_display().lower()})")
-        if notification.schedule_id:
-            PeriodicTask.objects.filter(pk=notification.schedule_id).update(enabled=False)
-        notification.status = Status.CANCELLED
-        notification.finished_at = timezone.now()
-        notification.save(update_fields=["status", "finished_at", "updated_at"])
-        return Delivery.objects.filter(notification_id=notification_id,
-                                       status=DStatus.PENDING).update(
-            status=DStatus.SKIPPED, claim="", last_error="cancelled", next_attempt_at=None)
-
-
-def notification_retry_failed(*, notification_id: int) -> list[list[int]]:
-    """Put only the failed rows with a usable address back to pending; their batches."""
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().get(pk=notification_id)
-        if notification.status not in (Status.FAILED, Status.PARTIALLY_FAILED):
-            raise NotificationStateError("only a failed or partially failed notification can "
-                                         "retry its failed recipients")
-        retried = Delivery.objects.filter(notification_id=notification_id,
-                                          status=DStatus.FAILED).exclude(
-            last_error__startswith="invalid address").update(
-            status=DStatus.PENDING, attempts=0, next_attempt_at=None, claim="")
-        if not retried:
-            raise NotificationStateError("no failed recipient with a usable address to retry")
-        notification.status = Status.SENDING
-        notification.finished_at = None
-        notification.save(update_fields=["status", "finished_at", "updated_at"])
-    return _batches(notification_id, [DStatus.PENDING])
-
-
-def notification_schedule(*, notification_id: int, when) -> Notification:
-    """Send at `when` through a one-off clocked periodic task (beat), not a long ETA."""
-    from django_celery_beat.models import ClockedSchedule, PeriodicTask
-
-    if when <= timezone.now():
-        raise NotificationStateError("the scheduled time must be in the future")
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().get(pk=notification_id)
-        if notification.status not in (Status.DRAFT, Status.SCHEDULED):
-            raise NotificationStateError("only a draft or scheduled notification can be "
-                                         "(re)scheduled")
-        clocked = ClockedSchedule.objects.create(clocked_time=when)
-        if notification.schedule_id:
-            PeriodicTask.objects.filter(pk=notification.schedule_id).delete()
-        notification.schedule = PeriodicTask.objects.create(
-            name=f"Notification #{notification.pk}: {notification.subject[:80]}",
-            task="notifications.tasks.send_bulk_notifications", clocked=clocked,
-            one_off=True, args=json.dumps([notification.pk]), queue="email",
-            description="Created by the notification's Schedule button.",
-        )
-        notification.status = Status.SCHEDULED
-        notification.scheduled_at = when
-        notification.save(update_fields=["status", "scheduled_at", "schedule", "updated_at"])
-    return notification

@@ -145,6 +145,13 @@ class Notification(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    send_id = models.CharField(max_length=32, blank=True,
+                               help_text="the current send (a start or a retry)")
+    prepared_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="when this send's deliveries were created")
+    dispatched_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="when batches were last issued")
+    note = models.CharField(max_length=255, blank=True, help_text="why it ended this way")
 
     class Meta:
         ordering = ["-created_at"]
@@ -184,6 +191,9 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=255, blank=True)
     claim = models.CharField(max_length=36, blank=True, help_text="batch run that holds the row")
+    lease_until = models.DateTimeField(null=True, blank=True,
+                                       help_text="the claim expires then unless renewed")
+    worker = models.CharField(max_length=255, blank=True, help_text="worker that last claimed it")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,8 +1,14 @@
-"""Reads about notifications: counts and progress from the delivery rows."""
+"""Reads about notifications: counts, progress and stalls from the delivery rows."""
 
-from django.db.models import Count
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.utils import timezone
 
 from notifications.models import Delivery, Notification
+
+DStatus = Delivery.Status
 
 
 def delivery_counts(notification_id: int) -> dict:
@@ -26,4 +32,46 @@ def notification_progress(notification: Notification) -> dict:
                     for key in ("sent", "failed", "skipped", "pending", "sending")},
         "done": notification.status not in (Notification.Status.SENDING,
                                             Notification.Status.SCHEDULED),
+        "stalled": notification_stalled_since(notification) is not None,
     }
+
+
+def sending_notification_ids() -> list[int]:
+    return list(Notification.objects.filter(status=Notification.Status.SENDING)
+                .order_by("pk").values_list("pk", flat=True))
+
+
+def notification_stalled_since(notification: Notification, now=None) -> datetime | None:
+    """When a sending notification stalled, or None while it is alive.
+
+    Alive means some row is held under a lease that has not ended, or something happened
+    (a start, a dispatch, a recorded row) less than the grace ago, or its only open rows
+    wait for a retry that is not due yet. Otherwise it has rows to send (or a deliveries
+    step or a final status still to make) and nothing will do it: it stalled when the last
+    lease ended or the grace after the last activity ran out, whichever is later.
+    """
+    if notification.status != Notification.Status.SENDING:
+        return None
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.NOTIFICATION_STALL_GRACE_SECONDS)
+    held = Q(status=DStatus.SENDING)
+    rows = Delivery.objects.filter(notification_id=notification.pk).aggregate(
+        live=Count("pk", filter=held & Q(lease_until__gte=now)),
+        waiting=Count("pk", filter=Q(status=DStatus.PENDING, next_attempt_at__gt=now)),
+        due=Count("pk", filter=(Q(status=DStatus.PENDING) & (
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+            | (held & (Q(lease_until__isnull=True) | Q(lease_until__lt=now)))),
+        last_update=Max("updated_at"),
+        last_lease=Max("lease_until", filter=held),
+        last_retry=Max("next_attempt_at", filter=Q(status=DStatus.PENDING,
+                                                   next_attempt_at__lte=now)),
+    )
+    if rows["live"] or (rows["waiting"] and not rows["due"]):
+        return None
+    moments = (notification.started_at, notification.dispatched_at, rows["last_update"],
+               rows["last_retry"])
+    activity = max((moment for moment in moments if moment), default=now)
+    since = activity + grace
+    if rows["last_lease"] is not None:
+        since = max(since, rows["last_lease"])
+    return since if since <= now else None

@@ -3,7 +3,7 @@
 from celery import chord, shared_task
 
 from backoffice.housekeeping import HOUSEKEEPING
-from notifications import admin_mail, bulk, services
+from notifications import admin_mail, bulk, lifecycle, services
 from notifications.models import Notification, TransactionalEmail
 
 Kind = TransactionalEmail.Kind
@@ -45,31 +45,55 @@ def sweep_pending_emails() -> dict:
 
 
 @shared_task(bind=True, name="notifications.tasks.send_bulk_notifications", acks_late=True)
-def send_bulk_notifications(self, notification_id: int):
+def send_bulk_notifications(self, notification_id: int, send_id: str | None = None):
     """Send a notification to its audience: deliveries, then a chord of small batches.
 
-    The task replaces itself with the chord, so its own result is the final summary
-    `{"sent_count", "failed_count", "failed_emails", "skipped_count", "total", ...}`.
+    Called with only the id (beat, a shell, the API) it starts the send itself; called with
+    the `send_id` of a start that already happened (the admin's button) it issues that send.
+    Either way a second call does nothing. The task replaces itself with the chord, so its
+    result is the final summary `{"sent_count", "failed_count", "failed_emails", ...}`.
     """
-    batches = bulk.notification_start(notification_id=notification_id)
+    if send_id is None:
+        try:
+            send_id = lifecycle.notification_start(notification_id=notification_id)
+        except lifecycle.NotificationStateError as exc:
+            return _not_sent(notification_id, str(exc))
+    return _dispatch(self, notification_id, send_id)
+
+
+def _not_sent(notification_id: int, reason: str) -> dict:
+    return {"notification_id": notification_id, "status": "not sendable", "reason": reason,
+            "sent_count": 0, "failed_count": 0, "failed_emails": []}
+
+
+def _dispatch(task, notification_id: int, send_id: str):
+    batches = lifecycle.notification_dispatch(notification_id=notification_id, send_id=send_id)
     if batches is None:
-        return {"notification_id": notification_id, "status": "not sendable",
-                "sent_count": 0, "failed_count": 0, "failed_emails": []}
-    return _fan_out(self, notification_id, batches)
-
-
-def _fan_out(task, notification_id: int, batches: list[list[int]]):
+        return _not_sent(notification_id, lifecycle.state_problem(
+            Notification.objects.filter(pk=notification_id).first()))
     if not batches:
         return finalize_notification([], notification_id)
+    raise task.replace(_chord(notification_id, batches))
+
+
+def _chord(notification_id: int, batches: list[list[int]]):
     header = [send_notification_batch.s(notification_id, ids) for ids in batches]
-    raise task.replace(chord(header, finalize_notification.s(notification_id)))
+    return chord(header, finalize_notification.s(notification_id))
+
+
+def _issue(notification_id: int, batches: list[list[int]]) -> None:
+    if batches:
+        _chord(notification_id, batches).apply_async()
+    else:
+        finalize_notification.delay([], notification_id)
 
 
 @shared_task(bind=True, name="notifications.tasks.send_notification_batch", acks_late=True)
 def send_notification_batch(self, notification_id: int, delivery_ids: list[int]) -> dict:
     """Send one batch (NOTIFICATION_BATCH_SIZE recipients) over one SMTP connection;
     retry transient failures."""
-    result = bulk.batch_send(notification_id=notification_id, delivery_ids=delivery_ids)
+    result = bulk.batch_send(notification_id=notification_id, delivery_ids=delivery_ids,
+                             worker=self.request.hostname or "")
     if result.retry_in is not None and not result.cancelled:
         # Bounded by EMAIL_RETRY_MAX_ATTEMPTS per recipient, not by Celery's counter.
         raise self.retry(countdown=result.retry_in, max_retries=None)
@@ -78,23 +102,47 @@ def send_notification_batch(self, notification_id: int, delivery_ids: list[int])
 
 @shared_task(name="notifications.tasks.finalize_notification")
 def finalize_notification(batch_results, notification_id: int) -> dict:
-    """Chord callback: final status from the rows, then tell the admins."""
+    """Chord callback: final status from the rows, then tell the admins (once)."""
     summary = bulk.notification_finalise(notification_id=notification_id)
-    subject = Notification.objects.values_list("subject", flat=True).get(pk=notification_id)
-    send_admin_notification.delay(
-        f"Notification finished: {subject}"[:150],
-        f"{summary['sent_count']} sent, {summary['failed_count']} failed, "
-        f"{summary['skipped_count']} skipped of {summary['total']} "
-        f"(status: {summary['status']}).",
-    )
+    if summary["finished_now"]:
+        subject = Notification.objects.values_list("subject", flat=True).get(
+            pk=notification_id)
+        send_admin_notification.delay(
+            f"Notification finished: {subject}"[:150],
+            f"{summary['sent_count']} sent, {summary['failed_count']} failed, "
+            f"{summary['skipped_count']} skipped of {summary['total']} "
+            f"(status: {summary['status']}).",
+        )
     return summary
 
 
 @shared_task(bind=True, name="notifications.tasks.retry_failed_deliveries", acks_late=True)
-def retry_failed_deliveries(self, notification_id: int):
+def retry_failed_deliveries(self, notification_id: int, send_id: str | None = None):
     """Re-send only the failed rows of a notification (the admin's Retry failed)."""
-    batches = bulk.notification_retry_failed(notification_id=notification_id)
-    return _fan_out(self, notification_id, batches)
+    if send_id is None:
+        try:
+            send_id = lifecycle.notification_retry_failed(notification_id=notification_id)
+        except lifecycle.NotificationStateError as exc:
+            return _not_sent(notification_id, str(exc))
+    return _dispatch(self, notification_id, send_id)
+
+
+@shared_task(name="notifications.tasks.resume_notification", acks_late=True)
+def resume_notification(notification_id: int) -> dict:
+    """Issue the batches of a notification taken for resuming (the admin's Resume)."""
+    batches = lifecycle.notification_resume_batches(notification_id=notification_id)
+    _issue(notification_id, batches)
+    return {"notification_id": notification_id, "batches": len(batches)}
+
+
+@shared_task(name="notifications.tasks.resume_stalled_notifications", **HOUSEKEEPING)
+def resume_stalled_notifications() -> dict:
+    """Re-issue the batches of sending notifications whose batches vanished (periodic)."""
+    resumed = lifecycle.notifications_resume_stalled()
+    for notification_id in resumed:
+        _issue(notification_id, lifecycle.notification_resume_batches(
+            notification_id=notification_id))
+    return {"resumed": resumed, "cancelled_skipped": lifecycle.cancelled_leftovers_skip()}
 
 
 @shared_task(name="notifications.tasks.send_test_notification")

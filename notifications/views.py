@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from notifications import bulk
+from notifications import lifecycle
 from notifications.forms import ScheduleForm
 from notifications.models import Notification
 from notifications.selectors import notification_progress
 from notifications.tasks import (
+    resume_notification,
     retry_failed_deliveries,
     send_bulk_notifications,
     send_test_notification,
@@ -39,12 +40,20 @@ def _enqueue(request, task, *args) -> bool:
     return True
 
 
-def _start(request, pk, *, task, allowed, refused: str, started: str):
-    """Enqueue `task` for a notification in one of the `allowed` states, with a message."""
-    notification = get_object_or_404(Notification, pk=pk)
-    if notification.status not in allowed:
-        messages.error(request, refused)
-    elif _enqueue(request, task, notification.pk):
+def _start(request, pk, *, start, task, started: str):
+    """Take the notification for a send (`start`, once), then enqueue `task` for that send."""
+    get_object_or_404(Notification, pk=pk)
+    try:
+        send_id = start(notification_id=pk)
+    except lifecycle.NotificationStateError as exc:
+        messages.error(request, str(exc))
+        return redirect(_change_url(pk))
+    try:
+        task.delay(pk, send_id)
+    except BrokerUnreachable as exc:
+        messages.warning(request, f"Started, but the broker is unreachable ({exc}); the "
+                                  "sweep issues the send when the broker is back.")
+    else:
         messages.success(request, started)
     return redirect(_change_url(pk))
 
@@ -52,9 +61,8 @@ def _start(request, pk, *, task, allowed, refused: str, started: str):
 @require_POST
 def send_now(request, pk):
     _require_send(request)
-    return _start(request, pk, task=send_bulk_notifications,
-                  allowed=(Notification.Status.DRAFT, Notification.Status.SCHEDULED),
-                  refused="Only a draft or scheduled notification can be sent.",
+    return _start(request, pk, start=lifecycle.notification_start,
+                  task=send_bulk_notifications,
                   started="Sending started: progress updates below.")
 
 
@@ -67,9 +75,9 @@ def schedule(request, pk):
         messages.error(request, f"Not scheduled: {errors}")
         return redirect(_change_url(pk))
     try:
-        notification = bulk.notification_schedule(notification_id=pk,
+        notification = lifecycle.notification_schedule(notification_id=pk,
                                                   when=form.cleaned_data["when"])
-    except bulk.NotificationStateError as exc:
+    except lifecycle.NotificationStateError as exc:
         messages.error(request, f"Not scheduled: {exc}.")
     else:
         messages.success(request, f"Scheduled for {notification.scheduled_at:%Y-%m-%d %H:%M %Z}.")
@@ -80,8 +88,8 @@ def schedule(request, pk):
 def cancel(request, pk):
     _require_send(request)
     try:
-        skipped = bulk.notification_cancel(notification_id=pk)
-    except bulk.NotificationStateError as exc:
+        skipped = lifecycle.notification_cancel(notification_id=pk)
+    except lifecycle.NotificationStateError as exc:
         messages.error(request, f"Not cancelled: {exc}.")
     else:
         messages.success(request, f"Cancelled; {skipped} pending recipient(s) skipped.")
@@ -91,10 +99,24 @@ def cancel(request, pk):
 @require_POST
 def retry_failed(request, pk):
     _require_send(request)
-    return _start(request, pk, task=retry_failed_deliveries,
-                  allowed=(Notification.Status.FAILED, Notification.Status.PARTIALLY_FAILED),
-                  refused="Only a failed or partially failed notification can retry.",
-                  started="Retrying the failed recipients.")
+    return _start(request, pk, start=lifecycle.notification_retry_failed,
+                  task=retry_failed_deliveries, started="Retrying the failed recipients.")
+
+
+@require_POST
+def resume(request, pk):
+    """Re-issue a stalled send's batches now, as the sweep would."""
+    _require_send(request)
+    get_object_or_404(Notification, pk=pk)
+    try:
+        lifecycle.notification_resume(notification_id=pk)
+    except lifecycle.NotificationStateError as exc:
+        messages.error(request, f"Not resumed: {exc}")
+    else:
+        if _enqueue(request, resume_notification, pk):
+            messages.success(request, "Resuming: the recipients still to send are queued "
+                                      "again.")
+    return redirect(_change_url(pk))
 
 
 @require_POST

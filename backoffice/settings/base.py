@@ -307,5 +307,16 @@ NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)
 EMAIL_RATE_LIMIT_PER_MINUTE = env.int("EMAIL_RATE_LIMIT_PER_MINUTE", default=0)
 if NOTIFICATION_BATCH_SIZE < 1:
     fail("NOTIFICATION_BATCH_SIZE", "must be at least 1")
+# -- Bulk notification claims and the stall sweep --
+# A batch holds its rows for this long and renews the hold every third of it while it sends,
+# so the lease must outlast one recipient's SMTP exchange (a few EMAIL_TIMEOUTs). A batch
+# whose worker died frees its rows when the lease ends; the sweep then re-issues them.
+NOTIFICATION_CLAIM_LEASE_SECONDS = env.int("NOTIFICATION_CLAIM_LEASE_SECONDS", default=60)
+# A sending notification with open rows and no live lease for this long counts as stalled.
+NOTIFICATION_STALL_GRACE_SECONDS = env.int("NOTIFICATION_STALL_GRACE_SECONDS", default=30)
+if NOTIFICATION_CLAIM_LEASE_SECONDS < 3 * EMAIL_TIMEOUT + 5:
+    fail("NOTIFICATION_CLAIM_LEASE_SECONDS", "must be at least 3 × EMAIL_TIMEOUT + 5 seconds")
+if NOTIFICATION_STALL_GRACE_SECONDS < 0:
+    fail("NOTIFICATION_STALL_GRACE_SECONDS", "must not be negative")
 # A queued or in-flight email untouched for this long is re-enqueued by the sweep.
 EMAIL_STALE_SECONDS = env.int("EMAIL_STALE_SECONDS", default=CELERY_VISIBILITY_TIMEOUT + 300)

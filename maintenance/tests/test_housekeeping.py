@@ -23,7 +23,8 @@ ECHO = "maintenance.tasks.echo"
 
 def test_the_housekeeping_tasks_are_marked_and_keep_no_results():
     assert housekeeping_task_names() == {
-        PRUNE, SWEEP, "maintenance.tasks.cleanup_old_logs"}
+        PRUNE, SWEEP, "maintenance.tasks.cleanup_old_logs",
+        "notifications.tasks.resume_stalled_notifications"}
     assert tasks.prune_task_history.ignore_result is True
     assert tasks.echo.ignore_result is False
 

@@ -63,7 +63,7 @@ def test_the_registry_collects_each_apps_declarations():
     assert by_app == {
         "reports": {"Daily report", "Weekly analytics"},
         "maintenance": {"Database backup", "Cleanup old logs", "Prune task history"},
-        "notifications": {"Send pending emails (sweep)"},
+        "notifications": {"Send pending emails (sweep)", "Resume stalled notifications (sweep)"},
     }
     call_command("setup_schedules", verbosity=0)
     assert set(PeriodicTask.objects.values_list("name", flat=True)) >= {

@@ -13,10 +13,10 @@ import urllib.request
 import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from backoffice.launcher import redis_answers, redis_server_binary
+from backoffice.launcher import redis_answers
 from notifications.models import TransactionalEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
-from notifications.tests.helpers import final
+from notifications.tests.helpers import PrivateRedis, final
 from tests.processes import (
     CeleryBeat,
     CeleryWorker,
@@ -27,20 +27,6 @@ from tests.processes import (
 )
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-class PrivateRedis(ManagedProcess):
-    def __init__(self, port: int):
-        self.url = f"redis://127.0.0.1:{port}/0"
-        super().__init__(f"redis-{port}", [
-            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-            "--appendonly", "no", "--daemonize", "no",
-        ], subprocess_env())
-
-    def start(self):
-        super().start()
-        wait_until(lambda: redis_answers(self.url, timeout=0.2), 15, "private redis")
-        return self
 
 
 def post_json(url, payload):

@@ -180,7 +180,7 @@ def test_send_now_and_retry_refuse_the_wrong_states(client, operator):
         response = client.post(url, follow=True)
         return [str(message) for message in response.context["messages"]]
 
-    assert post("send", sent) == ["Only a draft or scheduled notification can be sent."]
+    assert post("send", sent)[0].startswith("Already sent (finished ")
     assert post("retry-failed", draft) == [
         "Only a failed or partially failed notification can retry."]
     assert post("send", draft) == ["Sending started: progress updates below."]

@@ -16,8 +16,8 @@
         if (cell) cell.textContent = count;
       }
       document.getElementById("notification-status").textContent = progress.status_display;
-      if (progress.done) {
-        window.location.reload(); // the buttons that apply have changed
+      if (progress.done || progress.stalled !== (panel.dataset.stalled === "1")) {
+        window.location.reload(); // the buttons that apply (Resume among them) have changed
         return;
       }
     } catch (error) {
