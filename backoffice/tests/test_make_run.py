@@ -107,6 +107,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
                               240).group(1)
         read_until(lines, rf"admin: http://127\.0\.0\.1:{web_port}/admin/", make, 60)
         assert "started a private Redis" in log_path.read_text()
+        for worker in ("worker", "mail"):  # every queue, and transactional mail alone
+            read_until(lines, rf"{worker}@\S+ ready", make, 90)
         deadline = time.monotonic() + 90
         status, report = None, None
         while time.monotonic() < deadline:

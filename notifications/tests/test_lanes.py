@@ -13,8 +13,13 @@ from django.core.cache import cache
 from accounts.models import User
 from accounts.services import user_register
 from backoffice.celery import app
+from maintenance.models import TaskRun
 from notifications.models import Delivery, Notification
-from notifications.tasks import send_bulk_notifications
+from notifications.tasks import (
+    send_admin_notification,
+    send_bulk_notifications,
+    send_notification_batch,
+)
 from tests.processes import CeleryWorker, wait_until
 
 BULK = ("send_bulk_notifications", "send_notification_batch", "finalize_notification",
@@ -32,6 +37,27 @@ def test_bulk_work_has_its_own_queue_polled_last():
     assert {queue_of(task) for task in TRANSACTIONAL} == {"email"}
     assert settings.CELERY_QUEUE_NAMES[0] == "email" and settings.CELERY_QUEUE_NAMES[-1] == "bulk"
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] == "priority"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_on_every_queue_takes_waiting_email_before_bulk_work(smtp):
+    notification = Notification.objects.create(subject="Draft", text_body="not sent")
+    bulk = [send_notification_batch.delay(notification.pk, []) for _ in range(3)]
+    mail = [send_admin_notification.delay("Lanes", f"email {n}") for n in range(2)]
+    task_ids = [result.id for result in (*bulk, *mail)]
+    worker = CeleryWorker(concurrency=1, queues=settings.CELERY_QUEUE_NAMES,
+                          extra_env=smtp.env()).start()
+    try:
+        wait_until(lambda: TaskRun.objects.filter(task_id__in=task_ids,
+                                                  state="SUCCESS").count() == len(task_ids),
+                   60, "every task to run")
+    finally:
+        worker.stop()
+
+    started = list(TaskRun.objects.filter(task_id__in=task_ids).order_by("started_at")
+                   .values_list("queue", flat=True))
+    assert started == ["email", "email", "bulk", "bulk", "bulk"]  # round robin would alternate
 
 
 def procfile_workers(extra_env: dict) -> list[CeleryWorker]:
