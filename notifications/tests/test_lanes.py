@@ -39,9 +39,21 @@ def test_bulk_work_has_its_own_queue_polled_last():
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] == "priority"
 
 
+@pytest.fixture
+def only_our_workers():
+    """Workers already running (the session's) consume nothing while the test owns the queues."""
+    others = [name for reply in app.control.ping(timeout=1) or [] for name in reply]
+    queues = settings.CELERY_QUEUE_NAMES
+    for queue in queues if others else ():
+        app.control.cancel_consumer(queue, destination=others, reply=True, timeout=5)
+    yield
+    for queue in queues if others else ():  # in order, so theirs is as it was
+        app.control.add_consumer(queue, destination=others, reply=True, timeout=5)
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_on_every_queue_takes_waiting_email_before_bulk_work(smtp):
+def test_a_worker_on_every_queue_takes_waiting_email_before_bulk_work(smtp, only_our_workers):
     notification = Notification.objects.create(subject="Draft", text_body="not sent")
     bulk = [send_notification_batch.delay(notification.pk, []) for _ in range(3)]
     mail = [send_admin_notification.delay("Lanes", f"email {n}") for n in range(2)]
@@ -90,7 +102,7 @@ def bulk_mails(smtp) -> int:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client):
+def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client, only_our_workers):
     total = 3000
     notification = bulk_notification(total, "crowd")
     User.objects.create_user("forgetful", "forgetful@example.com", "old-password-1")
@@ -119,7 +131,7 @@ def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_bulk_rate_limit_does_not_hold_welcome_email(smtp):
+def test_bulk_rate_limit_does_not_hold_welcome_email(smtp, only_our_workers):
     limit = 5
     notification = bulk_notification(40, "capped")
     seen = {}
