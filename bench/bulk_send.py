@@ -53,7 +53,7 @@ def _ours(count: int, port: int) -> float:
     notification.users.set(User.objects.filter(username__startswith="bulkbench"))
     env = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_URL": ""}
-    worker = CeleryWorker(concurrency=2, queues=("email",), extra_env=env).start()
+    worker = CeleryWorker(concurrency=2, queues=("email", "bulk"), extra_env=env).start()
     try:
         with stopwatch() as elapsed:
             send_bulk_notifications.delay(notification.pk)

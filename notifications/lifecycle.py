@@ -231,7 +231,7 @@ def notification_schedule(*, notification_id: int, when) -> Notification:
         notification.schedule = PeriodicTask.objects.create(
             name=f"Notification #{notification.pk}: {notification.subject[:80]}",
             task="notifications.tasks.send_bulk_notifications", clocked=clocked,
-            one_off=True, args=json.dumps([notification.pk]), queue="email",
+            one_off=True, args=json.dumps([notification.pk]), queue="bulk",
             description="Created by the notification's Schedule button.",
         )
         notification.status = Status.SCHEDULED

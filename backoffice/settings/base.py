@@ -177,6 +177,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "health_check_interval": 25,
+    # A worker polls its queues in the order of its --queues (round robin by default), so a
+    # worker listing `email` first takes waiting transactional mail before anything else.
+    "queue_order_strategy": "priority",
 }
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_CACHE_BACKEND = "django-cache"
@@ -201,12 +204,22 @@ CELERY_WORKER_SEND_TASK_EVENTS = TASK_EVENTS
 CELERY_TASK_SEND_SENT_EVENT = TASK_EVENTS
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
-CELERY_QUEUE_NAMES = ("default", "email", "reports", "maintenance")
+# In the order a worker on every queue takes them: transactional mail first, bulk mail last.
+CELERY_QUEUE_NAMES = ("email", "default", "reports", "maintenance", "bulk")
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES
 )
+# Bulk notification work has its own queue so transactional mail (welcome, password reset,
+# admin notices, test sends, the pending-email sweep) never waits behind its batches.
+BULK_EMAIL_TASKS = (
+    "notifications.tasks.send_bulk_notifications",
+    "notifications.tasks.send_notification_batch",
+    "notifications.tasks.finalize_notification",
+    "notifications.tasks.retry_failed_deliveries",
+)
 CELERY_TASK_ROUTES = {
+    **{name: {"queue": "bulk", "routing_key": "bulk"} for name in BULK_EMAIL_TASKS},
     "notifications.tasks.*": {"queue": "email", "routing_key": "email"},
     "reports.tasks.*": {"queue": "reports", "routing_key": "reports"},
     "maintenance.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},

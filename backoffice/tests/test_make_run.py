@@ -4,6 +4,7 @@ requests counted on the dashboard (development settings, DEBUG on), Ctrl-C."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from backoffice.launcher import redis_data_dir
 from tests.processes import free_port, wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -105,6 +107,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
                               240).group(1)
         read_until(lines, rf"admin: http://127\.0\.0\.1:{web_port}/admin/", make, 60)
         assert "started a private Redis" in log_path.read_text()
+        for worker in ("worker", "mail"):  # every queue, and transactional mail alone
+            read_until(lines, rf"{worker}@\S+ ready", make, 90)
         deadline = time.monotonic() + 90
         status, report = None, None
         while time.monotonic() < deadline:
@@ -142,6 +146,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
     with pytest.raises(redis.ConnectionError):
         redis.Redis(port=redis_port, socket_connect_timeout=1).ping()
     assert "[backoffice] stopped" in log_path.read_text()
+    assert any(redis_data_dir(redis_port).rglob("appendonly*")), "no append-only file"
+    shutil.rmtree(redis_data_dir(redis_port))
 
 
 @pytest.mark.django_db

@@ -229,7 +229,7 @@ def test_cancel_in_flight_sends_nothing_more(smtp):
         return None
 
     smtp.fail_rule = slow
-    worker = CeleryWorker(concurrency=1, queues=("email",), extra_env=smtp.env()).start()
+    worker = CeleryWorker(concurrency=1, queues=("email", "bulk"), extra_env=smtp.env()).start()
     try:
         send_bulk_notifications.delay(notification.pk)
         wait_until(lambda: len(smtp.messages) >= 50, 120, "50 messages before cancelling")

