@@ -102,13 +102,21 @@ def bulk_mails(smtp) -> int:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client, only_our_workers):
+@pytest.mark.parametrize("workers_settings", ["test", "dev"])
+def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client, only_our_workers,
+                                                             workers_settings):
+    """With the workers on the test settings, and on the development ones (DEBUG on) as
+    `make run` starts them."""
     total = 3000
     notification = bulk_notification(total, "crowd")
     User.objects.create_user("forgetful", "forgetful@example.com", "old-password-1")
     seen = {}
     note_arrival(smtp, "forgetful@example.com", seen, lambda: bulk_mails(smtp))
-    workers = [worker.start() for worker in procfile_workers(smtp.env())]
+    env = smtp.env()
+    if workers_settings == "dev":
+        env.update(DJANGO_SETTINGS_MODULE="backoffice.settings.dev", DEBUG="true",
+                   REDIS_URL=settings.REDIS_URL)
+    workers = [worker.start() for worker in procfile_workers(env)]
     try:
         send_bulk_notifications.delay(notification.pk)
         wait_until(lambda: bulk_mails(smtp) >= 200, 120, "the bulk send to be under way")
@@ -127,6 +135,8 @@ def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client, only_
         for worker in workers:
             worker.stop()
     assert Delivery.objects.filter(notification=notification, status="sent").count() == total
+    sent_to = [m["X-Envelope-To"] for m in smtp.messages if m["Subject"] == "Bulk"]
+    assert len(sent_to) == len(set(sent_to)) == total  # every recipient exactly once
 
 
 @pytest.mark.worker
