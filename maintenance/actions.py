@@ -68,8 +68,8 @@ def _test_email(user):
 
 
 def _full_analytics(user):
-    # The seed's chord: analytics and the daily report in parallel, then tell the admins.
-    # The run follows the callback, which finishes last.
+    # A chord: weekly analytics and yesterday's report in parallel, then one email to the
+    # admins with both results. The run follows the callback, which finishes last.
     header = [_signature("reports.tasks.process_api_analytics"),
               _signature("reports.tasks.generate_daily_report")]
     return chord(header)(_signature(ADMIN_NOTIFICATION_TASK, "Analytics Complete"))

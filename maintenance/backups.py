@@ -36,8 +36,8 @@ VERSION = 1
 SUFFIX = ".jsonl.gz"
 
 # Parents before children (the restore inserts in this order and deletes in reverse).
-# Models of apps that are not installed yet are skipped (LookupError): notifications'
-# Notification/Delivery come with issue 4, TransactionalEmail/EmailAttempt with issue 3.
+# A label whose model is not installed is skipped (LookupError), so a backup still runs
+# with an app left out of INSTALLED_APPS.
 BACKUP_MODELS = (
     "auth.Group",
     "auth.Group_permissions",

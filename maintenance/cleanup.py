@@ -45,11 +45,11 @@ def cleanup_targets(*, days: int) -> list[Target]:
         # Expired task results (only finished ones have date_done set).
         Target("django_celery_results.TaskResult", "date_done", result_days),
         Target("django_celery_results.GroupResult", "date_done", result_days),
-        # Transactional emails (issue 3): finished ones, with their attempt log.
+        # Transactional emails: finished ones, with their attempt log.
         Target("notifications.TransactionalEmail", "updated_at", email_days,
                Q(status__in=["sent", "failed"]),
                children=(("notifications.EmailAttempt", "email_id"),)),
-        # Bulk notification deliveries (issue 4): wire the finished statuses when it lands.
+        # Bulk notification deliveries in a final state.
         Target("notifications.Delivery", "updated_at", email_days,
                Q(status__in=["sent", "failed", "skipped"])),
         # Who pressed which maintenance button: an audit record, kept long.

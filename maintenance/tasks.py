@@ -67,7 +67,7 @@ def prune_task_history(days: int | None = None) -> dict:
 
     return task_history_prune(older_than_days=days or settings.OPS_TASK_HISTORY_DAYS)
 
-# --- Backups, cleanup, test email (issue 6) ------------------------------------------------
+# --- Backups, cleanup, test email ----------------------------------------------------------
 # Hard/soft limits: well under the broker's visibility timeout (see settings); the lock in
 # each service keeps runs one at a time across every worker.
 _LIMITS = {"acks_late": True, "reject_on_worker_lost": True}

@@ -239,7 +239,8 @@ def _record(cursor, row: dict, outcome, run_id: str, result: BatchResult) -> Non
 
 
 def notification_finalise(*, notification_id: int) -> dict:
-    """Set the final status from the rows and return the seed's result shape.
+    """Set the final status from the rows and return the send's summary
+    (sent_count, failed_count, failed_emails, skipped_count, total).
 
     `finished_now` is true only for the call that made the change, so a resumed send whose
     old and new chords both finish tells the admins once.

@@ -10,7 +10,7 @@ Kind = TransactionalEmail.Kind
 
 
 def _send(task, kind: str, user_id: int, email_id: int | None) -> dict:
-    if email_id is None:  # called directly with only the user, as the seed does
+    if email_id is None:  # called with only the user (a shell, another task): record it now
         email_id = services.transactional_email_for_user(kind=kind, user_id=user_id).pk
     result = services.transactional_email_send(email_id=email_id,
                                                worker=task.request.hostname or "")

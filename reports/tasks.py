@@ -10,7 +10,7 @@ from reports.periods import last_full_week_start, parse_day, yesterday
 def generate_daily_report(self, date=None):
     """Aggregate one day (default: yesterday in TIME_ZONE) into its DailyReport row.
 
-    `date` is an ISO date string. The seed's chain passes no argument to this task.
+    `date` is an ISO date string; at the head of a chain it gets none.
     """
     day = parse_day(date, default=yesterday())
     report = services.daily_report_generate(

@@ -249,7 +249,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- Accounts and API (issue 3) ----------------------------------------------------------
+# --- Accounts and API ----------------------------------------------------------------------
 import ipaddress  # noqa: E402
 
 INSTALLED_APPS.insert(INSTALLED_APPS.index("drf_spectacular") + 1, "drf_spectacular_sidecar")
