@@ -21,9 +21,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import LockError
 
+from backoffice.schedules import task_exists
 from maintenance.broker import redis_client
 from maintenance.models import MaintenanceRun
-from maintenance.schedules import task_exists
 from maintenance.selectors import runs_with_outcomes
 
 QUEUE = "maintenance"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-from backoffice.schedules import task_exists  # noqa: F401 - maintenance.actions reads it here
-
 DEFAULT_SCHEDULES = [
     {"name": "Database backup", "task": "maintenance.tasks.backup_database",
      "crontab": {"minute": "0", "hour": "2"},

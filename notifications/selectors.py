@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from notifications.claims import claimable
 from notifications.models import Delivery, Notification
 
 DStatus = Delivery.Status
@@ -58,9 +59,7 @@ def notification_stalled_since(notification: Notification, now=None) -> datetime
     rows = Delivery.objects.filter(notification_id=notification.pk).aggregate(
         live=Count("pk", filter=held & Q(lease_until__gte=now)),
         waiting=Count("pk", filter=Q(status=DStatus.PENDING, next_attempt_at__gt=now)),
-        due=Count("pk", filter=(Q(status=DStatus.PENDING) & (
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
-            | (held & (Q(lease_until__isnull=True) | Q(lease_until__lt=now)))),
+        due=Count("pk", filter=claimable(now)),
         last_update=Max("updated_at"),
         last_lease=Max("lease_until", filter=held),
         last_retry=Max("next_attempt_at", filter=Q(status=DStatus.PENDING,

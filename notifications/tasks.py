@@ -53,12 +53,7 @@ def send_bulk_notifications(self, notification_id: int, send_id: str | None = No
     Either way a second call does nothing. The task replaces itself with the chord, so its
     result is the final summary `{"sent_count", "failed_count", "failed_emails", ...}`.
     """
-    if send_id is None:
-        try:
-            send_id = lifecycle.notification_start(notification_id=notification_id)
-        except lifecycle.NotificationStateError as exc:
-            return _not_sent(notification_id, str(exc))
-    return _dispatch(self, notification_id, send_id)
+    return _dispatch(self, notification_id, send_id, start=lifecycle.notification_start)
 
 
 def _not_sent(notification_id: int, reason: str) -> dict:
@@ -66,7 +61,14 @@ def _not_sent(notification_id: int, reason: str) -> dict:
             "sent_count": 0, "failed_count": 0, "failed_emails": []}
 
 
-def _dispatch(task, notification_id: int, send_id: str):
+def _dispatch(task, notification_id: int, send_id: str | None, *, start):
+    """Issue send `send_id`; without one, take the notification for a send with `start`
+    first (once: a second caller gets the reason it was refused)."""
+    if send_id is None:
+        try:
+            send_id = start(notification_id=notification_id)
+        except lifecycle.NotificationStateError as exc:
+            return _not_sent(notification_id, str(exc))
     batches = lifecycle.notification_dispatch(notification_id=notification_id, send_id=send_id)
     if batches is None:
         return _not_sent(notification_id, lifecycle.state_problem(
@@ -119,12 +121,7 @@ def finalize_notification(batch_results, notification_id: int) -> dict:
 @shared_task(bind=True, name="notifications.tasks.retry_failed_deliveries", acks_late=True)
 def retry_failed_deliveries(self, notification_id: int, send_id: str | None = None):
     """Re-send only the failed rows of a notification (the admin's Retry failed)."""
-    if send_id is None:
-        try:
-            send_id = lifecycle.notification_retry_failed(notification_id=notification_id)
-        except lifecycle.NotificationStateError as exc:
-            return _not_sent(notification_id, str(exc))
-    return _dispatch(self, notification_id, send_id)
+    return _dispatch(self, notification_id, send_id, start=lifecycle.notification_retry_failed)
 
 
 @shared_task(name="notifications.tasks.resume_notification", acks_late=True)
