@@ -48,7 +48,26 @@ def wait_processed(app, hostname: str, task_name: str, count: int, timeout: floa
     raise TimeoutError(f"{hostname} did not finish {count} x {task_name} in {timeout}s")
 
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (the state comes first)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """utime + stime of all the process's threads (and, with `reaped`, of the children it
+    has waited for)."""
+    fields = stat_fields(pid)[11:15 if reaped else 13]
+    return sum(int(ticks) for ticks in fields) / CLOCK_TICKS
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live children of a process, from /proc."""
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return sorted(int(child) for child in children.read().split())
 
 
 def process_tree_cpu_seconds(pid: int) -> float:
@@ -57,11 +76,8 @@ def process_tree_cpu_seconds(pid: int) -> float:
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                pending.extend(int(child) for child in children.read().split())
+            total += cpu_seconds(current)
+            pending.extend(child_pids(current))
         except FileNotFoundError:  # exited meanwhile
             continue
     return total

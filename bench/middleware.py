@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import CLOCK_TICKS, child_pids, cpu_seconds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PATH = "/api/public/"
 READY_PATH = "/"  # a redirect to the admin: not logged, renders no template
@@ -60,7 +62,6 @@ FLUSH_SECONDS = 1.0  # the writer's default interval, set so that no .env change
 SETTLE_SECONDS = FLUSH_SECONDS + 0.5
 MIN_WORKER_SHARE = 0.15  # of the run's worker CPU, for each of the two workers
 STOP_SECONDS = 30
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 AB = shutil.which("ab")  # ApacheBench, when installed
 
 
@@ -102,30 +103,8 @@ def server_env(database_url: str, log_enabled: bool) -> dict[str, str]:
     }
 
 
-def stat_fields(pid: int) -> list[str]:
-    """The fields of /proc/PID/stat after the command name (the state comes first)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of all the process's threads, and of the children it has reaped."""
-    return sum(int(ticks) for ticks in stat_fields(pid)[11:15]) / CLOCK_TICKS
-
-
-def worker_pids(master: int) -> list[int]:
-    """The gunicorn master's children (its workers), from /proc."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat_fields(int(stat.parent.name))[1]) == master:
-                pids.append(int(stat.parent.name))
-        except (OSError, IndexError):
-            continue  # the process ended meanwhile
-    return sorted(pids)
-
-
 def server_cpu(server: Server) -> float:
-    return sum(cpu_seconds(pid) for pid in (server.process.pid, *server.workers))
+    return sum(cpu_seconds(pid, reaped=True) for pid in (server.process.pid, *server.workers))
 
 
 def answers(port: int) -> bool:
@@ -154,7 +133,7 @@ def start_server(kind: str, database_url: str, workdir: Path) -> Server:
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
-        workers = worker_pids(process.pid)
+        workers = child_pids(process.pid)
         if len(workers) == WORKERS and answers(port):
             return Server(kind, process, port, workers, log)
         time.sleep(0.2)
@@ -217,9 +196,10 @@ def ab(port: int, total: int, concurrency: int) -> float:
 
 def timed_run(server: Server, total: int) -> tuple[float, bool]:
     """One run and the settling pause after it; returns (seconds, every worker had a share)."""
-    before = [cpu_seconds(pid) for pid in server.workers]
+    before = [cpu_seconds(pid, reaped=True) for pid in server.workers]
     elapsed = hammer(server.port, total, CONCURRENCY)
-    used = [cpu_seconds(pid) - start for pid, start in zip(server.workers, before, strict=True)]
+    used = [cpu_seconds(pid, reaped=True) - start
+            for pid, start in zip(server.workers, before, strict=True)]
     time.sleep(SETTLE_SECONDS)
     return elapsed, min(used) >= MIN_WORKER_SHARE * sum(used)
 
@@ -334,7 +314,7 @@ def run(size: int | None) -> dict:
         # the same idle time (the other kind's turns, the pauses).
         start_cpu = {server.port: server_cpu(server) for server in everyone}
         times, played = measure(servers, requests, rounds)
-        if any(worker_pids(server.process.pid) != server.workers for server in everyone):
+        if any(child_pids(server.process.pid) != server.workers for server in everyone):
             raise RuntimeError("a gunicorn worker was replaced during the runs")
         before_stop = {server.port: server_cpu(server) for server in everyone}
         used = stop_servers(everyone)

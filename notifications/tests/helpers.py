@@ -1,10 +1,12 @@
 """Small helpers for tests that wait on a real worker."""
 
+import collections
+
 from django.db import transaction
 
 from accounts.models import User
 from backoffice.launcher import redis_answers, redis_server_binary
-from notifications.models import TransactionalEmail
+from notifications.models import Notification, TransactionalEmail
 from notifications.services import transactional_email_schedule
 from tests.processes import ManagedProcess, subprocess_env, wait_until
 
@@ -42,3 +44,27 @@ def final(email: TransactionalEmail, timeout: float = 30) -> TransactionalEmail:
 
     wait_until(done, timeout, f"email {email.pk} to reach a final status")
     return email
+
+
+def make_users(count: int, prefix: str) -> None:
+    """`count` users named and addressed `<prefix><n>@example.com`."""
+    User.objects.bulk_create([
+        User(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", password="!")
+        for n in range(count)
+    ])
+
+
+def finished(notification: Notification, timeout: float = 240) -> Notification:
+    """Wait until the notification has a final status; returns it refreshed."""
+    def done():
+        notification.refresh_from_db()
+        return notification.status not in ("draft", "scheduled", "sending")
+
+    wait_until(done, timeout, f"notification {notification.pk} to finish")
+    return notification
+
+
+def received_by_recipient(smtp, subject: str) -> collections.Counter:
+    """How many messages with `subject` each recipient got at the SMTP sink."""
+    return collections.Counter(m["X-Envelope-To"] for m in smtp.messages
+                               if m["Subject"] == subject)

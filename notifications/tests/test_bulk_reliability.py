@@ -8,29 +8,17 @@ import time
 import pytest
 from celery import current_app
 
-from accounts.models import User
 from notifications.models import Delivery, Notification
 from notifications.tasks import resume_stalled_notifications, send_bulk_notifications
-from notifications.tests.helpers import PrivateRedis
+from notifications.tests.helpers import (
+    PrivateRedis,
+    finished,
+    make_users,
+    received_by_recipient,
+)
 from tests.processes import CeleryWorker, ManagedProcess, free_port, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def make_users(count, prefix):
-    User.objects.bulk_create([
-        User(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", password="!")
-        for n in range(count)
-    ])
-
-
-def finished(notification, timeout=240):
-    def done():
-        notification.refresh_from_db()
-        return notification.status not in ("draft", "scheduled", "sending")
-
-    wait_until(done, timeout, f"notification {notification.pk} to finish")
-    return notification
 
 
 def by_status(notification):
@@ -42,11 +30,6 @@ def by_status(notification):
 # SMTP exchange (EMAIL_TIMEOUT), as the settings demand. Small batches: many wait in Redis.
 FAST_RECOVERY = {"NOTIFICATION_CLAIM_LEASE_SECONDS": "15", "EMAIL_TIMEOUT": "3",
                  "NOTIFICATION_STALL_GRACE_SECONDS": "2", "NOTIFICATION_BATCH_SIZE": "100"}
-
-
-def received_by_recipient(smtp, subject):
-    return collections.Counter(m["X-Envelope-To"] for m in smtp.messages
-                               if m["Subject"] == subject)
 
 
 def sweep_until_finished(notification, timeout=180, every=2.0, connection=None):

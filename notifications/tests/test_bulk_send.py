@@ -6,15 +6,9 @@ from celery.result import AsyncResult
 from accounts.models import User
 from notifications.models import Delivery, Notification
 from notifications.tasks import send_bulk_notifications
+from notifications.tests.helpers import make_users
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def make_users(count, prefix="member"):
-    User.objects.bulk_create([
-        User(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", password="!")
-        for n in range(count)
-    ])
 
 
 def make_notification(**fields):
@@ -25,7 +19,7 @@ def make_notification(**fields):
 
 
 def test_sends_to_every_active_user_once(celery_worker, smtp, django_user_model):
-    make_users(250)
+    make_users(250, "member")
     User.objects.create_superuser("boss", "boss@example.com", "x")
     User.objects.filter(username="member7").update(is_active=False)
     notification = make_notification()

@@ -1,6 +1,5 @@
 """A send starts once: concurrent presses, redelivered starts, bad input, stalls and Resume."""
 
-import collections
 import threading
 from datetime import timedelta
 
@@ -11,12 +10,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from notifications import lifecycle
 from notifications.claims import rows_claim
 from notifications.models import Delivery, Notification
 from notifications.selectors import notification_stalled_since
 from notifications.tasks import send_bulk_notifications
+from notifications.tests.helpers import finished, make_users, received_by_recipient
 from tests.processes import CeleryWorker, wait_until
 
 worker_test = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -37,27 +36,6 @@ def operator(django_user_model):
         content_type__app_label="notifications",
         codename__in=["view_notification", "change_notification", "send_notification"]))
     return user
-
-
-def make_users(count, prefix):
-    User.objects.bulk_create([
-        User(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", password="!")
-        for n in range(count)
-    ])
-
-
-def finished(notification, timeout=180):
-    def done():
-        notification.refresh_from_db()
-        return notification.status not in ("draft", "scheduled", "sending")
-
-    wait_until(done, timeout, f"notification {notification.pk} to finish")
-    return notification
-
-
-def received(smtp, subject):
-    return collections.Counter(m["X-Envelope-To"] for m in smtp.messages
-                               if m["Subject"] == subject)
 
 
 def url(name, notification):
@@ -98,8 +76,8 @@ def test_concurrent_send_now_presses_send_each_recipient_once(presses, operator,
     recipients = set(Delivery.objects.filter(notification=notification)
                      .values_list("email", flat=True))
     assert len(recipients) == 1001  # the users and the operator
-    wait_until(lambda: len(received(smtp, subject)) == 1001, 30, "every message")
-    counts = received(smtp, subject)
+    wait_until(lambda: len(received_by_recipient(smtp, subject)) == 1001, 30, "every message")
+    counts = received_by_recipient(smtp, subject)
     assert set(counts) == recipients and set(counts.values()) == {1}
 
     def admin_mails():
@@ -126,7 +104,7 @@ def test_redelivered_and_repeated_starts_issue_nothing_twice(worker4, smtp):
     assert len(summaries) == 1 and summaries[0]["sent_count"] == 300
     assert len(refused) == 2
     assert all(r["reason"].startswith(("Already sending", "Already sent")) for r in refused)
-    counts = received(smtp, "Once")
+    counts = received_by_recipient(smtp, "Once")
     assert len(counts) == 300 and set(counts.values()) == {1}
 
 
@@ -144,7 +122,7 @@ def test_a_start_with_no_recipients_fails_with_the_reason(worker4, smtp):
     assert notification.note == "No recipients: nothing was sent."
     assert result["status"] == "failed" and result["total"] == 0
     assert not Delivery.objects.filter(notification=notification).exists()
-    assert not received(smtp, "Nobody")
+    assert not received_by_recipient(smtp, "Nobody")
 
 
 @pytest.mark.worker
@@ -159,7 +137,7 @@ def test_a_notification_deleted_while_queued_sends_nothing(worker4, smtp):
 
     assert result["status"] == "not sendable"
     assert result["reason"] == "The notification no longer exists."
-    assert not Delivery.objects.exists() and not received(smtp, "Gone")
+    assert not Delivery.objects.exists() and not received_by_recipient(smtp, "Gone")
 
 
 @pytest.mark.worker
@@ -177,7 +155,7 @@ def test_a_notification_cancelled_while_queued_sends_nothing(worker4, smtp):
     notification.refresh_from_db()
     assert notification.status == "cancelled"
     assert not Delivery.objects.filter(notification=notification).exists()
-    assert not received(smtp, "Halted")
+    assert not received_by_recipient(smtp, "Halted")
 
 
 @pytest.mark.django_db
@@ -270,7 +248,7 @@ def test_stalled_since_and_resume_send_exactly_the_rest(client, operator, worker
     assert "Resuming: the recipients still to send are queued again." in first
     assert "Not resumed: Not stalled" in second
     assert finished(notification).status == "sent"
-    counts = received(smtp, "Stalled")
+    counts = received_by_recipient(smtp, "Stalled")
     expected = set(rows.exclude(pk=sent_before).values_list("email", flat=True))
     assert set(counts) == expected and set(counts.values()) == {1}  # not the one sent before
     assert "Stalled since" not in client.get(reverse(
