@@ -80,6 +80,28 @@ def today_so_far(opener, port) -> tuple[int, int]:
     return int(card.group(1)), int(card.group(2))
 
 
+def press_maintenance_button(opener, port, key: str) -> dict:
+    """POST one Maintenance-page button (CSRF token from the page), then follow the run's
+    status until it has finished; returns the last status."""
+    base = f"http://127.0.0.1:{port}/admin/maintenance/maintenancerun"
+    with opener.open(f"{base}/actions/", timeout=10) as response:
+        page = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    request = urllib.request.Request(
+        f"{base}/actions/{key}/", headers={"Accept": "application/json"},
+        data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode())
+    with opener.open(request, timeout=10) as response:
+        assert response.status == 202
+        run = json.load(response)["run"]
+
+    def finished():
+        with opener.open(f"{base}/{run['id']}/status.json", timeout=10) as response:
+            current = json.load(response)
+        return current if current["finished"] else None
+
+    return wait_until(finished, timeout=60, what=f"the {key} run to finish", interval=0.5)
+
+
 @pytest.mark.worker
 def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
     redis_port, web_port = free_port(), free_port()
@@ -137,6 +159,12 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         shown = wait_until(all_counted, timeout=30, what="the API requests on the dashboard",
                            interval=0.5)
         assert shown == (len(statuses), 2)  # requests, of which failed (401 and 404)
+
+        # A Maintenance button through web, broker and worker on the development settings:
+        # its outcome is read back from the task history.
+        final = press_maintenance_button(admin, web_port, "daily_report")
+        assert final["status"] == "success", final
+        assert final["result"]["success_rate"].endswith("%")
     finally:
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(timeout=60)
