@@ -236,6 +236,10 @@ OPS_QUEUE_WAIT_ALERT_SECONDS = env.int("OPS_QUEUE_WAIT_ALERT_SECONDS", default=3
 OPS_METRICS_ALLOWED_IPS = env.list("OPS_METRICS_ALLOWED_IPS", default=[])
 # maintenance.tasks.prune_task_history keeps this many days of finished task runs.
 OPS_TASK_HISTORY_DAYS = env.int("OPS_TASK_HISTORY_DAYS", default=30)
+# Each worker process folds its finished runs into the per-minute counters this often
+# (0 = every run writes its own count at once); at most this many runs wait meanwhile.
+TASK_STATS_FLUSH_SECONDS = env.float("TASK_STATS_FLUSH_SECONDS", default=2.0)
+TASK_STATS_MAX_BUFFER = env.int("TASK_STATS_MAX_BUFFER", default=100_000)
 
 # --- Admin (Unfold) ----------------------------------------------------------------------
 from backoffice.unfold_config import UNFOLD  # noqa: E402,F401

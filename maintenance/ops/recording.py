@@ -1,4 +1,4 @@
-"""Celery signal handlers that keep the task history (`TaskRun`) and the minute counters.
+"""Celery signal handlers that keep the task history (`TaskRun`) and feed the minute counters.
 
 The enqueuing process records QUEUED in `before_task_publish`; the worker records STARTED,
 then the outcome. Every handler swallows its own errors: bookkeeping must never stop a task
@@ -13,11 +13,11 @@ import time
 
 from celery import signals
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from backoffice.housekeeping import is_housekeeping
-from maintenance.models import TaskMinuteStat, TaskRun
+from maintenance.models import TaskRun
+from maintenance.ops.minute_stats import count_finished_run
 
 logger = logging.getLogger(__name__)
 
@@ -122,22 +122,6 @@ def record_started(task_id=None, task=None, args=None, kwargs=None, **_):
         retries=request.retries or 0)
 
 
-def _count_minute(queue: str, *, failed: bool, runtime: float | None) -> None:
-    minute = timezone.now().replace(second=0, microsecond=0)
-    changes = {"failed" if failed else "succeeded": F("failed" if failed else "succeeded") + 1}
-    if runtime is not None:
-        changes.update(runtime_sum=F("runtime_sum") + runtime,
-                       runtime_count=F("runtime_count") + 1)
-    create = {"minute": minute, "queue": queue, "failed": int(failed),
-              "succeeded": int(not failed), "runtime_sum": runtime or 0.0,
-              "runtime_count": int(runtime is not None)}
-    try:
-        _update_or_create(TaskMinuteStat.objects.filter(minute=minute, queue=queue),
-                          create=create, changes=changes)
-    except Exception:
-        logger.warning("could not count a finished task", exc_info=True)
-
-
 @signals.task_postrun.connect(dispatch_uid="maintenance.ops.finished")
 def record_finished(task_id=None, task=None, retval=None, state=None, **_):
     started = _started.pop(task_id, None)
@@ -151,8 +135,9 @@ def record_finished(task_id=None, task=None, retval=None, state=None, **_):
     # The counters feed the dashboard's and the overview's counts: housekeeping stays out.
     if state in (TaskRun.State.SUCCESS, TaskRun.State.FAILURE) and not is_housekeeping(task):
         delivery = task.request.delivery_info or {}
-        _count_minute(delivery.get("routing_key") or "default",
-                      failed=state == TaskRun.State.FAILURE, runtime=runtime)
+        count_finished_run(timezone.now().replace(second=0, microsecond=0),
+                           delivery.get("routing_key") or "default",
+                           failed=state == TaskRun.State.FAILURE, runtime=runtime)
 
 
 @signals.task_failure.connect(dispatch_uid="maintenance.ops.failed")

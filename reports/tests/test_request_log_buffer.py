@@ -49,9 +49,9 @@ def test_a_failed_write_is_logged_and_the_rows_kept_for_the_next_flush(monkeypat
         raise RuntimeError("database is down")
 
     monkeypatch.setattr(request_log, "api_requests_write", broken)
-    with caplog.at_level(logging.ERROR, logger="reports.request_log"):
+    with caplog.at_level(logging.ERROR, logger="backoffice.buffered_writer"):
         assert buffer.flush() == 0
-    assert "could not write 3 API request log rows" in caplog.text
+    assert "api-request-log: could not write 3 rows" in caplog.text
     assert len(buffer.rows) == 3
 
     monkeypatch.setattr(request_log, "api_requests_write", real_write)
@@ -68,7 +68,7 @@ def test_when_the_database_stays_down_the_oldest_rows_are_dropped_loudly(monkeyp
         raise RuntimeError("database is down")
 
     monkeypatch.setattr(request_log, "api_requests_write", broken)
-    with caplog.at_level(logging.ERROR, logger="reports.request_log"):
+    with caplog.at_level(logging.ERROR, logger="backoffice.buffered_writer"):
         buffer.flush()
 
     assert [r[-1] for r in buffer.rows] == [2_000_000, 3_000_000, 4_000_000]  # ns
