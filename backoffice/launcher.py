@@ -8,6 +8,7 @@ and stop the private Redis when everything else has stopped.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -173,15 +175,48 @@ def run() -> int:
         say("stopped")
 
 
+# Redis databases a test run may take, first free first; 10 is the benchmarks', 0 a dev stack's.
+TEST_REDIS_DATABASES = (9, 11, 12, 13, 14, 15, *range(1, 9))
+TEST_RUN_CLAIM_SECONDS = 6 * 3600
+
+
+def claim_test_redis_database(url: str) -> tuple[int, Callable[[], None]]:
+    """Take a Redis database no other test run on this machine is using.
+
+    Claims are keys in database 0 (the suite flushes its own database when it starts), set
+    with NX so two runs never take the same one, and released when the run ends; a run
+    killed outright leaves its claim to expire.
+    """
+    import redis
+
+    client = redis.Redis.from_url(url, db=0)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{BASE_DIR}"
+    for number in TEST_REDIS_DATABASES:
+        key = f"backoffice:test-run:{number}"
+        if client.set(key, owner, nx=True, ex=TEST_RUN_CLAIM_SECONDS):
+            return number, functools.partial(client.delete, key)
+    sys.exit("backoffice: every Redis database a test run may use is taken by another run")
+
+
 def test(pytest_args: list[str]) -> int:
     # Always the test settings: importing this package already set a default (dev) for Celery.
     os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings.test"
     redis_url = settings_value(os.environ["DJANGO_SETTINGS_MODULE"], "REDIS_URL")
     redis_server = ensure_redis(redis_url)
+    release = None
     try:
+        if "TEST_REDIS_URL" not in os.environ:  # set by hand: the caller chose, keep it
+            number, release = claim_test_redis_database(redis_url)
+            os.environ["TEST_REDIS_URL"] = str(urlsplit(redis_url)._replace(path=f"/{number}")
+                                               .geturl())
+            os.environ.setdefault("TEST_DATABASE_NAME", f"test_backoffice_{number}")
+            say(f"test run on Redis database {number}, test database "
+                f"{os.environ['TEST_DATABASE_NAME']}")
         pytest = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
         return wait_ignoring_interrupts(pytest)
     finally:
+        if release is not None:
+            release()
         stop(redis_server)
 
 

@@ -31,6 +31,7 @@ def test_client_ip(settings, proxies, remote, forwarded, expected):
     assert client_ip(request(remote, forwarded)) == expected
 
 
+@pytest.mark.slow
 def test_bad_trusted_proxy_setting_stops_start_up_with_one_line():
     import subprocess
     import sys

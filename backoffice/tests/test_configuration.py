@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts manage.py or celery in a subprocess
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PROD_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(50),

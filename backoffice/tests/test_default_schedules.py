@@ -7,6 +7,8 @@ import subprocess
 import sys
 from contextlib import closing
 
+import pytest
+
 from backoffice.schedules import default_schedules
 from tests.processes import BASE_DIR, subprocess_env
 
@@ -24,6 +26,7 @@ def query(database, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_migrate_creates_the_registrys_schedules_once_and_keeps_staff_edits(tmp_path):
     database = tmp_path / "fresh.sqlite3"
     declared = {entry["name"] for entry in default_schedules()}

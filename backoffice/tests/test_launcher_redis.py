@@ -43,3 +43,21 @@ def test_private_redis_replays_its_queue_after_a_restart(tmp_path: Path):
         assert redis.Redis.from_url(url).lrange("email", 0, -1) == [b"a waiting task"]
     finally:
         stop(server)
+
+
+def test_two_test_runs_never_take_the_same_redis_database():
+    from django.conf import settings
+
+    from backoffice.launcher import TEST_REDIS_DATABASES, claim_test_redis_database
+
+    first, release_first = claim_test_redis_database(settings.REDIS_URL)
+    second, release_second = claim_test_redis_database(settings.REDIS_URL)
+    try:
+        assert first != second
+        assert {first, second} <= set(TEST_REDIS_DATABASES) and 10 not in {first, second}
+    finally:
+        release_second()
+    third, release_third = claim_test_redis_database(settings.REDIS_URL)
+    release_third()
+    release_first()
+    assert third == second  # released, so free again

@@ -17,7 +17,7 @@ from maintenance.ops.registry import WORKERS_KEY
 from maintenance.tests.ops_support import operator
 from tests.processes import free_port
 
-pytestmark = [pytest.mark.django_db, pytest.mark.timeout(30)]
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(30), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -76,6 +76,7 @@ def test_when_the_database_stays_down_the_oldest_rows_are_dropped_loudly(monkeyp
     buffer.rows.clear()  # nothing left for the exit-time flush
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_flushes_the_buffer_when_it_stops():
     port = free_port()
