@@ -34,7 +34,18 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     django.setup()
+    refuse_unless_bench_database()
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def refuse_unless_bench_database() -> None:
+    """Benchmarks fill and empty tables: only on a database whose name says it is for them."""
+    from django.db import connection
+
+    name = Path(str(connection.settings_dict["NAME"])).name
+    if "bench" not in name.lower():
+        sys.exit(f"bench: refusing to run on database {name!r}: its name must contain "
+                 "'bench' (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench)")
 
 
 def run_one(name: str, size: int | None) -> dict:

@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.cleanup import child, insert
-from bench.common import stopwatch
+from bench.common import require_empty, stopwatch
 from maintenance.backups import backup_models
 from maintenance.models import Backup
 from reports.models import ApiRequest
@@ -50,8 +50,8 @@ def run(size: int | None) -> dict:
     now = timezone.now() - dt.timedelta(days=1)
     scratch = Path(tempfile.mkdtemp(prefix="bench-backup-"))
     os.environ["BACKUP_DIR"] = str(scratch / "backups")  # the children read it
+    require_empty(ApiRequest)
     try:
-        ApiRequest.objects.all().delete()
         print(f"{connection.vendor}: inserting {small} rows", flush=True)
         insert(small, 0, now)
         at_small = child("backup")
@@ -69,7 +69,7 @@ def run(size: int | None) -> dict:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         os.environ.pop("BACKUP_DIR", None)
-        ApiRequest.objects.all().delete()
+        ApiRequest.objects.all().delete()  # all ours: the table started empty
         Backup.objects.filter(triggered_by="bench").delete()
     return {
         "bench": "backup",

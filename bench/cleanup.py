@@ -16,7 +16,7 @@ import sys
 from django.db import connection
 from django.utils import timezone
 
-from bench.common import stopwatch
+from bench.common import require_empty, stopwatch
 from reports.models import ApiRequest
 
 COLUMNS = "timestamp, method, route, status_code, user_id, ip, duration_ms"
@@ -64,7 +64,7 @@ def run(size: int | None) -> dict:
     recent = max(1, old // 10)
     now = timezone.now()
     cutoff = now - dt.timedelta(days=DAYS)
-    ApiRequest.objects.all().delete()
+    require_empty(ApiRequest)
     print(f"{connection.vendor}: inserting {old} old + {recent} recent rows", flush=True)
     insert(old, recent, now)
     ours = child("cleanup", str(DAYS))
@@ -73,7 +73,7 @@ def run(size: int | None) -> dict:
     print(f"  ours: {ours['seconds']}s in {ours['result']['batches']} batches, longest "
           f"{ours['result']['longest_batch_seconds']}s, peak {ours['peak_mb']} MB", flush=True)
 
-    ApiRequest.objects.all().delete()
+    ApiRequest.objects.all().delete()  # all ours: the table started empty
     insert(old, recent, now)
     with connection.cursor() as cursor, stopwatch() as elapsed:
         cursor.execute(f"DELETE FROM {ApiRequest._meta.db_table} WHERE timestamp < %s",
@@ -82,7 +82,7 @@ def run(size: int | None) -> dict:
     raw = elapsed()
     assert deleted == old and ApiRequest.objects.count() == recent
     print(f"  raw DELETE: {raw:.3f}s", flush=True)
-    ApiRequest.objects.all().delete()
+    ApiRequest.objects.all().delete()  # all ours: the table started empty
     return {
         "bench": "cleanup",
         "database": connection.vendor,

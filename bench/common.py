@@ -81,3 +81,14 @@ def process_tree_cpu_seconds(pid: int) -> float:
         except FileNotFoundError:  # exited meanwhile
             continue
     return total
+
+
+def require_empty(*models) -> None:
+    """Stop unless the tables a benchmark fills start empty: it then deletes only its own rows."""
+    import sys
+
+    for model in models:
+        if model.objects.exists():
+            sys.exit(f"bench: {model._meta.label} already holds rows in this database; a "
+                     "benchmark fills and empties it, so it needs it empty (use a fresh "
+                     "bench database)")

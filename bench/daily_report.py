@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from bench.common import median, stopwatch
+from bench.common import median, require_empty, stopwatch
 from reports.models import ApiRequest, DailyReport
 from reports.periods import day_bounds, today
 from reports.tasks import generate_daily_report
@@ -125,8 +125,7 @@ def run(size: int | None) -> dict:
     neighbours = max(1, count // 10)
     rng = random.Random(1)
     big_day = today() - dt.timedelta(days=1)
-    ApiRequest.objects.all().delete()
-    DailyReport.objects.all().delete()
+    require_empty(ApiRequest, DailyReport)
     users = get_user_model()
     user_ids = [users.objects.get_or_create(username=f"bench_{n}")[0].pk for n in range(200)]
     print(f"{connection.vendor}: inserting {count} rows for {big_day} and {neighbours} on "
@@ -172,7 +171,7 @@ def run(size: int | None) -> dict:
              "dashboard": _page_ms(client, "/admin/")}
     print(f"  {pages}", flush=True)
 
-    ApiRequest.objects.all().delete()
+    ApiRequest.objects.all().delete()  # all ours: both tables started empty
     DailyReport.objects.all().delete()
     return {
         "bench": "daily_report",
