@@ -17,10 +17,33 @@ def _can(permission: str):
 
 
 def _item(title, icon, url_name, permission=None):
-    item = {"title": title, "icon": icon, "link": reverse_lazy(url_name)}
+    link = reverse_lazy(url_name)
+    item = {"title": title, "icon": icon, "link": link, "active": _is_current(link)}
     if permission:
-        item["permission"] = _can(permission)
+        item["permission"] = permission if callable(permission) else _can(permission)
     return item
+
+
+def _is_current(link):
+    """Active when `link` is the sidebar link that matches the page most closely.
+
+    Unfold marks every link whose path the page's path contains, so a page under another
+    item's path (the charts under the daily reports, the overview under the task history)
+    would light up both.
+    """
+    def check(request) -> bool:
+        return _closest_link(request.path) == str(link)
+
+    return check
+
+
+def _closest_link(path: str) -> str | None:
+    index = str(reverse_lazy("admin:index"))
+    links = [str(item["link"]) for group in SIDEBAR_NAVIGATION for item in group["items"]]
+    if path == index:
+        return index
+    matching = [link for link in links if link != index and path.startswith(link)]
+    return max(matching, key=len, default=None)
 
 
 def _can_see_maintenance(request) -> bool:
@@ -104,8 +127,7 @@ SIDEBAR_NAVIGATION = [
         "separator": True,
         "collapsible": True,
         "items": [
-            {"title": _("Maintenance"), "icon": "build", "link": reverse_lazy(
-                "admin:maintenance_actions"), "permission": _can_see_maintenance},
+            _item(_("Maintenance"), "build", "admin:maintenance_actions", _can_see_maintenance),
             _item(_("Backups"), "backup", "admin:maintenance_backup_changelist",
                   "maintenance.view_backup"),
             _item(_("Maintenance runs"), "history", "admin:maintenance_maintenancerun_changelist",

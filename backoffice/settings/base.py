@@ -31,8 +31,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "django_celery_beat",
-    "django_celery_results",
+    "backoffice.apps.ScheduleAppConfig",  # django_celery_beat, named as in the sidebar
+    "backoffice.apps.TaskResultAppConfig",  # django_celery_results, likewise
     # Project apps come after the third-party apps whose admins they re-register.
     "backoffice",  # wiring: the registry of default schedules (no models)
     "accounts",

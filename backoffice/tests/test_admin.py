@@ -152,3 +152,34 @@ def test_system_written_rows_are_view_only_for_everyone(superuser):
     for label in ("notifications.Delivery", "notifications.TransactionalEmail",
                   "maintenance.TaskRun", "maintenance.MaintenanceRun"):
         assert not record_admins[label].has_delete_permission(request), label
+
+
+@pytest.mark.parametrize("page, expected", [
+    ("/admin/", "/admin/"),
+    ("/admin/maintenance/taskrun/overview/", "/admin/maintenance/taskrun/overview/"),
+    ("/admin/maintenance/taskrun/", "/admin/maintenance/taskrun/"),
+    ("/admin/reports/dailyreport/charts/", "/admin/reports/dailyreport/charts/"),
+    ("/admin/reports/dailyreport/", "/admin/reports/dailyreport/"),
+    ("/admin/maintenance/maintenancerun/actions/", "/admin/maintenance/maintenancerun/actions/"),
+    ("/admin/maintenance/maintenancerun/", "/admin/maintenance/maintenancerun/"),
+])
+def test_the_sidebar_highlights_one_item_the_page_itself(client, superuser, page, expected):
+    client.force_login(superuser)
+
+    html = client.get(page).content.decode()
+
+    active = re.findall(r'<a href="([^"]+)" class="[^"]*\bactive\b[^"]*"', html)
+    assert active == [expected]
+
+
+@pytest.mark.parametrize("page, crumb", [
+    ("/admin/django_celery_beat/periodictask/", "Schedules"),
+    ("/admin/django_celery_results/taskresult/", "Task results"),
+])
+def test_breadcrumbs_name_the_celery_apps_as_the_sidebar_does(client, superuser, page, crumb):
+    client.force_login(superuser)
+
+    html = client.get(page).content.decode()
+
+    assert re.search(rf">\s*{crumb}\s*</a\s*>", html)
+    assert "Periodic Tasks" not in html and "Celery Results" not in html
