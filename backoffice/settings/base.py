@@ -196,6 +196,10 @@ CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection around every task unless this is
+# set; with it, it closes them only every this-many tasks, and before each task
+# backoffice.celery closes the ones that are broken or older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 1000
 # Celery's event stream (task-sent/received/started/succeeded) costs every task a few
 # messages and only Flower or `celery events` read it: Flower turns it on by itself; for
 # `celery events`, run `celery -A backoffice control enable_events` first, or set this.

@@ -50,9 +50,10 @@ def database_config(variable: str, default: str) -> dict:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
             ),
         }
-    else:
-        config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-        config["CONN_HEALTH_CHECKS"] = True
+    # Web threads and worker processes keep their connection this long; a broken one is
+    # found by the health check before use and replaced.
+    config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
