@@ -229,6 +229,9 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 # Beat is healthy when its heartbeat (written every loop) is younger than this.
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=90)
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
+# /healthz builds its report at most once per this many seconds per process; the worker
+# ping runs in a background thread at most as often.
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5.0)
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 # Operations console: alert when a queue's oldest task has waited longer than this;
 # /metrics answers these client addresses (CIDR allowed) without a staff token.
