@@ -31,11 +31,18 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
 
-    # A read-only change page (view permission only) shows each field through lookup_field,
-    # which asks the ModelAdmin before the model: this keeps the raw hash off that page.
-    # Editors get the form's widget, which masks it the same way.
+    # A read-only change page (view permission only) would print the model field as it is
+    # stored; it shows the same masked summary as the editors' widget instead.
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        return [(name, {**options, "fields": tuple(
+            "password_summary" if field == "password" else field
+            for field in options["fields"])}) for name, options in fieldsets]
+
     @display(description="Password")
-    def password(self, obj):
+    def password_summary(self, obj):
         return render_password_as_hash(obj.password)
 
 

@@ -1,7 +1,7 @@
 """Operators hold exactly what the README gives them, and can press those buttons."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.roles import AUDITORS, OPERATORS
@@ -92,9 +92,9 @@ def test_operator_may_press_every_console_action(client, operator, failed_run, n
 
 
 def test_operator_may_regenerate_selected_days(client, operator):
-    from reports.models import DailyReport
-
     from django.utils import timezone
+
+    from reports.models import DailyReport
 
     report = DailyReport.objects.create(date="2026-01-05", generated_at=timezone.now())
     client.force_login(operator)
