@@ -10,7 +10,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.auth.templatetags.auth import render_password_as_hash
 from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
-from rest_framework.authtoken.models import TokenProxy
+from rest_framework.authtoken.models import Token, TokenProxy
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
@@ -58,9 +58,10 @@ def _token_label(token) -> str:
     return f"API token of {token.user}"
 
 
-# The admin names an object by str() in titles, breadcrumbs, messages, the delete page and
-# the admin log; DRF's TokenProxy would name it by its key.
-TokenProxy.__str__ = _token_label
+# The admin names an object by str() in titles, breadcrumbs, messages, the delete pages
+# (a user's tokens are listed when the user is deleted) and the admin log; DRF's Token
+# would name it by its key.
+Token.__str__ = _token_label
 
 
 @admin.register(TokenProxy)
