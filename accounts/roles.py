@@ -16,20 +16,22 @@ AUDITORS = "Auditors"
 # Apps whose rows are secrets or plumbing: no role sees them automatically.
 HIDDEN_APPS = {"authtoken", "sessions", "contenttypes", "admin"}
 
-# (app_label pattern, codename pattern). Operators compose and send notifications, run
-# reports and work the operations pages (schedules, task results) - never users or roles.
+# (app_label pattern, codename pattern). Operators hold exactly what the README's roles
+# section and permission tables give them: view everything; compose and send notifications;
+# regenerate reports; every Maintenance button and every operations-console action; edit
+# schedules - never users or roles, never delete, never mail to any address they type in.
 ROLE_RULES: dict[str, list[tuple[str, str]]] = {
     AUDITORS: [("*", "view_*")],
     OPERATORS: [
         ("*", "view_*"),
-        ("notifications", "add_*"),
-        ("notifications", "change_*"),
-        ("notifications", "send_*"),
-        ("reports", "add_*"),
-        ("reports", "change_*"),
-        ("reports", "run_*"),
+        ("notifications", "add_notification"),
+        ("notifications", "change_notification"),
+        ("notifications", "send_notification"),
+        ("reports", "regenerate_dailyreport"),
         ("maintenance", "run_*"),
-        ("maintenance", "operate_*"),
+        ("maintenance", "send_test_email"),
+        ("maintenance", "can_*_tasks"),
+        ("maintenance", "can_*_queues"),
         ("django_celery_beat", "add_*"),
         ("django_celery_beat", "change_*"),
     ],

@@ -4,14 +4,13 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from maintenance.selectors import system_health
+from maintenance.health import health_report
 
 
 @never_cache
 @require_GET
 def healthz(request):
-    report = system_health()
-    if not (request.user.is_authenticated and request.user.is_staff):
-        # Worker host names are for staff; load balancers only need the verdicts.
-        report["checks"]["workers"].pop("names", None)
+    # Error texts and worker host names are for staff; load balancers only need verdicts.
+    staff = request.user.is_authenticated and request.user.is_staff
+    report = health_report(details=staff)
     return JsonResponse(report, status=503 if report["failing"] else 200)

@@ -19,7 +19,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from maintenance import admin_backups  # noqa: F401  (Backup, MaintenanceRun, Maintenance page)
-from maintenance.admin_schedules import PeriodicTaskExtrasMixin
+from maintenance.admin_schedules import PeriodicTaskArgumentsFormMixin, PeriodicTaskExtrasMixin
 from maintenance.ops.filters import TaskResultKindFilter
 
 for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule,
@@ -31,7 +31,7 @@ class UnfoldTaskSelectWidget(UnfoldAdminSelectWidget, beat_admin.TaskSelectWidge
     pass
 
 
-class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+class PeriodicTaskForm(PeriodicTaskArgumentsFormMixin, beat_admin.PeriodicTaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["task"].widget = UnfoldAdminTextInputWidget()

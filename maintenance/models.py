@@ -173,6 +173,7 @@ class MaintenanceRun(models.Model):
             ("run_weekly_analytics", "Can run weekly analytics"),
             ("send_test_email", "Can send a test email to oneself"),
             ("run_full_analytics", "Can run full analytics"),
+            ("email_any_address", "Can schedule or run email to any address"),
         ]
         indexes = [models.Index(fields=["action", "-requested_at"], name="maint_run_action_time")]
 

@@ -80,8 +80,20 @@ def periodic_task_options(task) -> dict:
     return options
 
 
+def periodic_task_check(*, user, task_name: str, args, kwargs) -> None:
+    """Raise TaskArgumentsError unless `user` may schedule or run `task_name` with these
+    arguments (what the task declares, see backoffice.task_arguments)."""
+    from backoffice.task_arguments import task_arguments_check
+
+    task_arguments_check(user=user, task_name=task_name, args=args, kwargs=kwargs)
+
+
 def periodic_task_run_now(*, task, user):
-    """Send a periodic task now with its own arguments, queue and options; record it."""
+    """Send a periodic task now with its own arguments, queue and options; record it.
+
+    Raises LookupError (task not registered) or TaskArgumentsError (not for this user, or
+    arguments the task does not accept); nothing is sent then.
+    """
     from celery import current_app
 
     from maintenance.actions import run_record
@@ -89,9 +101,10 @@ def periodic_task_run_now(*, task, user):
     current_app.loader.import_default_modules()
     if task.task not in current_app.tasks:
         raise LookupError(f'task "{task.task}" is not registered; nothing was sent')
+    args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
+    periodic_task_check(user=user, task_name=task.task, args=args, kwargs=kwargs)
     options = periodic_task_options(task)
-    result = current_app.send_task(task.task, args=json.loads(task.args or "[]"),
-                                   kwargs=json.loads(task.kwargs or "{}"), **options)
+    result = current_app.send_task(task.task, args=args, kwargs=kwargs, **options)
     queue = options.get("queue") or current_app.amqp.router.route(
         {}, task.task)["queue"].name
     return run_record(key="run_periodic_task", label=f"Run now: {task.name}", user=user,

@@ -53,6 +53,20 @@ def workers_status(*, broker_ok: bool, timeout: float | None = None) -> dict:
     return status
 
 
+def workers_from_heartbeats() -> dict:
+    """Workers online by their own heartbeats in Redis: no broadcast, answers at once."""
+    from maintenance.ops.registry import worker_records
+
+    try:
+        names = sorted(r["hostname"] for r in worker_records() if r["online"])
+    except Exception as exc:
+        return {"ok": False, "count": 0, "names": [], "error": f"{type(exc).__name__}: {exc}"}
+    status = {"ok": bool(names), "count": len(names), "names": names}
+    if not names:
+        status["error"] = "no worker has sent a heartbeat recently"
+    return status
+
+
 def beat_last_heartbeat() -> float | None:
     """Epoch seconds of beat's last tick, or None when beat never ticked (or Redis is down)."""
     value = redis_client().get(BEAT_HEARTBEAT_KEY)
@@ -76,13 +90,14 @@ def beat_status(*, broker_ok: bool) -> dict:
     return status
 
 
-def system_health(*, worker_timeout: float | None = None) -> dict:
-    """State of every part; `failing` names the parts that are down."""
+def system_health(*, workers=None) -> dict:
+    """State of every part; `failing` names the parts that are down. `workers(broker_ok)`
+    replaces the live ping (maintenance.health serves the last background ping)."""
     redis = redis_status()
     checks = {
         "database": database_status(),
         "redis": redis,
-        "workers": workers_status(broker_ok=redis["ok"], timeout=worker_timeout),
+        "workers": (workers or (lambda ok: workers_status(broker_ok=ok)))(redis["ok"]),
         "beat": beat_status(broker_ok=redis["ok"]),
     }
     failing = [name for name, check in checks.items() if not check["ok"]]

@@ -1,8 +1,55 @@
 """Thin Celery tasks for maintenance. Diagnostic tasks prove the pipeline end to end."""
 
 from celery import shared_task
+from django.conf import settings
+from rest_framework import serializers
 
 from backoffice.housekeeping import HOUSEKEEPING
+from backoffice.task_arguments import (
+    StrictCharField,
+    StrictIntegerField,
+    TaskArguments,
+)
+
+
+class RetentionDays(TaskArguments):
+    """`days` to keep: never fewer than the configured retention (`setting`), so arguments
+    can keep more history than the settings but never delete what they promise to keep."""
+
+    setting = ""
+    operable = True
+    permission = "maintenance.run_cleanup"
+    days = StrictIntegerField(required=False, allow_null=True, max_value=36500)
+
+    def validate_days(self, value):
+        least = getattr(settings, self.setting)
+        if value is not None and value < least:
+            raise serializers.ValidationError(
+                f"must be at least {least} ({self.setting}); change the setting to keep less")
+        return value
+
+
+class PruneArguments(RetentionDays):
+    setting = "OPS_TASK_HISTORY_DAYS"
+
+
+class CleanupArguments(RetentionDays):
+    setting = "LOG_RETENTION_DAYS"
+
+
+class BackupArguments(TaskArguments):
+    operable = True
+    permission = "maintenance.run_backup"
+    triggered_by = StrictCharField(required=False, max_length=100)
+    user_id = StrictIntegerField(required=False, allow_null=True, min_value=1)
+
+
+class TestEmailArguments(TaskArguments):
+    # Mail to an address typed into the admin leaves the building: its own permission.
+    operable = True
+    permission = "maintenance.email_any_address"
+    to = serializers.EmailField()
+    requested_by = StrictCharField(required=False, allow_blank=True, max_length=150)
 
 
 @shared_task(name="maintenance.tasks.noop")
@@ -58,12 +105,13 @@ def sleep(seconds: float = 1.0) -> float:
     return seconds
 
 
-@shared_task(name="maintenance.tasks.prune_task_history", **HOUSEKEEPING)
+@shared_task(name="maintenance.tasks.prune_task_history", arguments=PruneArguments,
+             **HOUSEKEEPING)
 def prune_task_history(days: int | None = None) -> dict:
     """Delete finished task runs older than `days` (default OPS_TASK_HISTORY_DAYS), in batches."""
-    from django.conf import settings
-
     from maintenance.ops.services import task_history_prune
+
+    PruneArguments.checked(kwargs={"days": days})
 
     return task_history_prune(older_than_days=days or settings.OPS_TASK_HISTORY_DAYS)
 
@@ -73,9 +121,11 @@ def prune_task_history(days: int | None = None) -> dict:
 _LIMITS = {"acks_late": True, "reject_on_worker_lost": True}
 
 
-@shared_task(bind=True, name="maintenance.tasks.backup_database", **_LIMITS)
+@shared_task(bind=True, name="maintenance.tasks.backup_database", arguments=BackupArguments,
+             **_LIMITS)
 def backup_database(self, triggered_by: str = "schedule", user_id: int | None = None) -> dict:
     """Write a verified backup of the important tables (see maintenance.backups)."""
+    BackupArguments.checked(kwargs={"triggered_by": triggered_by, "user_id": user_id})
     from maintenance.locks import JobLocked
     from maintenance.services import backup_create
 
@@ -89,10 +139,12 @@ def backup_database(self, triggered_by: str = "schedule", user_id: int | None = 
             "rows": backup.total_rows}
 
 
-@shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", **_LIMITS, **HOUSEKEEPING)
+@shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", arguments=CleanupArguments,
+             **_LIMITS, **HOUSEKEEPING)
 def cleanup_old_logs(self, days: int | None = None) -> dict:
     """Delete API log rows older than `days` (default LOG_RETENTION_DAYS, 30), expired task
     results, finished emails past their retention and old backups; counts per table."""
+    CleanupArguments.checked(kwargs={"days": days})
     from maintenance.cleanup import logs_cleanup
     from maintenance.locks import JobLocked
 
@@ -102,11 +154,12 @@ def cleanup_old_logs(self, days: int | None = None) -> dict:
         return {"status": "skipped", "reason": str(exc)}
 
 
-@shared_task(name="maintenance.tasks.send_test_email")
+@shared_task(name="maintenance.tasks.send_test_email", arguments=TestEmailArguments)
 def send_test_email(to: str, requested_by: str = "") -> dict:
     """Send one plain email through the configured SMTP settings (the "test email" button)."""
-    from django.conf import settings
     from django.core.mail import send_mail
+
+    TestEmailArguments.checked(kwargs={"to": to, "requested_by": requested_by})
     from django.utils import timezone
 
     sent = send_mail(

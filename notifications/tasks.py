@@ -3,10 +3,23 @@
 from celery import chord, shared_task
 
 from backoffice.housekeeping import HOUSEKEEPING
+from backoffice.task_arguments import NoArguments, StrictIntegerField, TaskArguments
 from notifications import admin_mail, bulk, lifecycle, services
 from notifications.models import Notification, TransactionalEmail
 
 Kind = TransactionalEmail.Kind
+
+
+class Sweep(NoArguments):
+    operable = True
+
+
+class NotificationArguments(TaskArguments):
+    """A scheduled send (the Schedule button makes one) names only its notification."""
+
+    operable = True
+    permission = "notifications.send_notification"
+    notification_id = StrictIntegerField(min_value=1)
 
 
 def _send(task, kind: str, user_id: int, email_id: int | None) -> dict:
@@ -35,7 +48,7 @@ def send_password_reset_email(self, user_id: int, email_id: int | None = None) -
     return _send(self, Kind.PASSWORD_RESET, user_id, email_id)
 
 
-@shared_task(name="notifications.tasks.sweep_pending_emails", **HOUSEKEEPING)
+@shared_task(name="notifications.tasks.sweep_pending_emails", arguments=Sweep, **HOUSEKEEPING)
 def sweep_pending_emails() -> dict:
     """Enqueue emails recorded while the broker was down, and stuck ones (periodic)."""
     return services.transactional_emails_sweep()
@@ -44,7 +57,8 @@ def sweep_pending_emails() -> dict:
 # --- Bulk notifications -------------------------------------------------------------------
 
 
-@shared_task(bind=True, name="notifications.tasks.send_bulk_notifications", acks_late=True)
+@shared_task(bind=True, name="notifications.tasks.send_bulk_notifications", acks_late=True,
+             arguments=NotificationArguments)
 def send_bulk_notifications(self, notification_id: int, send_id: str | None = None):
     """Send a notification to its audience: deliveries, then a chord of small batches.
 
@@ -132,7 +146,8 @@ def resume_notification(notification_id: int) -> dict:
     return {"notification_id": notification_id, "batches": len(batches)}
 
 
-@shared_task(name="notifications.tasks.resume_stalled_notifications", **HOUSEKEEPING)
+@shared_task(name="notifications.tasks.resume_stalled_notifications", arguments=Sweep,
+             **HOUSEKEEPING)
 def resume_stalled_notifications() -> dict:
     """Re-issue the batches of sending notifications whose batches vanished (periodic)."""
     resumed = lifecycle.notifications_resume_stalled()

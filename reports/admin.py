@@ -99,7 +99,7 @@ class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
         rows = [{"code": code, "count": count} for code, count in obj.status_codes.items()]
         return _table(rows, [("Status", "code"), ("Requests", "count")])
 
-    @admin.action(description="Export selected reports as CSV")
+    @admin.action(description="Export selected reports as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
         writer = csv.writer(_Echo())
         rows = selectors.daily_reports_csv_rows(queryset.order_by("date"))

@@ -1,12 +1,28 @@
 """Thin Celery tasks: parse arguments, call a service, return a small JSON-able dict."""
 
 from celery import shared_task
+from rest_framework import serializers
 
+from backoffice.task_arguments import TaskArguments
 from reports import services
 from reports.periods import last_full_week_start, parse_day, yesterday
 
 
-@shared_task(bind=True, name="reports.tasks.generate_daily_report")
+class DailyReportArguments(TaskArguments):
+    operable = True
+    permission = "reports.regenerate_dailyreport"
+    date = serializers.DateField(required=False, allow_null=True, input_formats=["iso-8601"])
+
+
+class WeeklyAnalyticsArguments(TaskArguments):
+    operable = True
+    permission = "maintenance.run_weekly_analytics"
+    week_start = serializers.DateField(required=False, allow_null=True,
+                                       input_formats=["iso-8601"])
+
+
+@shared_task(bind=True, name="reports.tasks.generate_daily_report",
+             arguments=DailyReportArguments)
 def generate_daily_report(self, date=None):
     """Aggregate one day (default: yesterday in TIME_ZONE) into its DailyReport row.
 
@@ -19,7 +35,8 @@ def generate_daily_report(self, date=None):
     return services.daily_report_as_result(report)
 
 
-@shared_task(bind=True, name="reports.tasks.process_api_analytics")
+@shared_task(bind=True, name="reports.tasks.process_api_analytics",
+             arguments=WeeklyAnalyticsArguments)
 def process_api_analytics(self, week_start=None):
     """Build the WeeklyAnalytics row of a week (default: the last complete week)."""
     monday = parse_day(week_start, default=last_full_week_start())

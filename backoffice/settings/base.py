@@ -18,10 +18,12 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "unfold",
+    # Unfold without its own site: backoffice.admin_site's site (Unfold's, plus the rule that
+    # read-only roles press nothing) becomes `admin.site`.
+    "unfold.apps.BasicAppConfig",
     "unfold.contrib.filters",
     "unfold.contrib.forms",
-    "django.contrib.admin",
+    "backoffice.admin_site.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -233,6 +235,9 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 # Beat is healthy when its heartbeat (written every loop) is younger than this.
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=90)
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0)
+# /healthz builds its report at most once per this many seconds per process; the worker
+# ping runs in a background thread at most as often.
+HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5.0)
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 # Operations console: alert when a queue's oldest task has waited longer than this;
 # /metrics answers these client addresses (CIDR allowed) without a staff token.
