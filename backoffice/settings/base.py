@@ -271,6 +271,11 @@ API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", defau
 # (and the drop is logged as an error).
 API_REQUEST_LOG_MAX_BUFFER = env.int("API_REQUEST_LOG_MAX_BUFFER", default=50_000)
 
+# JSON bodies nested deeper than this answer 400 (the parser recurses once per level).
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+if not 1 <= API_JSON_MAX_DEPTH <= 500:
+    fail("API_JSON_MAX_DEPTH", "must be between 1 and 500")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -278,6 +283,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "backoffice.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
