@@ -251,6 +251,7 @@ LOGGING = {
 
 # --- Accounts and API ----------------------------------------------------------------------
 import ipaddress  # noqa: E402
+import re  # noqa: E402
 
 INSTALLED_APPS.insert(INSTALLED_APPS.index("drf_spectacular") + 1, "drf_spectacular_sidecar")
 # First after SecurityMiddleware, so the logged duration covers the whole stack.
@@ -290,11 +291,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
+        # Admin and API login share these: per client address, and per username.
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
+        "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="5/minute"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
         "password_reset_confirm": env.str("THROTTLE_PASSWORD_RESET_CONFIRM", default="10/hour"),
     },
 }
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if not re.fullmatch(r"\d+/(s|m|h|d)[a-z]*", _rate):
+        fail(f"THROTTLE_{_scope.upper()}", f"must look like 10/minute, got {_rate!r}")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backoffice API",
     "DESCRIPTION": "Accounts (registration, token login, profile, password reset) and demo "

@@ -33,3 +33,9 @@ EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=0
 EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", default=1.0)
 # The request log writes in the request, so a test sees its row at once.
 API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", default=0)
+# Browser journeys log in through the login page many times a minute from one address and
+# as one user; the throttling tests set their own rates.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # noqa: F405
+    login=env.str("THROTTLE_LOGIN", default="1000/minute"),
+    login_username=env.str("THROTTLE_LOGIN_USERNAME", default="1000/minute"),
+)
