@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
@@ -16,6 +17,11 @@ from rest_framework.authtoken.models import Token
 from accounts.models import User
 from accounts.signals import password_reset_requested, user_registered
 
+logger = logging.getLogger(__name__)
+
+# Publishing gives up quickly when the broker is down; the caller has a fallback.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                        "interval_max": 0.2}
 DUPLICATE_USERNAME = "A user with that username already exists."
 DUPLICATE_EMAIL = "A user with that email address already exists."
 BAD_RESET_LINK = "This reset link is invalid, expired or already used."
@@ -97,13 +103,38 @@ def user_profile_update(*, user: User, data: dict) -> User:
 
 
 def password_reset_request(*, email: str) -> None:
-    """Queue a reset email to every active account with this address; silent otherwise."""
+    """Hand the address to a background lookup after commit, whether or not it is known.
+
+    The request does the same work for every address, so neither its answer nor its time
+    tells a caller which addresses have accounts.
+    """
+    transaction.on_commit(lambda: _password_reset_enqueue(email=email))
+
+
+def _password_reset_enqueue(*, email: str) -> None:
+    from accounts.tasks import password_reset_lookup  # tasks import services
+
+    try:
+        password_reset_lookup.apply_async(args=[email], retry=True,
+                                          retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
+        # The queue is down: look up here, so the reset email is recorded and the
+        # email sweep sends it when the queue is back.
+        logger.warning("could not enqueue the password-reset lookup; doing it inline: %s", exc)
+        password_reset_send(email=email)
+
+
+def password_reset_send(*, email: str) -> int:
+    """Queue a reset email to every active account with this address; return how many."""
     users = User.objects.filter(email__iexact=email.strip(), is_active=True)
+    queued = 0
     for user in users:
         if not user.has_usable_password():
             continue
         with transaction.atomic():
             password_reset_requested.send(sender=User, user=user)
+        queued += 1
+    return queued
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:

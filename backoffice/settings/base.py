@@ -221,6 +221,7 @@ BULK_EMAIL_TASKS = (
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "bulk", "routing_key": "bulk"} for name in BULK_EMAIL_TASKS},
     "notifications.tasks.*": {"queue": "email", "routing_key": "email"},
+    "accounts.tasks.*": {"queue": "email", "routing_key": "email"},  # password-reset lookups
     "reports.tasks.*": {"queue": "reports", "routing_key": "reports"},
     "maintenance.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
 }
