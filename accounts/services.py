@@ -14,7 +14,8 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from rest_framework.authtoken.models import Token
 
-from accounts.models import User
+from accounts import identity
+from accounts.models import LOOKALIKE_USERNAME, User
 from accounts.signals import password_reset_requested, user_registered
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,22 @@ class Registration:
 def _check_unique(*, username: str | None, email: str, exclude_pk: int | None = None) -> None:
     errors = {}
     others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
-    if username is not None and others.filter(username__iexact=username).exists():
-        errors["username"] = [DUPLICATE_USERNAME]
+    if username is not None:
+        if others.filter(username__iexact=username).exists():
+            errors["username"] = [DUPLICATE_USERNAME]
+        elif others.filter(username_key=identity.username_key(username)).exists():
+            errors["username"] = [LOOKALIKE_USERNAME]
     if email and others.filter(email__iexact=email).exists():
         errors["email"] = [DUPLICATE_EMAIL]
     if errors:
         raise ValidationError(errors)
+
+
+def _canonical_email(email: str) -> str:
+    try:
+        return identity.normalize_email(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from exc
 
 
 def user_register(
@@ -53,7 +64,10 @@ def user_register(
     Raises ValidationError (field -> messages) for duplicates or a weak password; nothing
     is written then.
     """
-    email = User.objects.normalize_email(email)
+    username = identity.normalize_username(username)
+    if len(username) > User._meta.get_field("username").max_length:
+        raise ValidationError({"username": ["This username is too long."]})
+    email = _canonical_email(email)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     _check_unique(username=username, email=email)
     try:
@@ -90,7 +104,7 @@ def user_profile_update(*, user: User, data: dict) -> User:
     """Change the editable profile fields (email, first_name, last_name)."""
     fields = [name for name in ("email", "first_name", "last_name") if name in data]
     if "email" in data:
-        data = {**data, "email": User.objects.normalize_email(data["email"])}
+        data = {**data, "email": _canonical_email(data["email"])}
         _check_unique(username=None, email=data["email"], exclude_pk=user.pk)
     for name in fields:
         setattr(user, name, data[name])
@@ -126,7 +140,11 @@ def _password_reset_enqueue(*, email: str) -> None:
 
 def password_reset_send(*, email: str) -> int:
     """Queue a reset email to every active account with this address; return how many."""
-    users = User.objects.filter(email__iexact=email.strip(), is_active=True)
+    try:
+        email = identity.normalize_email(email)
+    except ValidationError:
+        return 0  # no account can have an address in that form
+    users = User.objects.filter(email__iexact=email, is_active=True)
     queued = 0
     for user in users:
         if not user.has_usable_password():
