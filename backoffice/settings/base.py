@@ -113,6 +113,23 @@ BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=14)  # and every backup y
 BACKUP_INCLUDE_API_LOG = env.bool("BACKUP_INCLUDE_API_LOG", default=False)
 BACKUP_CHUNK_SIZE = env.int("BACKUP_CHUNK_SIZE", default=5000)
 BACKUP_COMPRESS_LEVEL = env.int("BACKUP_COMPRESS_LEVEL", default=3)
+# Every backup is signed (HMAC-SHA256) with this key and a restore refuses a file whose
+# signature does not verify. Empty: a key derived from SECRET_KEY. Set it when SECRET_KEY
+# may rotate but old backups must stay restorable.
+BACKUP_HMAC_KEY = env.str("BACKUP_HMAC_KEY", default="")
+# Optional encryption at rest (AES-256-GCM): 32 random bytes, URL-safe base64, e.g.
+# python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
+if BACKUP_ENCRYPTION_KEY:
+    import base64 as _base64
+    import binascii as _binascii
+
+    try:
+        _key_bytes = len(_base64.urlsafe_b64decode(BACKUP_ENCRYPTION_KEY.encode()))
+    except (_binascii.Error, ValueError):
+        _key_bytes = 0
+    if _key_bytes != 32:
+        fail("BACKUP_ENCRYPTION_KEY", "must be 32 bytes in URL-safe base64")
 LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=30)  # ApiRequest rows
 EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=90)  # sent/failed emails
 CLEANUP_BATCH_SIZE = env.int("CLEANUP_BATCH_SIZE", default=20000)  # ids per delete batch
