@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.csp import CSP
 from kombu import Exchange, Queue
 
 from backoffice.settings.config import BASE_DIR, database_config, env, fail, redis_url
@@ -42,7 +43,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before SecurityMiddleware: X-Forwarded-Proto only counts from TRUSTED_PROXIES.
+    "backoffice.middleware.TrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Sends SECURE_CSP (set in production settings; empty here means no header).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +56,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The Content-Security-Policy that production sends (prod.py sets SECURE_CSP to it; set
+# CSP_ENABLED=true to send it here too). Unfold's Alpine.js compiles its directives with
+# Function(), hence 'unsafe-eval'; its templates carry style="" attributes, hence
+# 'unsafe-inline' for styles only. Inline <script> needs the nonce: {{ csp_nonce }}.
+CONTENT_SECURITY_POLICY = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE, CSP.UNSAFE_EVAL],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SECURE_CSP = CONTENT_SECURITY_POLICY if env.bool("CSP_ENABLED", default=False) else {}
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
@@ -64,6 +87,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",  # {{ csp_nonce }} for inline code
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -273,7 +297,8 @@ import re  # noqa: E402
 
 INSTALLED_APPS.insert(INSTALLED_APPS.index("drf_spectacular") + 1, "drf_spectacular_sidecar")
 # First after SecurityMiddleware, so the logged duration covers the whole stack.
-MIDDLEWARE.insert(1, "reports.middleware.ApiRequestLogMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "reports.middleware.ApiRequestLogMiddleware")
 
 # Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; nobody's by default.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
