@@ -3,8 +3,8 @@ in another guise (full-width letters, another case, a Cyrillic look-alike, a Uni
 
 - Usernames are NFKC-normalised (full-width and other compatibility forms fold to one).
 - `username_key` is the name's look-alike skeleton: characters that the Unicode confusables
-  data (confusable_homoglyphs) lists as homoglyphs of a Latin character are replaced by it,
-  then the result is case-folded. Two names with one key look alike; the key is unique.
+  data (confusable_homoglyphs) lists as homoglyphs of an ASCII character are replaced by
+  it, then the result is case-folded. Two names with one key look alike; the key is unique.
 - Email addresses: the domain is IDNA-encoded (UTS #46) and lower-cased, the local part
   NFKC-normalised; quoted local parts are refused (they name the same mailbox many ways).
 """
@@ -29,8 +29,11 @@ def username_key(username: str) -> str:
     """The look-alike skeleton of a username (see the module docstring)."""
     name = normalize_username(username)
     found = confusables.is_confusable(name, greedy=True, preferred_aliases=["latin"]) or []
-    replacements = {item["character"]: item["homoglyphs"][0]["c"]
-                    for item in found if item["homoglyphs"]}
+    replacements = {}
+    for item in found:
+        ascii_forms = [h["c"] for h in item["homoglyphs"] if h["c"].isascii()]
+        if ascii_forms:
+            replacements[item["character"]] = ascii_forms[0]
     skeleton = "".join(replacements.get(char, char) for char in name)
     return unicodedata.normalize("NFKC", skeleton.casefold())
 

@@ -13,7 +13,12 @@ LOOKALIKE_USERNAME = "This username is too similar to an existing one."
 class Manager(UserManager):
     @classmethod
     def normalize_email(cls, email):
-        return identity.normalize_email(email)
+        try:
+            return identity.normalize_email(email)
+        except ValidationError as exc:
+            if identity.QUOTED_EMAIL in exc.messages:
+                raise
+            return super().normalize_email(email)  # malformed: the email validator says so
 
     def bulk_create(self, objs, *args, **kwargs):
         # bulk_create skips save(), where the look-alike key is kept.
@@ -49,7 +54,12 @@ class User(AbstractUser):
         return identity.normalize_username(username)
 
     def clean(self):
-        super().clean()  # normalises username and email with the methods above
+        try:
+            super().clean()  # normalises username and email with the methods above
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise
+            raise ValidationError({"email": exc.messages}) from exc
         self.username_key = identity.username_key(self.username)
         similar = User.objects.filter(username_key=self.username_key).exclude(pk=self.pk)
         if self.username and similar.exists():

@@ -96,3 +96,14 @@ def test_admin_add_user_refuses_a_lookalike(admin_client):
 def test_identity_helpers():
     assert username_key("ｒｅｄ_ＡＤＭＩＮ") == username_key("r\u0435d_admin") == "red_admin"
     assert normalize_email(" x@BÜCHER.de ") == "x@xn--bcher-kva.de"
+
+
+def test_admin_change_form_refuses_a_quoted_address(admin_client):
+    user = User.objects.create_user("plain", "plain@example.com", PASSWORD)
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", {
+        "username": "plain", "email": '"plain"@example.com', "is_active": "on",
+        "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    assert response.status_code == 200
+    assert "Quoted or escaped" in response.content.decode()
+    user.refresh_from_db()
+    assert user.email == "plain@example.com"
