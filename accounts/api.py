@@ -3,13 +3,15 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers as s
 from accounts import services
+from accounts.login_throttle import login_attempt
+from accounts.network import client_ip
 from accounts.throttles import ScopedCacheThrottle
 
 BAD_CREDENTIALS = "Unable to log in with these credentials."
@@ -62,8 +64,10 @@ class RegisterView(ThrottledView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class LoginView(ThrottledView):
-    throttle_scope = "login"
+class LoginView(APIView):
+    # Counted per client and per username by login_attempt, shared with the admin login.
+    permission_classes = [AllowAny]
+    throttle_classes = []
 
     @extend_schema(
         request=s.LoginSerializer,
@@ -72,6 +76,11 @@ class LoginView(ThrottledView):
         auth=[],
     )
     def post(self, request):
+        username = getattr(request.data, "get", lambda _key: "")("username")
+        verdict = login_attempt(client=client_ip(request),
+                                username=username if isinstance(username, str) else "")
+        if not verdict.allowed:
+            raise Throttled(wait=verdict.retry_after, detail=verdict.message)
         token = _call(services.token_login, s.LoginSerializer, request, request=request)
         if token is None:
             raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]})

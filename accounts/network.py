@@ -28,6 +28,15 @@ def _text(value: str) -> str | None:
     return str(ip) if ip is not None else None
 
 
+def is_trusted_proxy(remote_addr: str) -> bool:
+    """True when `remote_addr` lies in one of settings.TRUSTED_PROXIES."""
+    ip = _parse(remote_addr or "")
+    if ip is None:
+        return False
+    return any(ip.version == net.version and ip in net
+               for net in _networks(tuple(settings.TRUSTED_PROXIES)))
+
+
 def client_ip(request) -> str | None:
     """REMOTE_ADDR, or, when it is a trusted proxy, the nearest untrusted X-Forwarded-For hop.
 

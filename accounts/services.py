@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
@@ -13,9 +14,15 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from rest_framework.authtoken.models import Token
 
-from accounts.models import User
+from accounts import identity
+from accounts.models import LOOKALIKE_USERNAME, User
 from accounts.signals import password_reset_requested, user_registered
 
+logger = logging.getLogger(__name__)
+
+# Publishing gives up quickly when the broker is down; the caller has a fallback.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                        "interval_max": 0.2}
 DUPLICATE_USERNAME = "A user with that username already exists."
 DUPLICATE_EMAIL = "A user with that email address already exists."
 BAD_RESET_LINK = "This reset link is invalid, expired or already used."
@@ -31,12 +38,22 @@ class Registration:
 def _check_unique(*, username: str | None, email: str, exclude_pk: int | None = None) -> None:
     errors = {}
     others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
-    if username is not None and others.filter(username__iexact=username).exists():
-        errors["username"] = [DUPLICATE_USERNAME]
+    if username is not None:
+        if others.filter(username__iexact=username).exists():
+            errors["username"] = [DUPLICATE_USERNAME]
+        elif others.filter(username_key=identity.username_key(username)).exists():
+            errors["username"] = [LOOKALIKE_USERNAME]
     if email and others.filter(email__iexact=email).exists():
         errors["email"] = [DUPLICATE_EMAIL]
     if errors:
         raise ValidationError(errors)
+
+
+def _canonical_email(email: str) -> str:
+    try:
+        return identity.normalize_email(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from exc
 
 
 def user_register(
@@ -47,7 +64,10 @@ def user_register(
     Raises ValidationError (field -> messages) for duplicates or a weak password; nothing
     is written then.
     """
-    email = User.objects.normalize_email(email)
+    username = identity.normalize_username(username)
+    if len(username) > User._meta.get_field("username").max_length:
+        raise ValidationError({"username": ["This username is too long."]})
+    email = _canonical_email(email)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     _check_unique(username=username, email=email)
     try:
@@ -84,7 +104,7 @@ def user_profile_update(*, user: User, data: dict) -> User:
     """Change the editable profile fields (email, first_name, last_name)."""
     fields = [name for name in ("email", "first_name", "last_name") if name in data]
     if "email" in data:
-        data = {**data, "email": User.objects.normalize_email(data["email"])}
+        data = {**data, "email": _canonical_email(data["email"])}
         _check_unique(username=None, email=data["email"], exclude_pk=user.pk)
     for name in fields:
         setattr(user, name, data[name])
@@ -97,13 +117,42 @@ def user_profile_update(*, user: User, data: dict) -> User:
 
 
 def password_reset_request(*, email: str) -> None:
-    """Queue a reset email to every active account with this address; silent otherwise."""
-    users = User.objects.filter(email__iexact=email.strip(), is_active=True)
+    """Hand the address to a background lookup after commit, whether or not it is known.
+
+    The request does the same work for every address, so neither its answer nor its time
+    tells a caller which addresses have accounts.
+    """
+    transaction.on_commit(lambda: _password_reset_enqueue(email=email))
+
+
+def _password_reset_enqueue(*, email: str) -> None:
+    from accounts.tasks import password_reset_lookup  # tasks import services
+
+    try:
+        password_reset_lookup.apply_async(args=[email], retry=True,
+                                          retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
+        # The queue is down: look up here, so the reset email is recorded and the
+        # email sweep sends it when the queue is back.
+        logger.warning("could not enqueue the password-reset lookup; doing it inline: %s", exc)
+        password_reset_send(email=email)
+
+
+def password_reset_send(*, email: str) -> int:
+    """Queue a reset email to every active account with this address; return how many."""
+    try:
+        email = identity.normalize_email(email)
+    except ValidationError:
+        return 0  # no account can have an address in that form
+    users = User.objects.filter(email__iexact=email, is_active=True)
+    queued = 0
     for user in users:
         if not user.has_usable_password():
             continue
         with transaction.atomic():
             password_reset_requested.send(sender=User, user=user)
+        queued += 1
+    return queued
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:

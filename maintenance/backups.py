@@ -31,6 +31,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
+from maintenance.backup_crypto import (
+    EncryptingWriter,
+    encryption_key,
+    new_signer,
+    open_stored,
+    signature_path,
+)
+
 FORMAT = "backoffice-backup"
 VERSION = 1
 SUFFIX = ".jsonl.gz"
@@ -99,9 +107,23 @@ def schema_apps(models) -> set[str]:
 
 
 def backup_dir() -> Path:
+    """BACKUP_DIR, created if missing and made private (0700) if it already existed."""
     path = Path(settings.BACKUP_DIR)
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != 0o700:
+        os.chmod(path, 0o700)
     return path
+
+
+def backup_suffix() -> str:
+    return SUFFIX + ".enc" if encryption_key() else SUFFIX
+
+
+@contextmanager
+def open_backup(path: Path):
+    """The decompressed JSON Lines of a stored backup (decrypted first when encrypted)."""
+    with open_stored(path) as stored, gzip.GzipFile(fileobj=stored, mode="rb") as lines:
+        yield lines
 
 
 def _default(value):
@@ -135,13 +157,14 @@ def _natural_key_encoders(fields) -> dict[int, dict]:
 
 
 class _HashingWriter:
-    """A binary file wrapper that hashes and counts what goes through it."""
+    """A binary file wrapper that hashes, signs and counts what goes through it."""
 
     def __init__(self, raw):
-        self.raw, self.sha256, self.size = raw, hashlib.sha256(), 0
+        self.raw, self.sha256, self.signer, self.size = raw, hashlib.sha256(), new_signer(), 0
 
     def write(self, data) -> int:
         self.sha256.update(data)
+        self.signer.update(data)
         self.size += len(data)
         return self.raw.write(data)
 
@@ -200,7 +223,9 @@ def backup_write(*, path: Path, models, chunk_size: int | None = None) -> dict:
     """Write the backup file at `path` (temp name, fsync, atomic rename; mode 0600).
 
     Returns size, sha256, per-model row counts and the schema. Also writes
-    `<file>.sha256` beside it, so a file restored by path can still be verified.
+    `<file>.sha256` beside it (for a clear "damaged" message) and `<file>.hmac`, the
+    signature a restore requires (see backup_crypto). With BACKUP_ENCRYPTION_KEY set the
+    gzip stream is encrypted before it reaches the disk.
     """
     chunk_size = chunk_size or settings.BACKUP_CHUNK_SIZE
     temp = path.with_name(f".{path.name}.tmp")
@@ -210,7 +235,9 @@ def backup_write(*, path: Path, models, chunk_size: int | None = None) -> dict:
     try:
         with os.fdopen(fd, "wb") as raw:
             hashing = _HashingWriter(raw)
-            with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0,
+            key = encryption_key()
+            sink = EncryptingWriter(hashing, key) if key else hashing
+            with gzip.GzipFile(filename="", mode="wb", fileobj=sink, mtime=0,
                                compresslevel=settings.BACKUP_COMPRESS_LEVEL) as out:
                 with _snapshot():
                     out.write(orjson.dumps({
@@ -222,16 +249,21 @@ def backup_write(*, path: Path, models, chunk_size: int | None = None) -> dict:
                     for model in models:
                         counts[model_label(model)] = _write_model(out, model, chunk_size)
                 out.write(orjson.dumps({"end": True, "row_counts": counts}) + b"\n")
+            if key:
+                sink.close()
             raw.flush()
             os.fsync(raw.fileno())
         digest = hashing.sha256.hexdigest()
-        checksum_path(path).write_text(f"{digest}  {path.name}\n")
-        os.chmod(checksum_path(path), 0o600)
+        for sidecar, value in ((checksum_path(path), digest),
+                               (signature_path(path), hashing.signer.hexdigest())):
+            sidecar.write_text(f"{value}  {path.name}\n")
+            os.chmod(sidecar, 0o600)
         os.replace(temp, path)
         _fsync_dir(path.parent)
     except BaseException:
         temp.unlink(missing_ok=True)
         checksum_path(path).unlink(missing_ok=True)
+        signature_path(path).unlink(missing_ok=True)
         raise
     return {"size_bytes": path.stat().st_size, "sha256": digest, "row_counts": counts,
             "schema": schema}

@@ -1,20 +1,7 @@
-"""One Redis client per process for the project's own reads and writes (not Celery's)."""
+"""The project's Redis client (shared with the other apps) and the keys maintenance owns."""
 
-from functools import lru_cache
+from backoffice.redis_client import redis_client
 
-import redis
-from django.conf import settings
+__all__ = ["BEAT_HEARTBEAT_KEY", "redis_client"]
 
 BEAT_HEARTBEAT_KEY = "backoffice:beat:heartbeat"
-
-
-@lru_cache(maxsize=4)
-def _client_for(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_connect_timeout=1, socket_timeout=2, decode_responses=True
-    )
-
-
-def redis_client() -> redis.Redis:
-    """Return a client for `settings.REDIS_URL` with short timeouts, so callers never hang."""
-    return _client_for(settings.REDIS_URL)

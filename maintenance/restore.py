@@ -1,13 +1,13 @@
 """Restore a backup: verify everything first, then replace the tables in one transaction.
 
-Nothing is touched before the checksum, the format and the schema version have been
+Nothing is touched before the checksum, the signature (an HMAC made with a key from the
+settings, required wherever the file lies), the format and the schema version have been
 checked. The load itself runs in a single transaction, so any error (a damaged file, a
 row the database refuses, a count that does not match) leaves the database as it was.
 """
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import orjson
@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, transaction
 
+from maintenance.backup_crypto import BackupCryptoError, signature_path, signature_valid
 from maintenance.backups import (
     FORMAT,
     VERSION,
@@ -24,6 +25,7 @@ from maintenance.backups import (
     backup_dir,
     checksum_path,
     file_sha256,
+    open_backup,
     schema_version,
 )
 from maintenance.locks import JobLocked, job_lock
@@ -60,9 +62,9 @@ def resolve_backup(ref) -> tuple[Path, str, Backup | None]:
 
 def _read_header(path: Path) -> dict:
     try:
-        with gzip.open(path, "rb") as handle:
+        with open_backup(path) as handle:
             header = orjson.loads(handle.readline())
-    except (OSError, EOFError, orjson.JSONDecodeError) as exc:
+    except (OSError, EOFError, orjson.JSONDecodeError, BackupCryptoError) as exc:
         raise BackupError(f"{path.name} is not a readable backup ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupError(f"{path.name} is not a backoffice backup")
@@ -84,6 +86,13 @@ def backup_verify(ref) -> dict:
     if actual != expected:
         raise BackupError(f"checksum mismatch for {path.name}: the file is damaged or was "
                           f"altered (expected sha256 {expected}, file has {actual})")
+    signed = signature_valid(path)
+    if signed is None:
+        raise BackupError(f"{path.name} has no signature ({signature_path(path).name}); "
+                          "refusing to restore an unsigned file")
+    if not signed:
+        raise BackupError(f"{path.name}: signature does not verify, the file was altered or "
+                          "was not made with this installation's BACKUP_HMAC_KEY; refused")
     header = _read_header(path)
     current = schema_version(header["schema"].keys())
     different = {app: (migration, current.get(app, "none"))
@@ -181,7 +190,7 @@ def _load(path: Path, header: dict) -> dict[str, int]:
     batch: list = []
     trailer = None
     try:
-        with gzip.open(path, "rb") as handle:
+        with open_backup(path) as handle:
             handle.readline()  # the header, already checked
             for line in handle:
                 item = orjson.loads(line)
@@ -203,7 +212,7 @@ def _load(path: Path, header: dict) -> dict[str, int]:
                 names = item["fields"]
                 decoders = _decoders(model, names)
                 counts[model._meta.label_lower] = 0
-    except (OSError, EOFError, orjson.JSONDecodeError) as exc:
+    except (OSError, EOFError, orjson.JSONDecodeError, BackupCryptoError) as exc:
         raise BackupError(f"{path.name} is damaged ({type(exc).__name__}: {exc})") from exc
     if trailer is None:
         raise BackupError(f"{path.name} is truncated (no end marker)")

@@ -9,7 +9,14 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from maintenance.backups import SUFFIX, backup_dir, backup_models, backup_write, checksum_path
+from maintenance.backup_crypto import signature_path
+from maintenance.backups import (
+    backup_dir,
+    backup_models,
+    backup_suffix,
+    backup_write,
+    checksum_path,
+)
 from maintenance.locks import job_lock, lock_timeout
 from maintenance.models import Backup
 
@@ -27,7 +34,7 @@ def backup_create(*, triggered_by: str = "", user_id: int | None = None, task_id
         started = timezone.now()
         backup = Backup.objects.create(started_at=started, triggered_by=triggered_by[:100],
                                        user_id=user_id, task_id=task_id or "")
-        name = f"backup-{started:%Y%m%d-%H%M%S}-{backup.pk}{SUFFIX}"
+        name = f"backup-{started:%Y%m%d-%H%M%S}-{backup.pk}{backup_suffix()}"
         try:
             figures = backup_write(path=backup_dir() / name,
                                    models=backup_models(include_api_log=include_api_log))
@@ -43,11 +50,12 @@ def backup_create(*, triggered_by: str = "", user_id: int | None = None, task_id
 
 
 def backup_delete(*, backup: Backup) -> None:
-    """Remove a backup's file (and checksum file) and its row."""
+    """Remove a backup's file (and its checksum and signature files) and its row."""
     if backup.file_name:
         path = backup_dir() / backup.file_name
         path.unlink(missing_ok=True)
         checksum_path(path).unlink(missing_ok=True)
+        signature_path(path).unlink(missing_ok=True)
     backup.delete()
 
 

@@ -115,7 +115,9 @@ class BackupDownloadView(View):
         if path.parent != directory or not path.is_file():
             raise Http404("the backup file is missing")
         response = FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115
-                                filename=backup.file_name, content_type="application/gzip")
+                                filename=backup.file_name,
+                                content_type="application/octet-stream"
+                                if backup.file_name.endswith(".enc") else "application/gzip")
         response["X-Backup-SHA256"] = backup.sha256
         return response
 

@@ -10,8 +10,9 @@ def _fresh_throttles():
     """Throttle counters live in the test Redis; each test starts without any."""
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     client = redis_client()
-    for key in client.scan_iter(match=f"{prefix}:*throttle_*", count=500):
-        client.delete(key)
+    for pattern in (f"{prefix}:*throttle_*", f"{prefix}:login:*"):
+        for key in client.scan_iter(match=pattern, count=500):
+            client.delete(key)
     yield
 
 

@@ -2,12 +2,15 @@
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.authtoken.models import Token
 
 from accounts.api import RESET_MESSAGE
 from accounts.models import User
+from accounts.tasks import password_reset_lookup
 from notifications.models import TransactionalEmail
 
 pytestmark = pytest.mark.django_db
@@ -122,14 +125,33 @@ def test_public_endpoint_needs_nothing(api):
     assert response.status_code == 200 and "message" in response.json()
 
 
-def test_password_reset_answers_the_same_whether_or_not_the_address_exists(api, registration):
+def test_password_reset_answers_the_same_whether_or_not_the_address_exists(
+        api, registration, django_capture_on_commit_callbacks):
     api.post("/api/register/", registration, format="json")
+    before = TransactionalEmail.objects.count()
 
-    known = api.post("/api/password-reset/", {"email": "ADA@example.com"}, format="json")
-    unknown = api.post("/api/password-reset/", {"email": "nobody@example.com"}, format="json")
+    answers, callbacks = [], []
+    for address in ("ADA@example.com", "nobody@example.com"):
+        with CaptureQueriesContext(connection) as queries, \
+                django_capture_on_commit_callbacks(execute=False) as queued:
+            answers.append(api.post("/api/password-reset/", {"email": address}, format="json"))
+        # The request itself never looks the address up; only the enqueue is left to do.
+        assert not [q for q in queries if "accounts_user" in q["sql"]]
+        callbacks.append(queued)
+    known, unknown = answers
 
     assert known.status_code == unknown.status_code == 200
     assert known.json() == unknown.json() == {"message": RESET_MESSAGE}
+    assert sorted(known.headers) == sorted(unknown.headers)
+    assert [len(c) for c in callbacks] == [1, 1]
+    assert TransactionalEmail.objects.count() == before  # nothing recorded by the request
+
+
+def test_the_reset_lookup_task_queues_an_email_for_known_addresses_only(registration, api):
+    api.post("/api/register/", registration, format="json")
+
+    assert password_reset_lookup.run("ADA@example.com") == {"queued": 1}
+    assert password_reset_lookup.run("nobody@example.com") == {"queued": 0}
     kinds = list(TransactionalEmail.objects.values_list("kind", "to_email"))
     assert ("password_reset", "ada@example.com") in kinds
     assert len(kinds) == 2  # the welcome email and one reset email, none for the unknown one

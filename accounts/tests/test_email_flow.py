@@ -4,10 +4,12 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django_celery_results.models import TaskResult
 from rest_framework.test import APIClient
 
 from notifications.models import TransactionalEmail
 from notifications.tests.helpers import final
+from tests.processes import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -64,3 +66,21 @@ def test_password_reset_end_to_end(celery_worker, smtp, registration):
     reused = api.post("/api/password-reset/confirm/",
                       {**confirm, "new_password": "Another-password-77"}, format="json")
     assert reused.status_code == 400 and "token" in reused.json()
+
+
+def test_reset_lookup_runs_in_the_worker_for_known_and_unknown_addresses(celery_worker, smtp,
+                                                                         registration):
+    api = APIClient()
+    api.post("/api/register/", registration, format="json")
+    smtp.wait_for(1)
+
+    known = api.post("/api/password-reset/", {"email": "ada@example.com"}, format="json")
+    unknown = api.post("/api/password-reset/", {"email": "nobody@example.com"}, format="json")
+
+    assert known.status_code == unknown.status_code == 200
+    assert known.json() == unknown.json()
+    lookups = TaskResult.objects.filter(task_name="accounts.tasks.password_reset_lookup")
+    wait_until(lambda: lookups.filter(status="SUCCESS").count() == 2, 30, "both lookups")
+    assert sorted(r.result for r in lookups) == ['{"queued": 0}', '{"queued": 1}']
+    messages = smtp.wait_for(2)
+    assert [m["To"] for m in messages[1:]] == ["ada@example.com"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.csp import CSP
 from kombu import Exchange, Queue
 
 from backoffice.settings.config import BASE_DIR, database_config, env, fail, redis_url
@@ -44,7 +45,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before SecurityMiddleware: X-Forwarded-Proto only counts from TRUSTED_PROXIES.
+    "backoffice.middleware.TrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Sends SECURE_CSP (set in production settings; empty here means no header).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +58,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The Content-Security-Policy that production sends (prod.py sets SECURE_CSP to it; set
+# CSP_ENABLED=true to send it here too). Unfold's Alpine.js compiles its directives with
+# Function(), hence 'unsafe-eval'; its templates carry style="" attributes, hence
+# 'unsafe-inline' for styles only. Inline <script> needs the nonce: {{ csp_nonce }}.
+CONTENT_SECURITY_POLICY = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE, CSP.UNSAFE_EVAL],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SECURE_CSP = CONTENT_SECURITY_POLICY if env.bool("CSP_ENABLED", default=False) else {}
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
@@ -66,6 +89,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",  # {{ csp_nonce }} for inline code
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -115,6 +139,23 @@ BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=14)  # and every backup y
 BACKUP_INCLUDE_API_LOG = env.bool("BACKUP_INCLUDE_API_LOG", default=False)
 BACKUP_CHUNK_SIZE = env.int("BACKUP_CHUNK_SIZE", default=5000)
 BACKUP_COMPRESS_LEVEL = env.int("BACKUP_COMPRESS_LEVEL", default=3)
+# Every backup is signed (HMAC-SHA256) with this key and a restore refuses a file whose
+# signature does not verify. Empty: a key derived from SECRET_KEY. Set it when SECRET_KEY
+# may rotate but old backups must stay restorable.
+BACKUP_HMAC_KEY = env.str("BACKUP_HMAC_KEY", default="")
+# Optional encryption at rest (AES-256-GCM): 32 random bytes, URL-safe base64, e.g.
+# python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"
+BACKUP_ENCRYPTION_KEY = env.str("BACKUP_ENCRYPTION_KEY", default="")
+if BACKUP_ENCRYPTION_KEY:
+    import base64 as _base64
+    import binascii as _binascii
+
+    try:
+        _key_bytes = len(_base64.urlsafe_b64decode(BACKUP_ENCRYPTION_KEY.encode()))
+    except (_binascii.Error, ValueError):
+        _key_bytes = 0
+    if _key_bytes != 32:
+        fail("BACKUP_ENCRYPTION_KEY", "must be 32 bytes in URL-safe base64")
 LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=30)  # ApiRequest rows
 EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=90)  # sent/failed emails
 CLEANUP_BATCH_SIZE = env.int("CLEANUP_BATCH_SIZE", default=20000)  # ids per delete batch
@@ -227,6 +268,7 @@ BULK_EMAIL_TASKS = (
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "bulk", "routing_key": "bulk"} for name in BULK_EMAIL_TASKS},
     "notifications.tasks.*": {"queue": "email", "routing_key": "email"},
+    "accounts.tasks.*": {"queue": "email", "routing_key": "email"},  # password-reset lookups
     "reports.tasks.*": {"queue": "reports", "routing_key": "reports"},
     "maintenance.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
 }
@@ -264,10 +306,12 @@ LOGGING = {
 
 # --- Accounts and API ----------------------------------------------------------------------
 import ipaddress  # noqa: E402
+import re  # noqa: E402
 
 INSTALLED_APPS.insert(INSTALLED_APPS.index("drf_spectacular") + 1, "drf_spectacular_sidecar")
 # First after SecurityMiddleware, so the logged duration covers the whole stack.
-MIDDLEWARE.insert(1, "reports.middleware.ApiRequestLogMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "reports.middleware.ApiRequestLogMiddleware")
 
 # Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; nobody's by default.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -284,6 +328,11 @@ API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", defau
 # (and the drop is logged as an error).
 API_REQUEST_LOG_MAX_BUFFER = env.int("API_REQUEST_LOG_MAX_BUFFER", default=50_000)
 
+# JSON bodies nested deeper than this answer 400 (the parser recurses once per level).
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+if not 1 <= API_JSON_MAX_DEPTH <= 500:
+    fail("API_JSON_MAX_DEPTH", "must be between 1 and 500")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -291,13 +340,23 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "backoffice.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
+        # Admin and API login share these: per client address, and per username.
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
+        "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="5/minute"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
         "password_reset_confirm": env.str("THROTTLE_PASSWORD_RESET_CONFIRM", default="10/hour"),
     },
 }
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if not re.fullmatch(r"\d+/(s|m|h|d)[a-z]*", _rate):
+        fail(f"THROTTLE_{_scope.upper()}", f"must look like 10/minute, got {_rate!r}")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backoffice API",
     "DESCRIPTION": "Accounts (registration, token login, profile, password reset) and demo "

@@ -1,6 +1,7 @@
 """Production: secrets and hosts come from the environment; HTTPS everywhere."""
 
 from backoffice.settings.base import *  # noqa: F403
+from backoffice.settings.base import CONTENT_SECURITY_POLICY
 from backoffice.settings.config import env, required
 
 DEBUG = False
@@ -16,7 +17,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Believed only from TRUSTED_PROXIES: TrustedProxyHeadersMiddleware drops it otherwise.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CSP = CONTENT_SECURITY_POLICY
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

@@ -35,3 +35,9 @@ EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", d
 API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", default=0)
 # Likewise the per-minute task counters: counted as each run finishes.
 TASK_STATS_FLUSH_SECONDS = env.float("TASK_STATS_FLUSH_SECONDS", default=0)
+# Browser journeys log in through the login page many times a minute from one address and
+# as one user; the throttling tests set their own rates.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # noqa: F405
+    login=env.str("THROTTLE_LOGIN", default="1000/minute"),
+    login_username=env.str("THROTTLE_LOGIN_USERNAME", default="1000/minute"),
+)

@@ -55,3 +55,10 @@ def wipe_and_change() -> None:
     users.objects.create_user("mallory", "m@example.com", "pw-Mallory-123")
     DailyReport.objects.all().delete()
     Group.objects.all().delete()
+
+
+def sign(path):
+    """Write `<file>.hmac` with this installation's key, as only its holder could."""
+    from maintenance.backup_crypto import file_signature, signature_path
+
+    signature_path(path).write_text(f"{file_signature(path)}  {path.name}\n")

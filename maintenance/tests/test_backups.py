@@ -23,7 +23,7 @@ from maintenance.locks import job_lock
 from maintenance.models import Backup
 from maintenance.restore import backup_restore, backup_verify
 from maintenance.services import backup_create, backups_prune
-from maintenance.tests.helpers import fingerprint, make_data, wipe_and_change
+from maintenance.tests.helpers import fingerprint, make_data, sign, wipe_and_change
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,7 +129,8 @@ def test_damaged_file_is_refused_with_a_clear_message_and_nothing_changes(damage
 
 
 def test_truncated_file_with_a_forged_checksum_fails_inside_the_transaction():
-    """Even when the checksum file was rewritten, a truncated file changes nothing."""
+    """Even when checksum and signature were remade (with the key), a truncated file
+    changes nothing."""
     make_data()
     backup = backup_create(triggered_by="test")
     wipe_and_change()
@@ -140,6 +141,7 @@ def test_truncated_file_with_a_forged_checksum_fails_inside_the_transaction():
     copy = path.with_name("copy.jsonl.gz")
     copy.write_bytes(cut)
     checksum_path(copy).write_text(f"{hashlib.sha256(cut).hexdigest()}  {copy.name}\n")
+    sign(copy)
 
     with pytest.raises(BackupError, match="truncated"):
         backup_restore(str(copy))
@@ -158,6 +160,7 @@ def test_schema_version_mismatch_is_refused_before_anything_changes():
     copy = path.with_name("other.jsonl.gz")
     copy.write_bytes(forged)
     checksum_path(copy).write_text(f"{hashlib.sha256(forged).hexdigest()}  {copy.name}\n")
+    sign(copy)
     wipe_and_change()
     before = fingerprint()
 

@@ -7,8 +7,8 @@ from maintenance.restore import backup_restore, restore_plan
 
 
 class Command(BaseCommand):
-    help = ("Restore a backup by its id or file path. The checksum and schema are verified "
-            "first; the load runs in one transaction, so on any error nothing changes.")
+    help = ("Restore a backup by its id or file path. The checksum, signature and schema are "
+            "verified first; the load runs in one transaction, so on any error nothing changes.")
 
     def add_arguments(self, parser):
         parser.add_argument("backup", help="a Backup id, or the path of a .jsonl.gz file")
