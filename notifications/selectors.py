@@ -101,6 +101,8 @@ def preview_recipient(notification: Notification, chosen: str = "", fallback_use
         user = users.filter(pk=first[0]).first() if first is not None else fallback_user
     if user is None:
         user = fallback_user
+    if user is None:
+        return Recipient(email="recipient@example.com"), None
     return Recipient(email=user.email.lower(), first_name=user.first_name,
                      last_name=user.last_name, username=user.get_username()), user.pk
 
