@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Library, TemplateSyntaxError
-from django.template.base import VariableNode
+from django.template.base import TextNode, VariableNode
 from django.template.defaultfilters import default as default_filter
 
 FIELDS = ("first_name", "last_name", "username", "email")
@@ -60,6 +60,13 @@ def compile_template(source: str, *, label: str = "text"):
         where = _where(source, info["start"]) if "start" in info else "somewhere"
         raise ValidationError(f"Template error in the {label} at {where}: {exc}",
                               code="template") from exc
+    for node in template.nodelist.get_nodes_by_type(TextNode):
+        for opening in ("{{", "{%", "{#"):
+            if opening in node.s:
+                start = node.token.position[0] + node.s.index(opening)
+                raise ValidationError(
+                    f"Template error in the {label} at {_where(source, start)}: "
+                    f"{opening!r} is not closed.", code="template")
     unknown = _unknown_fields(template)
     if unknown:
         name, start = unknown[0]
