@@ -60,7 +60,7 @@ class NotificationAdmin(ModelAdmin):
     form = NotificationForm
     list_display = ("subject", "topic", "audience", "status", "scheduled_at", "created_by",
                     "created_at", "finished_at")
-    list_filter = ("status", "audience", ("created_at", RangeDateTimeFilter))
+    list_filter = ("status", "topic", "audience", ("created_at", RangeDateTimeFilter))
     list_filter_submit = True
     search_fields = ("subject",)
     autocomplete_fields = ("users",)

@@ -28,7 +28,7 @@ from notifications.mailer import SENT, Mailer
 from notifications.models import Delivery, Notification, Suppression
 from notifications.personalise import Recipient
 from notifications.preferences import deliveries_skip_unwanted, suppression_add
-from notifications.selectors import delivery_counts
+from notifications.selectors import delivery_counts, skipped_reasons
 from notifications.services import retry_delay
 
 Status = Notification.Status
@@ -256,4 +256,5 @@ def notification_finalise(*, notification_id: int) -> dict:
         "sent_count": counts[DStatus.SENT], "failed_count": counts[DStatus.FAILED],
         "skipped_count": counts[DStatus.SKIPPED], "pending_count": open_count,
         "total": counts["total"], "failed_emails": failed,
+        "skipped_reasons": skipped_reasons(notification_id) if counts[DStatus.SKIPPED] else {},
     }

@@ -21,6 +21,12 @@ def delivery_counts(notification_id: int) -> dict:
     return counts
 
 
+def skipped_reasons(notification_id: int) -> dict[str, int]:
+    """Skipped deliveries by reason ("unsubscribed from announcements", "cancelled", ...)."""
+    return dict(Delivery.objects.filter(notification_id=notification_id, status=DStatus.SKIPPED)
+                .order_by().values_list("last_error").annotate(n=Count("pk")))
+
+
 def notification_progress(notification: Notification) -> dict:
     """Counts by delivery status and percentages for the progress bar."""
     counts = delivery_counts(notification.pk)

@@ -83,6 +83,7 @@ def test_one_click_unsubscribe_then_the_next_send_skips_that_user(celery_worker,
     summary = send_bulk_notifications.delay(second.pk).get(timeout=60)
 
     assert (summary["sent_count"], summary["skipped_count"], summary["total"]) == (1, 1, 2)
+    assert summary["skipped_reasons"] == {"unsubscribed from announcements": 1}
     skipped = Delivery.objects.get(notification=second, email="cat@example.com")
     assert (skipped.status, skipped.last_error) == ("skipped", "unsubscribed from announcements")
     smtp.wait_for(3)
