@@ -1,6 +1,10 @@
 """HTTP glue for the accounts API: parse with serializers, call services, shape responses."""
 
+from importlib import import_module
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled, ValidationError
@@ -104,7 +108,7 @@ class ProfileView(APIView):
 
     @extend_schema(responses={200: s.ProfileSerializer, 401: UNAUTHORIZED, 403: UNAUTHORIZED})
     def get(self, request):
-        return Response(s.ProfileSerializer(request.user).data)
+        return Response(_profile(request.user))
 
     @extend_schema(
         request=s.ProfileSerializer,
@@ -114,11 +118,27 @@ class ProfileView(APIView):
     def patch(self, request):
         data = s.ProfileSerializer(request.user, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k != "preferences"}
         try:
-            user = services.user_profile_update(user=request.user, data=data.validated_data)
+            with transaction.atomic():
+                user = services.user_profile_update(user=request.user, data=fields)
+                if "preferences" in data.validated_data:
+                    _preferences().preferences_update(
+                        user=user, preferences=data.validated_data["preferences"])
         except DjangoValidationError as exc:
             raise _field_errors(exc) from exc
-        return Response(s.ProfileSerializer(user).data)
+        return Response(_profile(user))
+
+
+def _preferences():
+    """The app that keeps users' email preferences (settings.PROFILE_PREFERENCES_MODULE):
+    named in the settings, so accounts does not import it."""
+    return import_module(settings.PROFILE_PREFERENCES_MODULE)
+
+
+def _profile(user) -> dict:
+    return {**s.ProfileSerializer(user).data,
+            "preferences": _preferences().preferences_read(user=user)}
 
 
 class PasswordResetView(ThrottledView):

@@ -46,10 +46,15 @@ class ProfileSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(max_length=254)
     first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    preferences = serializers.DictField(
+        child=serializers.BooleanField(), required=False, write_only=True,
+        help_text="Email topics and whether you receive them, e.g. {\"announcements\": false}."
+    )
 
     class Meta:
         model = User
-        fields = ("id", "username", "email", "first_name", "last_name", "date_joined")
+        fields = ("id", "username", "email", "first_name", "last_name", "date_joined",
+                  "preferences")
         read_only_fields = ("id", "username", "date_joined")
 
 

@@ -112,6 +112,10 @@ SIDEBAR_NAVIGATION = [
                   "notifications.view_delivery"),
             _item(_("Account emails"), "mail", "admin:notifications_transactionalemail_changelist",
                   "notifications.view_transactionalemail"),
+            _item(_("Subscriptions"), "toggle_on", "admin:notifications_subscription_changelist",
+                  "notifications.view_subscription"),
+            _item(_("Suppression list"), "block", "admin:notifications_suppression_changelist",
+                  "notifications.view_suppression"),
         ],
     },
     {

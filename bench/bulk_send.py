@@ -1,5 +1,6 @@
 """10,000 recipients: our bulk send vs send_mail in a loop vs one raw smtplib connection.
 
+The body is personalised (`{{ first_name }}`), so ours renders it per recipient.
 `seconds.ours`: `send_bulk_notifications` through Redis and one worker (concurrency 2) into
 an aiosmtpd sink, from "send" until the last Delivery row is final.
 `seconds.naive`: Django's `send_mail` per recipient in a loop (a connection per message).
@@ -25,8 +26,16 @@ from notifications.tasks import send_bulk_notifications
 from tests.processes import CeleryWorker, ManagedProcess, free_port
 
 SUBJECT = "Bench notification"
-HTML = "<p>Hello,</p><p>This is the <b>monthly update</b> with a few lines of text.</p>"
-TEXT = "Hello,\nThis is the monthly update with a few lines of text."
+# Personalised, as staff write them: each recipient's message is rendered from these.
+HTML = ("<p>Hello {{ first_name|default:'there' }},</p><p>This is the <b>monthly update</b> "
+        "with a few lines of text.</p>")
+TEXT = ("Hello {{ first_name|default:'there' }},\n"
+        "This is the monthly update with a few lines of text.")
+
+
+def _filled(template: str, n: int) -> str:
+    """The message as recipient `n` gets it, for the baselines that do not personalise."""
+    return template.replace("{{ first_name|default:'there' }}", f"Reader{n}")
 
 
 def _start_sink() -> tuple[ManagedProcess, int]:
@@ -47,7 +56,8 @@ def _start_sink() -> tuple[ManagedProcess, int]:
 def _ours(count: int, port: int) -> float:
     User.objects.filter(username__startswith="bulkbench").delete()
     User.objects.bulk_create([User(username=f"bulkbench{n}", email=f"bulkbench{n}@example.com",
-                                   password="!") for n in range(count)], batch_size=2000)
+                                   first_name=f"Reader{n}", password="!")
+                              for n in range(count)], batch_size=2000)
     notification = Notification.objects.create(subject=SUBJECT, html_body=HTML, text_body=TEXT,
                                                audience="users")
     notification.users.set(User.objects.filter(username__startswith="bulkbench"))
@@ -78,8 +88,8 @@ def _naive(count: int, port: int) -> float:
                            EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_USE_TLS=False,
                            EMAIL_HOST_USER="", EMAIL_HOST_PASSWORD=""), stopwatch() as elapsed:
         for n in range(count):
-            send_mail(SUBJECT, TEXT, settings.DEFAULT_FROM_EMAIL, [f"naive{n}@example.com"],
-                      html_message=HTML)
+            send_mail(SUBJECT, _filled(TEXT, n), settings.DEFAULT_FROM_EMAIL,
+                      [f"naive{n}@example.com"], html_message=_filled(HTML, n))
     print(f"  naive: {count} send_mail calls in {elapsed():.2f}s", flush=True)
     return elapsed()
 
@@ -88,9 +98,9 @@ def _limit(count: int, port: int) -> float:
     connection = get_connection("django.core.mail.backends.locmem.EmailBackend")
     rendered = []
     for n in range(count):
-        message = EmailMultiAlternatives(SUBJECT, TEXT, settings.DEFAULT_FROM_EMAIL,
+        message = EmailMultiAlternatives(SUBJECT, _filled(TEXT, n), settings.DEFAULT_FROM_EMAIL,
                                          [f"limit{n}@example.com"], connection=connection)
-        message.attach_alternative(HTML, "text/html")
+        message.attach_alternative(_filled(HTML, n), "text/html")
         rendered.append((message.to[0], message.message().as_bytes()))
     with stopwatch() as elapsed:
         server = smtplib.SMTP("127.0.0.1", port)

@@ -57,6 +57,8 @@ BACKUP_MODELS = (
     "notifications.Delivery",
     "notifications.TransactionalEmail",
     "notifications.EmailAttempt",
+    "notifications.Subscription",
+    "notifications.Suppression",
     "reports.DailyReport",
     "reports.WeeklyAnalytics",
     "django_celery_beat.IntervalSchedule",

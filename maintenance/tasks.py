@@ -157,16 +157,21 @@ def cleanup_old_logs(self, days: int | None = None) -> dict:
 @shared_task(name="maintenance.tasks.send_test_email", arguments=TestEmailArguments)
 def send_test_email(to: str, requested_by: str = "") -> dict:
     """Send one plain email through the configured SMTP settings (the "test email" button)."""
-    from django.core.mail import send_mail
-
-    TestEmailArguments.checked(kwargs={"to": to, "requested_by": requested_by})
+    from django.core.mail import EmailMessage
     from django.utils import timezone
 
-    sent = send_mail(
+    from notifications.mailer import Mailer  # signs with DKIM when configured
+
+    TestEmailArguments.checked(kwargs={"to": to, "requested_by": requested_by})
+    message = EmailMessage(
         subject="Backoffice test email",
-        message=(f"This is a test email from Backoffice ({settings.ENVIRONMENT_NAME}), "
-                 f"requested by {requested_by or to} at {timezone.now():%Y-%m-%d %H:%M %Z}.\n"
-                 "If you can read it, outgoing email works."),
-        from_email=None, recipient_list=[to], fail_silently=False,
+        body=(f"This is a test email from Backoffice ({settings.ENVIRONMENT_NAME}), "
+              f"requested by {requested_by or to} at {timezone.now():%Y-%m-%d %H:%M %Z}.\n"
+              "If you can read it, outgoing email works."),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[to],
     )
-    return {"status": "success", "to": to, "sent": sent}
+    with Mailer() as mailer:
+        outcome = mailer.send(message)
+    if not outcome.ok:
+        raise RuntimeError(f"the test email was not sent: {outcome.error}")
+    return {"status": "success", "to": to, "sent": 1}

@@ -9,9 +9,20 @@ from unfold.paginator import InfinitePaginator
 from accounts.admin_mixins import RecordAdminMixin
 from notifications import views
 from notifications.audience import recipient_summary
-from notifications.forms import NotificationForm, ScheduleForm
-from notifications.models import Delivery, EmailAttempt, Notification, TransactionalEmail
-from notifications.selectors import notification_progress, notification_stalled_since
+from notifications.forms import NotificationForm, ScheduleForm, SuppressionForm
+from notifications.models import (
+    Delivery,
+    EmailAttempt,
+    Notification,
+    Subscription,
+    Suppression,
+    TransactionalEmail,
+)
+from notifications.selectors import (
+    notification_preview,
+    notification_progress,
+    notification_stalled_since,
+)
 
 
 class EmailAttemptInline(RecordAdminMixin, TabularInline):
@@ -47,9 +58,9 @@ class NotificationAdmin(ModelAdmin):
     """Compose, preview and send. The buttons are POST forms handled by notifications.views."""
 
     form = NotificationForm
-    list_display = ("subject", "audience", "status", "scheduled_at", "created_by", "created_at",
-                    "finished_at")
-    list_filter = ("status", "audience", ("created_at", RangeDateTimeFilter))
+    list_display = ("subject", "topic", "audience", "status", "scheduled_at", "created_by",
+                    "created_at", "finished_at")
+    list_filter = ("status", "topic", "audience", ("created_at", RangeDateTimeFilter))
     list_filter_submit = True
     search_fields = ("subject",)
     autocomplete_fields = ("users",)
@@ -58,7 +69,8 @@ class NotificationAdmin(ModelAdmin):
                        "started_at", "finished_at")
     fieldsets = (
         (None, {"fields": ("subject", "html_body", "text_body")}),
-        ("Audience", {"fields": ("audience", "groups", "users", "addresses", "skip_invalid")}),
+        ("Audience", {"fields": ("topic", "audience", "groups", "users", "addresses",
+                                 "skip_invalid")}),
         ("State", {"fields": readonly_fields}),
     )
     change_form_outer_before_template = "notifications/admin/notification_panel.html"
@@ -98,6 +110,8 @@ class NotificationAdmin(ModelAdmin):
                 stalled_since=notification_stalled_since(notification),
                 schedule_form=ScheduleForm(),
                 deliveries_url=reverse("admin:notifications_delivery_changelist"),
+                preview=notification_preview(notification, request.GET.get("preview_as", ""),
+                                             fallback_user=request.user),
             )
         return super().change_view(request, object_id, form_url, extra)
 
@@ -118,3 +132,30 @@ class DeliveryAdmin(RecordAdminMixin, ModelAdmin):
     fields = readonly_fields
 
 
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ModelAdmin):
+    """Users' choices per topic; staff may change them on a user's behalf."""
+
+    list_display = ("user", "topic", "subscribed", "updated_at")
+    list_filter = ("topic", "subscribed")
+    search_fields = ("user__username", "user__email")
+    autocomplete_fields = ("user",)
+    list_select_related = ("user",)
+    show_full_result_count = False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ModelAdmin):
+    """Addresses bulk mail skips: unsubscribed, refused permanently, or added by staff."""
+
+    form = SuppressionForm
+    list_display = ("email", "reason", "detail", "created_at")
+    list_filter = ("reason", ("created_at", RangeDateTimeFilter))
+    list_filter_submit = True
+    search_fields = ("email",)
+    fields = ("email", "reason", "detail", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
+    show_full_result_count = False
+    paginator = InfinitePaginator

@@ -9,8 +9,10 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 
+from notifications.compose import BulkMessage
 from notifications.mailer import Mailer
 from notifications.models import Notification
+from notifications.personalise import Recipient
 
 MAX_PREVIOUS_CHARS = 20_000
 
@@ -49,16 +51,16 @@ def admins_notify(*, subject: str, message: str = "", previous=None) -> dict:
 
 
 def notification_test_send(*, notification_id: int, user_id: int) -> dict:
-    """One copy to the staff user's own address; no Delivery row, the notification unchanged."""
+    """One copy to the staff user's own address, personalised for them and with the bulk
+    headers, as a recipient gets it; no Delivery row, the notification unchanged."""
     notification = Notification.objects.get(pk=notification_id)
     user = get_user_model().objects.get(pk=user_id)
     if not user.email:
         return {"sent": False, "error": "your account has no email address"}
-    message = EmailMultiAlternatives(subject=f"[TEST] {notification.subject}",
-                                     body=notification.text_body,
-                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email])
-    if notification.html_body:
-        message.attach_alternative(notification.html_body, "text/html")
+    recipient = Recipient(email=user.email.lower(), first_name=user.first_name,
+                          last_name=user.last_name, username=user.get_username())
+    message = BulkMessage(notification).outgoing(recipient, user.pk, raw=False).message
+    message.subject = f"[TEST] {message.subject}"
     with Mailer() as mailer:
         outcome = mailer.send(message)
     return {"sent": outcome.ok, "to": user.email, "error": outcome.error}

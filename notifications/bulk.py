@@ -8,7 +8,6 @@ notification live in notifications.lifecycle.
 
 from __future__ import annotations
 
-import email.policy
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,18 +16,19 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives
-from django.core.mail.message import make_msgid
-from django.core.mail.utils import DNS_NAME
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
 from notifications.audience import audience_recipients, audience_users
 from notifications.claims import Lease, open_rows, rows_claim
+from notifications.compose import BulkMessage
 from notifications.mailer import SENT, Mailer
-from notifications.models import Delivery, Notification
-from notifications.selectors import delivery_counts
+from notifications.models import Delivery, Notification, Suppression
+from notifications.personalise import Recipient
+from notifications.preferences import deliveries_skip_unwanted, suppression_add
+from notifications.selectors import delivery_counts, skipped_reasons
 from notifications.services import retry_delay
 
 Status = Notification.Status
@@ -53,6 +53,13 @@ def deliveries_materialise(*, notification: Notification) -> int:
             chunk = []
     created += len(Delivery.objects.bulk_create(chunk, ignore_conflicts=True))
     return created
+
+
+def deliveries_prepare(*, notification: Notification) -> int:
+    """Materialise the deliveries, then skip the recipients who must not get it (they
+    unsubscribed from its topic, or their address is suppressed). Returns rows skipped."""
+    deliveries_materialise(notification=notification)
+    return deliveries_skip_unwanted(notification_id=notification.pk, topic=notification.topic)
 
 
 def _user_deliveries_insert(notification: Notification) -> int:
@@ -98,39 +105,6 @@ def rate_limit_wait(limit: int, on_wait=None) -> None:
             time.sleep(max(0.05, min(1.0, (minute + 1) * 60 - time.time())))
 
 
-def _message(notification: Notification, address: str) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(subject=notification.subject, body=notification.text_body,
-                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[address])
-    if notification.html_body:
-        message.attach_alternative(notification.html_body, "text/html")
-    return message
-
-
-class RenderedNotification:
-    """The notification rendered to MIME bytes once; per recipient only To and Message-ID
-    change. Rendering a MIME message costs more than sending it over SMTP, and no mail
-    library offers per-recipient re-addressing of rendered bytes."""
-
-    TO = "bo-recipient@placeholder.invalid"
-    ID = "<bo-message-id@placeholder.invalid>"
-
-    def __init__(self, notification: Notification):
-        message = _message(notification, self.TO)
-        message.extra_headers["Message-ID"] = self.ID
-        self.from_email = message.from_email
-        self.template = message.message(policy=email.policy.SMTP).as_bytes()
-        self.reusable = self.template.count(self.TO.encode()) == 1 and \
-            self.template.count(self.ID.encode()) == 1
-
-    def payload(self, address: str) -> tuple[bytes, str] | None:
-        """(bytes, message id) for `address`, or None when it needs a full rendering."""
-        if not self.reusable or not address.isascii():
-            return None
-        message_id = make_msgid(domain=DNS_NAME.get_fqdn())
-        data = self.template.replace(self.TO.encode(), address.encode(), 1)
-        return data.replace(self.ID.encode(), message_id.encode(), 1), message_id
-
-
 @dataclass
 class BatchResult:
     sent: int = 0
@@ -164,7 +138,14 @@ def batch_send(*, notification_id: int, delivery_ids: list[int],
 
 def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: BatchResult):
     notification = Notification.objects.get(pk=notification_id)
-    rendered = RenderedNotification(notification)
+    try:
+        composer = BulkMessage(notification)  # templates compiled once for the whole batch
+    except ValidationError as exc:  # saved before fields were checked: fail, do not wedge
+        result.failed += Delivery.objects.filter(
+            notification_id=notification_id, claim=run_id, status=DStatus.SENDING).update(
+            status=DStatus.FAILED, claim="", lease_until=None, updated_at=timezone.now(),
+            last_error=f"could not render: {' '.join(exc.messages)}"[:2000])
+        return
     rate_limit = settings.EMAIL_RATE_LIMIT_PER_MINUTE
     lease = Lease(notification_id, run_id)
     owned = None  # None: every claimed row is still ours
@@ -182,19 +163,25 @@ def _send_rows(notification_id: int, rows: list[dict], run_id: str, result: Batc
             if owned is not None and row["pk"] not in owned:
                 continue
             rate_limit_wait(rate_limit, on_wait=lambda: lease.due() and lease.renew())
-            prepared = rendered.payload(row["email"]) if mailer.sends_raw else None
-            if prepared is None:
-                outcome = mailer.send(_message(notification, row["email"]))
+            outgoing = composer.outgoing(_recipient(row), row["user_id"],
+                                         raw=mailer.sends_raw)
+            if outgoing.payload is None:
+                outcome = mailer.send(outgoing.message)
             else:
-                outcome = mailer.send_raw(from_email=rendered.from_email,
-                                          recipient=row["email"], payload=prepared[0],
-                                          message_id=prepared[1])
+                outcome = mailer.send_raw(from_email=composer.from_email,
+                                          recipient=row["email"], payload=outgoing.payload,
+                                          message_id=outgoing.message_id)
             _record(cursor, row, outcome, run_id, result)
     # Rows this run claimed but did not reach (cancelled): skipped, never sent.
     Delivery.objects.filter(notification_id=notification_id, claim=run_id,
                             status=DStatus.SENDING).update(
         status=DStatus.SKIPPED, claim="", lease_until=None,
         last_error="cancelled before sending")
+
+
+def _recipient(row: dict) -> Recipient:
+    return Recipient(email=row["email"], first_name=row["user__first_name"] or "",
+                     last_name=row["user__last_name"] or "", username=row["user__username"] or "")
 
 
 @lru_cache(maxsize=4)
@@ -234,6 +221,10 @@ def _record(cursor, row: dict, outcome, run_id: str, result: BatchResult) -> Non
     else:
         result.failed += 1
         changes = {**common, "status": DStatus.FAILED, "next_attempt_at": None}
+        if outcome.smtp_code is not None and 500 <= outcome.smtp_code < 600:
+            # Refused for good: later sends skip the address instead of hitting it again.
+            suppression_add(email=row["email"], reason=Suppression.Reason.BOUNCED,
+                            detail=outcome.error)
     # Not filtered on status: if the email went out, "sent" is the truth even after a cancel.
     Delivery.objects.filter(pk=row["pk"], claim=run_id).update(**changes)
 
@@ -265,4 +256,5 @@ def notification_finalise(*, notification_id: int) -> dict:
         "sent_count": counts[DStatus.SENT], "failed_count": counts[DStatus.FAILED],
         "skipped_count": counts[DStatus.SKIPPED], "pending_count": open_count,
         "total": counts["total"], "failed_emails": failed,
+        "skipped_reasons": skipped_reasons(notification_id) if counts[DStatus.SKIPPED] else {},
     }

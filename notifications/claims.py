@@ -54,7 +54,9 @@ def rows_claim(*, notification_id: int, delivery_ids: list[int], run_id: str,
             rows = Delivery.objects.filter(pk__in=ids)
         rows.update(status=DStatus.SENDING, claim=run_id, lease_until=now + lease_length(),
                     worker=worker[:255], updated_at=now)
-    return list(held(notification_id, run_id).order_by("pk").values("pk", "email", "attempts"))
+    return list(held(notification_id, run_id).order_by("pk").values(
+        "pk", "email", "attempts", "user_id", "user__first_name", "user__last_name",
+        "user__username"))
 
 
 def held(notification_id: int, run_id: str):

@@ -1,12 +1,14 @@
 """The compose form: clear errors for bad input, before anything is saved or sent."""
 
 from django import forms
+from django.core.validators import validate_email
 from django.utils import timezone
 from unfold.contrib.forms.widgets import WysiwygWidget
 from unfold.widgets import UnfoldAdminSplitDateTimeWidget, UnfoldBooleanSwitchWidget
 
-from notifications.audience import parse_addresses
-from notifications.models import Notification
+from notifications.audience import normalise_email, parse_addresses
+from notifications.models import Notification, Suppression
+from notifications.personalise import compile_template
 
 Audience = Notification.Audience
 SHOW_INVALID = 5
@@ -20,9 +22,17 @@ class NotificationForm(forms.ModelForm):
 
     class Meta:
         model = Notification
-        fields = ("subject", "audience", "groups", "users", "addresses", "skip_invalid",
-                  "html_body", "text_body")
+        fields = ("subject", "topic", "audience", "groups", "users", "addresses",
+                  "skip_invalid", "html_body", "text_body")
         widgets = {"html_body": WysiwygWidget}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "topic" in self.fields:  # absent when the page is read-only
+            self.fields["topic"].required = False  # left out: the default topic
+
+    def clean_topic(self):
+        return self.cleaned_data.get("topic") or Notification._meta.get_field("topic").default
 
     def clean_subject(self):
         subject = self.cleaned_data["subject"]
@@ -30,7 +40,18 @@ class NotificationForm(forms.ModelForm):
             raise forms.ValidationError("The subject must be a single line (no line breaks).")
         if not subject.strip():
             raise forms.ValidationError("The subject is empty.")
+        compile_template(subject, label="subject")
         return subject.strip()
+
+    def clean_html_body(self):
+        html = self.cleaned_data.get("html_body") or ""
+        compile_template(html, label="HTML body")
+        return html
+
+    def clean_text_body(self):
+        text = self.cleaned_data.get("text_body") or ""
+        compile_template(text, label="text body")
+        return text
 
     def clean(self):
         cleaned = super().clean()
@@ -70,3 +91,14 @@ class ScheduleForm(forms.Form):
         if when <= timezone.now():
             raise forms.ValidationError("Choose a time in the future.")
         return when
+
+
+class SuppressionForm(forms.ModelForm):
+    class Meta:
+        model = Suppression
+        fields = ("email", "reason", "detail")
+
+    def clean_email(self):
+        email = normalise_email(self.cleaned_data["email"])
+        validate_email(email)
+        return email

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.bulk import deliveries_materialise, open_batches
+from notifications.bulk import deliveries_prepare, open_batches
 from notifications.claims import open_rows
 from notifications.models import Delivery, Notification
 from notifications.selectors import notification_stalled_since, sending_notification_ids
@@ -126,7 +126,7 @@ def _prepare(notification_id: int, send_id: str) -> None:
                                            prepared_at__isnull=True).update(prepared_at=now):
             return
         notification = Notification.objects.get(pk=notification_id)
-        deliveries_materialise(notification=notification)
+        deliveries_prepare(notification=notification)
         if not Delivery.objects.filter(notification_id=notification_id).exists():
             Notification.objects.filter(pk=notification_id, status=Status.SENDING).update(
                 status=Status.FAILED, finished_at=now, note=NO_RECIPIENTS, updated_at=now)

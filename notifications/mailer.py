@@ -9,6 +9,7 @@ connections, timeouts, a server that is not answering) are worth retrying; perma
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import logging
 import re
 import smtplib
@@ -20,6 +21,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
+
+from notifications.dkim_signing import dkim_enabled, dkim_sign
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +101,25 @@ class Mailer:
             self._open = False
 
     def send(self, message: EmailMessage) -> SendOutcome:
-        """Send one message; never raises for delivery problems, returns the outcome."""
+        """Send one message; never raises for delivery problems, returns the outcome.
+        Over SMTP with DKIM configured, the message is rendered here and signed."""
         message_id = message.extra_headers.setdefault(
             "Message-ID", make_msgid(domain=DNS_NAME.get_fqdn())
         )
+        if self.sends_raw and dkim_enabled():
+            return self._attempt(lambda: self._send_signed(message), message_id)
         return self._attempt(lambda: self.connection.send_messages([message]), message_id)
+
+    def _send_signed(self, message: EmailMessage) -> int:
+        recipients = message.recipients()
+        if not recipients:
+            return 0
+        backend = self.connection
+        payload = dkim_sign(message.message(policy=email.policy.SMTP).as_bytes())
+        backend.connection.sendmail(backend.prep_address(message.from_email),
+                                    [backend.prep_address(address) for address in recipients],
+                                    payload)
+        return 1
 
     @property
     def sends_raw(self) -> bool:
@@ -116,6 +133,8 @@ class Mailer:
         Bulk sending renders a notification once per batch instead of once per recipient;
         MIME rendering costs more than the SMTP exchange itself.
         """
+        payload = dkim_sign(payload)
+
         def sendmail():
             smtp = self.connection.connection
             sender = _envelope_address(from_email)

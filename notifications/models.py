@@ -7,6 +7,7 @@ re-delivered task never sends twice (the send claims the row first).
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from notifications.content import sanitise_html, text_from_html
 
@@ -111,6 +112,13 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+class Topic(models.TextChoices):
+    """What a bulk message is about; recipients subscribe and unsubscribe per topic."""
+
+    ANNOUNCEMENTS = "announcements", "Announcements"
+    NEWSLETTER = "newsletter", "Newsletter"
+
+
 class Notification(models.Model):
     """A message composed by staff for many recipients; its deliveries are the truth."""
 
@@ -130,6 +138,8 @@ class Notification(models.Model):
                                  help_text="Left empty, it is derived from the HTML body.")
     audience = models.CharField(max_length=20, choices=Audience.choices,
                                 default=Audience.ACTIVE_USERS)
+    topic = models.CharField(max_length=30, choices=Topic.choices, default=Topic.ANNOUNCEMENTS,
+                             help_text="Recipients who unsubscribed from it are skipped.")
     groups = models.ManyToManyField("auth.Group", blank=True, related_name="notifications")
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                    related_name="picked_notifications")
@@ -212,3 +222,57 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.email} ({self.status})"
+
+
+class Subscription(models.Model):
+    """A user's choice for one topic. No row means subscribed (the default)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="subscriptions")
+    topic = models.CharField(max_length=30, choices=Topic.choices)
+    subscribed = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "topic"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "topic"], name="notif_subscription_unique"),
+        ]
+        indexes = [models.Index(fields=["topic", "subscribed"], name="notif_subscr_topic_idx")]
+
+    def __str__(self):
+        return f"{self.user} {'subscribed to' if self.subscribed else 'unsubscribed from'} " \
+               f"{self.topic}"
+
+
+class Suppression(models.Model):
+    """An address bulk mail must not go to: it unsubscribed, or its server refused it
+    permanently (5xx). Addresses are stored lower-cased."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Refused permanently (5xx)"
+        MANUAL = "manual", "Added by staff"
+
+    email = models.CharField(max_length=254, unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.MANUAL)
+    detail = models.CharField(max_length=500, blank=True,
+                              help_text="the server's reply, or a note")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "suppressed address"
+        verbose_name_plural = "suppression list"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(email=Lower("email")),
+                                   name="notif_suppression_email_lower"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} ({self.reason})"
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)

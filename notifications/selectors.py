@@ -21,6 +21,12 @@ def delivery_counts(notification_id: int) -> dict:
     return counts
 
 
+def skipped_reasons(notification_id: int) -> dict[str, int]:
+    """Skipped deliveries by reason ("unsubscribed from announcements", "cancelled", ...)."""
+    return dict(Delivery.objects.filter(notification_id=notification_id, status=DStatus.SKIPPED)
+                .order_by().values_list("last_error").annotate(n=Count("pk")))
+
+
 def notification_progress(notification: Notification) -> dict:
     """Counts by delivery status and percentages for the progress bar."""
     counts = delivery_counts(notification.pk)
@@ -74,3 +80,50 @@ def notification_stalled_since(notification: Notification, now=None) -> datetime
     if rows["last_lease"] is not None:
         since = max(since, rows["last_lease"])
     return since if since <= now else None
+
+
+def preview_recipient(notification: Notification, chosen: str = "", fallback_user=None):
+    """(Recipient, user id) to preview as: the user or pasted address `chosen` names (id,
+    username or email), else the first recipient of the audience, else `fallback_user`."""
+    from django.contrib.auth import get_user_model
+
+    from notifications.audience import audience_recipients, normalise_email
+    from notifications.personalise import Recipient
+
+    users = get_user_model().objects.all()
+    chosen = chosen.strip()
+    user = None
+    if chosen:
+        lookup = Q(username=chosen) | Q(email__iexact=chosen)
+        if chosen.isdigit():
+            lookup |= Q(pk=int(chosen))
+        user = users.filter(lookup).order_by("pk").first()
+        if user is None and "@" in chosen:
+            return Recipient(email=normalise_email(chosen)), None
+    if user is None and not chosen:
+        first = next(iter(audience_recipients(notification)), None)
+        if first is not None and first[0] is None:
+            return Recipient(email=first[1]), None
+        user = users.filter(pk=first[0]).first() if first is not None else fallback_user
+    if user is None:
+        user = fallback_user
+    if user is None:
+        return Recipient(email="recipient@example.com"), None
+    return Recipient(email=user.email.lower(), first_name=user.first_name,
+                     last_name=user.last_name, username=user.get_username()), user.pk
+
+
+def notification_preview(notification: Notification, chosen: str = "",
+                         fallback_user=None) -> dict:
+    """Subject and both parts exactly as one recipient receives them (footer included)."""
+    from django.core.exceptions import ValidationError
+
+    from notifications.compose import BulkMessage
+
+    recipient, user_id = preview_recipient(notification, chosen, fallback_user)
+    try:
+        subject, text, html, _token = BulkMessage(notification).parts(recipient, user_id)
+    except ValidationError as exc:
+        return {"recipient": recipient, "error": " ".join(exc.messages)}
+    return {"recipient": recipient, "subject": subject, "text": text, "html": html,
+            "chosen": chosen}

@@ -127,7 +127,9 @@ def finalize_notification(batch_results, notification_id: int) -> dict:
             f"Notification finished: {subject}"[:150],
             f"{summary['sent_count']} sent, {summary['failed_count']} failed, "
             f"{summary['skipped_count']} skipped of {summary['total']} "
-            f"(status: {summary['status']}).",
+            f"(status: {summary['status']})."
+            + "".join(f"\nSkipped, {reason or 'no reason'}: {count}"
+                      for reason, count in summary["skipped_reasons"].items()),
         )
     return summary
 

@@ -188,7 +188,9 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.original_content or envelope.content)
+        raw = envelope.original_content or envelope.content
+        message = message_from_bytes(raw)
+        message.raw_bytes = raw  # as received, for checks over the exact bytes (signatures)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         message["X-Envelope-From"] = envelope.mail_from
         with self._lock:

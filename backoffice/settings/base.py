@@ -377,6 +377,21 @@ PASSWORD_RESET_LINK = env.str(
 if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
     fail("PASSWORD_RESET_LINK", "must contain {uid} and {token}")
 SITE_NAME = env.str("SITE_NAME", default="Backoffice")
+# Public base URL of this site, for links in email that must work from any mail client
+# (the one-click unsubscribe link of bulk mail).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    fail("SITE_URL", "must start with http:// or https://")
+# Address in the mailto: part of List-Unsubscribe; empty: unsubscribe@<DEFAULT_FROM_EMAIL's domain>.
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+# Module with preferences_read(user=) / preferences_update(user=, preferences=) behind the
+# `preferences` of /api/profile/ (named here so accounts does not import notifications).
+PROFILE_PREFERENCES_MODULE = "notifications.preferences"
+# DKIM signing of every outgoing message, when all three are set. The key is PEM text
+# (newlines may be written as \n) or the path of a PEM file.
+DKIM_PRIVATE_KEY = env.str("DKIM_PRIVATE_KEY", default="")
+DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
+DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
 
 # Transactional email (welcome, password reset): bounded retries, exponential backoff + jitter.
 EMAIL_RETRY_MAX_ATTEMPTS = env.int("EMAIL_RETRY_MAX_ATTEMPTS", default=5)

@@ -23,6 +23,8 @@ NOT_GROWING_BY_THEMSELVES = {
     "accounts.User": "the product's users",
     "authtoken.Token": "at most one per user",
     "notifications.Notification": "composed by staff",
+    "notifications.Subscription": "at most one per user and topic",
+    "notifications.Suppression": "one per address that must get no bulk mail, kept on purpose",
     "admin.LogEntry": "one per change a staff user makes in the admin",
     "auth.Group": "made by staff",
     "auth.Permission": "one per model and permission",

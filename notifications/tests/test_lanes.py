@@ -39,18 +39,6 @@ def test_bulk_work_has_its_own_queue_polled_last():
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] == "priority"
 
 
-@pytest.fixture
-def only_our_workers():
-    """Workers already running (the session's) consume nothing while the test owns the queues."""
-    others = [name for reply in app.control.ping(timeout=1) or [] for name in reply]
-    queues = settings.CELERY_QUEUE_NAMES
-    for queue in queues if others else ():
-        app.control.cancel_consumer(queue, destination=others, reply=True, timeout=5)
-    yield
-    for queue in queues if others else ():  # in order, so theirs is as it was
-        app.control.add_consumer(queue, destination=others, reply=True, timeout=5)
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_on_every_queue_takes_waiting_email_before_bulk_work(smtp, only_our_workers):

@@ -1,37 +1,46 @@
-"""A notification rendered once and re-addressed per recipient equals a full rendering."""
+"""The bytes written per recipient equal what Django's email package makes of the same
+message, and carry the bulk headers."""
 
 import email
 import email.policy
 
 import pytest
 
-from notifications.bulk import RenderedNotification, _message
+from notifications.compose import BulkMessage
 from notifications.models import Notification
+from notifications.personalise import Recipient
 
 pytestmark = pytest.mark.django_db
 
 
-def test_readdressed_bytes_match_a_full_rendering():
+def _parse(data: bytes):
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def test_written_bytes_match_a_full_rendering():
     notification = Notification.objects.create(
-        subject="Ünïcode subject, long enough to be folded by the email package when encoded",
-        html_body="<p>Grüße <b>everyone</b></p>")
-    rendered = RenderedNotification(notification)
+        subject="Ünïcode subject for {{ first_name }}, long enough to be folded when encoded",
+        html_body="<p>Grüße <b>{{ first_name }}</b></p>" + "<p>x</p>" * 200)
+    composer = BulkMessage(notification)
+    recipient = Recipient(email="someone@example.com", first_name="Zoë")
 
-    payload, message_id = rendered.payload("someone@example.com")
+    raw = composer.outgoing(recipient, 7)
+    django = composer.outgoing(recipient, 7, raw=False)
 
-    expected = _message(notification, "someone@example.com")
-    expected.extra_headers["Message-ID"] = message_id
-    full = expected.message(policy=email.policy.SMTP).as_bytes()
-    ours, theirs = (email.message_from_bytes(data, policy=email.policy.default)
-                    for data in (payload, full))
-    for header in ("Subject", "From", "To", "Message-ID", "MIME-Version", "Content-Type"):
+    full = django.message.message(policy=email.policy.SMTP).as_bytes()
+    ours, theirs = _parse(raw.payload), _parse(full)
+    for header in ("Subject", "From", "To", "MIME-Version", "List-Unsubscribe-Post",
+                   "Feedback-ID", "List-Id"):
         assert ours[header].split(";")[0] == theirs[header].split(";")[0], header
-    assert ours["To"] == "someone@example.com" and ours["Message-ID"] == message_id
+    assert ours["Subject"].startswith("Ünïcode subject for Zoë")
+    assert ours["To"] == "someone@example.com" and ours["Message-ID"] == raw.message_id
+    assert ours["Date"] and ours["List-Unsubscribe"].startswith("<http")
     assert [(part.get_content_type(), part.get_content()) for part in ours.iter_parts()] == [
         (part.get_content_type(), part.get_content()) for part in theirs.iter_parts()]
-    assert b"\r\n" in payload and b"\n" not in payload.replace(b"\r\n", b"")  # CRLF only
+    assert b"\r\n" in raw.payload and b"\n" not in raw.payload.replace(b"\r\n", b"")
 
 
 def test_non_ascii_addresses_fall_back_to_a_full_rendering():
     notification = Notification.objects.create(subject="S", text_body="t")
-    assert RenderedNotification(notification).payload("jürgen@exämple.com") is None
+    outgoing = BulkMessage(notification).outgoing(Recipient(email="jürgen@exämple.com"))
+    assert outgoing.payload is None and outgoing.message.to == ["jürgen@exämple.com"]
