@@ -18,8 +18,9 @@ HIDDEN_APPS = {"authtoken", "sessions", "contenttypes", "admin"}
 
 # (app_label pattern, codename pattern). Operators hold exactly what the README's roles
 # section and permission tables give them: view everything; compose and send notifications;
-# regenerate reports; every Maintenance button and every operations-console action; edit
-# schedules - never users or roles, never delete, never mail to any address they type in.
+# edit subscriptions and the suppression list; regenerate reports; every Maintenance button
+# and every operations-console action; edit schedules - never users or roles, never delete,
+# never mail to any address they type in.
 ROLE_RULES: dict[str, list[tuple[str, str]]] = {
     AUDITORS: [("*", "view_*")],
     OPERATORS: [
@@ -27,6 +28,10 @@ ROLE_RULES: dict[str, list[tuple[str, str]]] = {
         ("notifications", "add_notification"),
         ("notifications", "change_notification"),
         ("notifications", "send_notification"),
+        ("notifications", "add_subscription"),
+        ("notifications", "change_subscription"),
+        ("notifications", "add_suppression"),
+        ("notifications", "change_suppression"),
         ("reports", "regenerate_dailyreport"),
         ("maintenance", "run_*"),
         ("maintenance", "send_test_email"),

@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 
 
 @signals.task_prerun.connect(dispatch_uid="backoffice.celery.db_connections")
-def close_old_database_connections(**_) -> None:
+def close_old_database_connections(task=None, **_) -> None:
     """Before each task, what Django does before each request: close a connection that is
     broken or older than CONN_MAX_AGE, so the next query opens a fresh one.
 
@@ -24,6 +24,8 @@ def close_old_database_connections(**_) -> None:
     """
     from django.db import close_old_connections
 
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run in the caller's process, inside the caller's transaction
     close_old_connections()
 
 

@@ -1,11 +1,11 @@
 """No admin page shows a password hash or an API token key, whoever looks."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from accounts.roles import AUDITORS, OPERATORS
+from tests.people import member
 
 pytestmark = pytest.mark.django_db
 
@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 def target(django_user_model):
     return django_user_model.objects.create_user("target", "t@example.com", "pw-Target-123")
 
-
-def member(django_user_model, username, group):
-    user = django_user_model.objects.create_user(username, f"{username}@example.com",
-                                                 "pw-Member-123", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return django_user_model.objects.get(pk=user.pk)
 
 
 def hash_parts(user):
@@ -31,7 +25,7 @@ def hash_parts(user):
 @pytest.mark.parametrize("role", [AUDITORS, OPERATORS, "superuser"])
 def test_user_change_page_never_shows_the_hash(client, django_user_model, target, role):
     viewer = (django_user_model.objects.create_superuser("root", "r@example.com", "pw-Root-123")
-              if role == "superuser" else member(django_user_model, "viewer", role))
+              if role == "superuser" else member("viewer", role))
     client.force_login(viewer)
 
     page = client.get(reverse("admin:accounts_user_change", args=[target.pk]))

@@ -13,7 +13,6 @@ import re
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test import RequestFactory
@@ -24,6 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.roles import AUDITORS, OPERATORS
 from maintenance.actions import ACTIONS
+from tests.people import member
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,6 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 EXEMPT = {"login", "logout", "password_change", "password_change_done", None}
 QUEUE = "admin-rule-test"
 
-
-def member(django_user_model, username, group):
-    user = django_user_model.objects.create_user(username, f"{username}@example.com",
-                                                 "pw-Member-123", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return django_user_model.objects.get(pk=user.pk)
 
 
 def sample_rows(root):
@@ -132,8 +126,8 @@ def every_action(model_admin, request):
 
 def test_the_whole_admin_follows_one_rule(client, django_user_model):
     root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-Root-123")
-    auditor = member(django_user_model, "audrey", AUDITORS)
-    operator = member(django_user_model, "opal", OPERATORS)
+    auditor = member("audrey", AUDITORS)
+    operator = member("opal", OPERATORS)
     sample_rows(root)
     secrets = [user.password for user in django_user_model.objects.all()]
     secrets += [part for user in django_user_model.objects.all()

@@ -5,7 +5,6 @@ import datetime as dt
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -16,27 +15,22 @@ from maintenance import tasks
 from maintenance.models import MaintenanceRun, TaskRun
 from maintenance.tests.ops_support import wait_for_state
 from reports.models import ApiRequest
+from tests.people import member
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:django_celery_beat_periodictask_changelist"
 
 
-def member(django_user_model, username, group):
-    user = django_user_model.objects.create_user(username, f"{username}@example.com",
-                                                 "pw-Member-123", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return django_user_model.objects.get(pk=user.pk)
-
 
 @pytest.fixture
 def operator(django_user_model):
-    return member(django_user_model, "opal", OPERATORS)
+    return member("opal", OPERATORS)
 
 
 @pytest.fixture
 def auditor(django_user_model):
-    return member(django_user_model, "audrey", AUDITORS)
+    return member("audrey", AUDITORS)
 
 
 @pytest.fixture
