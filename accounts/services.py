@@ -10,12 +10,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils.encoding import force_str
-from django.utils.http import urlsafe_base64_decode
 from rest_framework.authtoken.models import Token
 
 from accounts import identity
 from accounts.models import LOOKALIKE_USERNAME, User
+from accounts.selectors import password_reset_user_id
 from accounts.signals import password_reset_requested, user_registered
 
 logger = logging.getLogger(__name__)
@@ -161,11 +160,8 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     The user row is locked while checking, so one token cannot be used twice at once.
     All API tokens of the user are revoked.
     """
-    try:
-        pk = int(force_str(urlsafe_base64_decode(uid)))
-    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
-        raise ValidationError({"token": [BAD_RESET_LINK]}) from None
-    if not 0 < pk < 2**63:
+    pk = password_reset_user_id(uid)
+    if pk is None:
         raise ValidationError({"token": [BAD_RESET_LINK]})
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=pk, is_active=True).first()

@@ -1,10 +1,14 @@
-"""The admin login, counted by the same login throttle as the API login."""
+"""Pages outside the API: the throttled admin login and the password-reset page."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
+from accounts import selectors, services
 from accounts.login_throttle import login_attempt
 from accounts.network import client_ip
 
@@ -26,3 +30,36 @@ def admin_login(request, extra_context=None):
     response.status_code = 429
     response["Retry-After"] = str(verdict.retry_after)
     return response
+
+
+RESET_TEMPLATE = "accounts/password_reset.html"
+
+
+@sensitive_post_parameters()
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset_page(request):
+    """The page the reset email links to: a new password twice, then the link is spent."""
+    uid, token = request.GET.get("uid", ""), request.GET.get("token", "")
+    context = {**admin.site.each_context(request), "title": "Choose a new password"}
+    if not selectors.password_reset_link_is_valid(uid=uid, token=token):
+        context["link_spent"] = True
+        return render(request, RESET_TEMPLATE, context, status=400)
+    if request.method == "POST":
+        password, again = request.POST.get("new_password1", ""), request.POST.get(
+            "new_password2", "")
+        try:
+            if password != again:
+                raise ValidationError({"new_password2": ["The two passwords differ."]})
+            services.password_reset_confirm(uid=uid, token=token, new_password=password)
+        except ValidationError as exc:
+            errors = exc.message_dict
+            if "token" in errors:  # spent by a concurrent request meanwhile
+                context["link_spent"] = True
+                return render(request, RESET_TEMPLATE, context, status=400)
+            context["errors"] = [m for field in ("new_password", "new_password2")
+                                 for m in errors.get(field, [])]
+            return render(request, RESET_TEMPLATE, context, status=400)
+        context["done"] = True
+    return render(request, RESET_TEMPLATE, context)

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.views import admin_login
+from accounts.views import admin_login, password_reset_page
 from backoffice.health import healthz
 from maintenance.ops.metrics import metrics, ops_auth
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("ops/auth", ops_auth, name="ops_auth"),
     path("admin/login/", admin_login, name="admin-login"),  # throttled; before the admin's own
+    path("account/reset/", password_reset_page, name="password-reset-page"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -369,19 +369,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Where the password-reset email points; {uid} and {token} are filled in.
-PASSWORD_RESET_LINK = env.str(
-    "PASSWORD_RESET_LINK",
-    default="http://127.0.0.1:8000/api/password-reset/confirm/?uid={uid}&token={token}",
-)
-if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
-    fail("PASSWORD_RESET_LINK", "must contain {uid} and {token}")
-SITE_NAME = env.str("SITE_NAME", default="Backoffice")
 # Public base URL of this site, for links in email that must work from any mail client
-# (the one-click unsubscribe link of bulk mail).
+# (the password-reset link, the one-click unsubscribe link of bulk mail).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     fail("SITE_URL", "must start with http:// or https://")
+# Where the password-reset email points ({uid} and {token} are filled in): by default the
+# site's own reset page.
+PASSWORD_RESET_LINK = env.str(
+    "PASSWORD_RESET_LINK", default=SITE_URL + "/account/reset/?uid={uid}&token={token}")
+if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
+    fail("PASSWORD_RESET_LINK", "must contain {uid} and {token}")
+SITE_NAME = env.str("SITE_NAME", default="Backoffice")
 # Address in the mailto: part of List-Unsubscribe; empty: unsubscribe@<DEFAULT_FROM_EMAIL's domain>.
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 # Module with preferences_read(user=) / preferences_update(user=, preferences=) behind the
