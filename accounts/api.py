@@ -19,6 +19,8 @@ from accounts.network import client_ip
 from accounts.throttles import ScopedCacheThrottle
 
 BAD_CREDENTIALS = "Unable to log in with these credentials."
+WELCOME_QUEUED = "Welcome email will be sent shortly"
+WELCOME_RECORDED = "Welcome email will be sent as soon as the task queue is back"
 RESET_MESSAGE = "If an account with that email address exists, a reset link has been sent to it."
 
 BAD_REQUEST = OpenApiResponse(s.FieldErrorsSerializer, description="Field errors")
@@ -63,7 +65,8 @@ class RegisterView(ThrottledView):
             "user_id": result.user.pk,
             "username": result.user.username,
             "token": result.token,
-            "email_sent": result.email_queued,
+            "email_sent": WELCOME_QUEUED if result.email_queued else WELCOME_RECORDED,
+            "email_queued": result.email_queued,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -6,7 +6,11 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
-from accounts.models import User
+from accounts import identity
+from accounts.models import LOOKALIKE_USERNAME, User
+
+DUPLICATE_USERNAME = "A user with that username already exists."
+DUPLICATE_EMAIL = "A user with that email address already exists."
 
 
 def password_reset_user_id(uid: str) -> int | None:
@@ -23,3 +27,18 @@ def password_reset_link_is_valid(*, uid: str, token: str) -> bool:
     pk = password_reset_user_id(uid)
     user = User.objects.filter(pk=pk, is_active=True).first() if pk else None
     return user is not None and default_token_generator.check_token(user, token)
+
+
+def identity_conflicts(*, username: str | None, email: str,
+                       exclude_pk: int | None = None) -> dict[str, list[str]]:
+    """Field -> message for a normalised username or address another user holds already."""
+    errors = {}
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if username is not None:
+        if others.filter(username__iexact=username).exists():
+            errors["username"] = [DUPLICATE_USERNAME]
+        elif others.filter(username_key=identity.username_key(username)).exists():
+            errors["username"] = [LOOKALIKE_USERNAME]
+    if email and others.filter(email__iexact=email).exists():
+        errors["email"] = [DUPLICATE_EMAIL]
+    return errors

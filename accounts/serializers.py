@@ -1,9 +1,13 @@
 """Request and response shapes of the accounts API (validation of input only)."""
 
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from accounts import identity
 from accounts.models import User
+from accounts.selectors import identity_conflicts
 
 NAME = {"max_length": 150, "required": False, "allow_blank": True, "default": ""}
 
@@ -17,13 +21,49 @@ class RegisterSerializer(serializers.Serializer):
     first_name = serializers.CharField(**NAME)
     last_name = serializers.CharField(**NAME)
 
+    def validate_username(self, value):
+        username = identity.normalize_username(value)
+        self._refuse_conflict("username", username=username, email="")
+        return value
+
+    def validate_email(self, value):
+        try:
+            email = identity.normalize_email(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        self._refuse_conflict("email", username=None, email=email)
+        return value
+
+    @staticmethod
+    def _refuse_conflict(field: str, **identity_fields) -> None:
+        # Checked here too (the service checks again, in its transaction), so that a taken
+        # name is reported beside the other fields' errors rather than after them.
+        conflict = identity_conflicts(**identity_fields).get(field)
+        if conflict:
+            raise serializers.ValidationError(conflict)
+
+    def validate_password(self, value):
+        """The password validators' verdict beside the other fields' errors, so a form
+        with several bad fields hears about all of them in one answer."""
+        given = {field: self.initial_data.get(field) for field in
+                 ("username", "email", "first_name", "last_name")}
+        user = User(**{field: value for field, value in given.items() if isinstance(value, str)})
+        try:
+            validate_password(value, user=user)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
 
 class RegisterResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
     user_id = serializers.IntegerField()
     username = serializers.CharField()
     token = serializers.CharField()
-    email_sent = serializers.BooleanField(
+    email_sent = serializers.CharField(
+        help_text="What happens to the welcome email, in words (see email_queued)."
+    )
+    email_queued = serializers.BooleanField(
         help_text="True when the welcome email was queued now; false when the queue was "
         "unreachable and it was recorded to be queued as soon as it is back."
     )

@@ -13,8 +13,13 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from accounts import identity
-from accounts.models import LOOKALIKE_USERNAME, User
-from accounts.selectors import password_reset_user_id
+from accounts.models import User
+from accounts.selectors import (
+    DUPLICATE_EMAIL,
+    DUPLICATE_USERNAME,
+    identity_conflicts,
+    password_reset_user_id,
+)
 from accounts.signals import password_reset_requested, user_registered
 
 logger = logging.getLogger(__name__)
@@ -22,8 +27,6 @@ logger = logging.getLogger(__name__)
 # Publishing gives up quickly when the broker is down; the caller has a fallback.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                         "interval_max": 0.2}
-DUPLICATE_USERNAME = "A user with that username already exists."
-DUPLICATE_EMAIL = "A user with that email address already exists."
 BAD_RESET_LINK = "This reset link is invalid, expired or already used."
 
 
@@ -35,15 +38,7 @@ class Registration:
 
 
 def _check_unique(*, username: str | None, email: str, exclude_pk: int | None = None) -> None:
-    errors = {}
-    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
-    if username is not None:
-        if others.filter(username__iexact=username).exists():
-            errors["username"] = [DUPLICATE_USERNAME]
-        elif others.filter(username_key=identity.username_key(username)).exists():
-            errors["username"] = [LOOKALIKE_USERNAME]
-    if email and others.filter(email__iexact=email).exists():
-        errors["email"] = [DUPLICATE_EMAIL]
+    errors = identity_conflicts(username=username, email=email, exclude_pk=exclude_pk)
     if errors:
         raise ValidationError(errors)
 
@@ -66,13 +61,19 @@ def user_register(
     username = identity.normalize_username(username)
     if len(username) > User._meta.get_field("username").max_length:
         raise ValidationError({"username": ["This username is too long."]})
-    email = _canonical_email(email)
+    errors: dict[str, list[str]] = {}
+    try:
+        email = _canonical_email(email)
+        _check_unique(username=username, email=email)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
-    _check_unique(username=username, email=email)
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
+        errors["password"] = exc.messages
+    if errors:  # every bad field at once, not only the first
+        raise ValidationError(errors)
     user.set_password(password)
     try:
         with transaction.atomic():

@@ -21,7 +21,8 @@ def test_register_creates_user_token_and_records_welcome_email(api, registration
 
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"message", "user_id", "username", "token", "email_sent"}
+    assert set(body) == {"message", "user_id", "username", "token", "email_sent",
+                         "email_queued"}
     user = User.objects.get(pk=body["user_id"])
     assert (user.username, user.email, user.first_name) == ("ada", "ada@example.com", "Ada")
     assert user.check_password(registration["password"])
@@ -29,7 +30,8 @@ def test_register_creates_user_token_and_records_welcome_email(api, registration
     # Inside the test transaction nothing commits, so the email is recorded, not yet queued.
     email = TransactionalEmail.objects.get(user=user)
     assert (email.kind, email.to_email, email.status) == ("welcome", "ada@example.com", "pending")
-    assert body["email_sent"] is False
+    assert body["email_queued"] is False
+    assert body["email_sent"] == "Welcome email will be sent as soon as the task queue is back"
 
 
 @pytest.mark.parametrize(
@@ -190,3 +192,24 @@ def test_password_reset_confirm_sets_password_once(api, registration):
 def test_password_reset_confirm_bad_links_are_400(api, payload):
     response = api.post("/api/password-reset/confirm/", payload, format="json")
     assert response.status_code == 400
+
+
+def test_registration_reports_every_bad_field_at_once(api, registration):
+    response = api.post("/api/register/", {**registration, "username": "", "email": "bad",
+                                           "password": "123"}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"username", "email", "password"}
+    assert any("too short" in m for m in response.json()["password"])
+    assert not User.objects.exists()
+
+
+def test_a_taken_username_and_a_weak_password_are_both_reported(api, registration):
+    api.post("/api/register/", registration, format="json")
+
+    response = api.post("/api/register/", {**registration, "email": "other@example.com",
+                                           "password": "ada"}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"username", "password"}
+    assert User.objects.count() == 1

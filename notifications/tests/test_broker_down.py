@@ -80,7 +80,7 @@ def test_registration_while_broker_is_down_is_sent_when_it_is_back(stack, smtp):
         "password": "Broker-down-but-fine-1", "first_name": "Off",
     })
 
-    assert status == 201 and body["email_sent"] is False
+    assert status == 201 and body["email_queued"] is False
     email = TransactionalEmail.objects.get(user_id=body["user_id"])
     assert email.status == "pending" and "queue unreachable" in email.last_error
 
