@@ -30,19 +30,21 @@ def _send(task, kind: str, user_id: int, email_id: int | None) -> dict:
     if result is None:
         return {"email_id": email_id, "status": "skipped", "reason": "already sent or claimed"}
     if result.retry_in is not None:
-        # Bounded by EMAIL_RETRY_MAX_ATTEMPTS in the service, not by Celery's counter.
-        raise task.retry(countdown=result.retry_in, max_retries=None,
-                         kwargs={"email_id": email_id})
+        # Bounded by EMAIL_RETRY_MAX_ATTEMPTS in the service, not by Celery's counter (the
+        # task has max_retries=None: retry()'s own max_retries=None means "the default, 3").
+        raise task.retry(countdown=result.retry_in, kwargs={"email_id": email_id})
     return result.as_dict()
 
 
-@shared_task(bind=True, name="notifications.tasks.send_welcome_email", acks_late=True)
+@shared_task(bind=True, name="notifications.tasks.send_welcome_email", acks_late=True,
+             max_retries=None)
 def send_welcome_email(self, user_id: int, email_id: int | None = None) -> dict:
     """Send the welcome email (text + HTML) to a newly registered user."""
     return _send(self, Kind.WELCOME, user_id, email_id)
 
 
-@shared_task(bind=True, name="notifications.tasks.send_password_reset_email", acks_late=True)
+@shared_task(bind=True, name="notifications.tasks.send_password_reset_email", acks_late=True,
+             max_retries=None)
 def send_password_reset_email(self, user_id: int, email_id: int | None = None) -> dict:
     """Send a password-reset link (made at send time with Django's token generator)."""
     return _send(self, Kind.PASSWORD_RESET, user_id, email_id)
@@ -104,7 +106,8 @@ def _issue(notification_id: int, batches: list[list[int]]) -> None:
         finalize_notification.delay([], notification_id)
 
 
-@shared_task(bind=True, name="notifications.tasks.send_notification_batch", acks_late=True)
+@shared_task(bind=True, name="notifications.tasks.send_notification_batch", acks_late=True,
+             max_retries=None)
 def send_notification_batch(self, notification_id: int, delivery_ids: list[int]) -> dict:
     """Send one batch (NOTIFICATION_BATCH_SIZE recipients) over one SMTP connection;
     retry transient failures."""
@@ -112,7 +115,7 @@ def send_notification_batch(self, notification_id: int, delivery_ids: list[int])
                              worker=self.request.hostname or "")
     if result.retry_in is not None and not result.cancelled:
         # Bounded by EMAIL_RETRY_MAX_ATTEMPTS per recipient, not by Celery's counter.
-        raise self.retry(countdown=result.retry_in, max_retries=None)
+        raise self.retry(countdown=result.retry_in)
     return result.as_dict()
 
 

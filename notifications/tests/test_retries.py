@@ -42,3 +42,23 @@ def test_retries_are_bounded(celery_worker, smtp):
     assert email.status == "failed" and email.attempts == bound
     assert outcomes(email) == [("transient", 421)] * bound
     assert smtp.attempts["busy@example.com"] == bound
+
+
+def test_the_bound_is_the_setting_not_celerys_default_retry_limit(only_our_workers, smtp):
+    """Celery's default allows 3 retries (4 runs); the setting asks for 6 attempts."""
+    from maintenance.models import TaskRun
+    from tests.processes import CeleryWorker
+
+    smtp.fail_rule = lambda rcpt, attempt: "421 4.7.0 busy"
+    worker = CeleryWorker(queues=("email",), extra_env={
+        **smtp.env(), "EMAIL_RETRY_MAX_ATTEMPTS": "6"}).start()
+    try:
+        email = final(user_with_welcome_email("patient", "patient@example.com"), timeout=60)
+    finally:
+        worker.stop()
+
+    assert email.status == "failed" and email.attempts == 6
+    assert smtp.attempts["patient@example.com"] == 6
+    runs = TaskRun.objects.filter(name="notifications.tasks.send_welcome_email")
+    assert not runs.filter(state="FAILURE").exists()  # no MaxRetriesExceededError anywhere
+    assert "MaxRetriesExceeded" not in "".join(runs.values_list("result", flat=True))
