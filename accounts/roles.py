@@ -2,8 +2,8 @@
 
 `roles_sync` creates the groups and grants the permissions the rules below match. It only
 adds (never removes), so it is safe to run again: the data migration runs it once, and a
-post_migrate handler runs it after every `migrate`, so permissions of models that later
-issues add (notifications, reports, operations) reach the roles without another migration.
+post_migrate handler runs it after every `migrate`, so the permissions of models added later
+reach the roles without another migration.
 """
 
 from __future__ import annotations

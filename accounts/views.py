@@ -43,23 +43,24 @@ def password_reset_page(request):
     """The page the reset email links to: a new password twice, then the link is spent."""
     uid, token = request.GET.get("uid", ""), request.GET.get("token", "")
     context = {**admin.site.each_context(request), "title": "Choose a new password"}
-    if not selectors.password_reset_link_is_valid(uid=uid, token=token):
+    if request.method != "POST":
+        if selectors.password_reset_link_is_valid(uid=uid, token=token):
+            return render(request, RESET_TEMPLATE, context)
         context["link_spent"] = True
         return render(request, RESET_TEMPLATE, context, status=400)
-    if request.method == "POST":
-        password, again = request.POST.get("new_password1", ""), request.POST.get(
-            "new_password2", "")
-        try:
-            if password != again:
-                raise ValidationError({"new_password2": ["The two passwords differ."]})
-            services.password_reset_confirm(uid=uid, token=token, new_password=password)
-        except ValidationError as exc:
-            errors = exc.message_dict
-            if "token" in errors:  # spent by a concurrent request meanwhile
-                context["link_spent"] = True
-                return render(request, RESET_TEMPLATE, context, status=400)
-            context["errors"] = [m for field in ("new_password", "new_password2")
-                                 for m in errors.get(field, [])]
-            return render(request, RESET_TEMPLATE, context, status=400)
-        context["done"] = True
+    password = request.POST.get("new_password1", "")
+    try:
+        if password != request.POST.get("new_password2", ""):
+            # Checked with the link, so a spent link is reported as such, not as a typo.
+            if not selectors.password_reset_link_is_valid(uid=uid, token=token):
+                raise ValidationError({"token": ["spent"]})
+            raise ValidationError({"new_password2": ["The two passwords differ."]})
+        services.password_reset_confirm(uid=uid, token=token, new_password=password)
+    except ValidationError as exc:
+        errors = exc.message_dict
+        context["link_spent"] = "token" in errors
+        context["errors"] = [m for field in ("new_password", "new_password2")
+                             for m in errors.get(field, [])]
+        return render(request, RESET_TEMPLATE, context, status=400)
+    context["done"] = True
     return render(request, RESET_TEMPLATE, context)

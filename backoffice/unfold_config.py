@@ -32,16 +32,18 @@ def _is_current(link):
     would light up both.
     """
     def check(request) -> bool:
-        return _closest_link(request.path) == str(link)
+        if not hasattr(request, "sidebar_closest_link"):  # once per page, not once per item
+            request.sidebar_closest_link = _closest_link(request.path)
+        return request.sidebar_closest_link == str(link)
 
     return check
 
 
 def _closest_link(path: str) -> str | None:
     index = str(reverse_lazy("admin:index"))
-    links = [str(item["link"]) for group in SIDEBAR_NAVIGATION for item in group["items"]]
     if path == index:
         return index
+    links = [str(item["link"]) for group in SIDEBAR_NAVIGATION for item in group["items"]]
     matching = [link for link in links if link != index and path.startswith(link)]
     return max(matching, key=len, default=None)
 

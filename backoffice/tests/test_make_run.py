@@ -150,6 +150,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
                     ("/api/public/", "/api/public/", "/api/public/", "/api/protected/",
                      "/api/no-such-route/")]
         assert statuses == [200, 200, 200, 401, 404]
+        # The page of the password-reset link renders with DEBUG on; a damaged link says so.
+        assert api_get(web_port, "/account/reset/?uid=MQ&token=damaged") == 400
         admin = admin_login(web_port, "admin", password)
 
         def all_counted():

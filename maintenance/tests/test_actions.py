@@ -80,7 +80,7 @@ def test_state_changes_only_on_post_with_csrf(operator):
 
 
 @pytest.mark.worker
-def test_full_analytics_runs_the_seeds_chord_and_tells_the_admins(admin_client, admin_user,
+def test_full_analytics_runs_the_readmes_chord_and_tells_the_admins(admin_client, admin_user,
                                                                   celery_worker, smtp):
     page = admin_client.get(reverse(PAGE)).content.decode()
     assert "not installed yet" not in page  # send_admin_notification exists now

@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from maintenance.management.commands.demo import SEED_TASKS
+from maintenance.management.commands.demo import MAIN_TASKS
 from maintenance.models import TaskRun
 from maintenance.ops.filters import registered_task_names
 from tests.processes import free_port
@@ -20,9 +20,9 @@ def test_demo_runs_tasks_and_workflows_and_says_where_to_look(celery_worker):
     text = out.getvalue()
 
     assert "Registration skipped: no web server" in text
-    for name, _, _ in SEED_TASKS:
+    for name, _, _ in MAIN_TASKS:
         if name not in registered_task_names():
-            assert name in text.split("Seed tasks not in this build yet")[1]
+            assert name in text.split("Tasks not registered in this build")[1]
     for name in ("maintenance.tasks.echo", "maintenance.tasks.total", "maintenance.tasks.noop"):
         line = next(line for line in text.splitlines() if line.startswith(name))
         assert "SUCCESS" in line

@@ -1,4 +1,4 @@
-"""send_admin_notification alone and as the callback of the seed's chain and chord."""
+"""send_admin_notification alone and as the callback of the README's chain and chord."""
 
 import pytest
 from celery import chain, chord
@@ -31,7 +31,7 @@ def test_alone_it_mails_every_active_admin(celery_worker, smtp, admins):
     assert received[0].get_payload().strip() == "All good."
 
 
-def test_the_seeds_chain_delivers_the_report_summary(celery_worker, smtp, admins):
+def test_the_readmes_chain_delivers_the_report_summary(celery_worker, smtp, admins):
     log(DAY, status=200)
     log(DAY, status=500)
     log(DAY, route="/api/protected/", status=200)
@@ -49,7 +49,7 @@ def test_the_seeds_chain_delivers_the_report_summary(celery_worker, smtp, admins
     assert body.index('"/api/public/": 2') < body.index('"/api/protected/": 1')
 
 
-def test_the_seeds_chain_as_written_uses_yesterday(celery_worker, smtp, admins):
+def test_the_readmes_chain_as_written_uses_yesterday(celery_worker, smtp, admins):
     workflow = chain(generate_daily_report.s(),
                      send_admin_notification.s("Daily Report", "Report generated!"))
 
@@ -57,7 +57,7 @@ def test_the_seeds_chain_as_written_uses_yesterday(celery_worker, smtp, admins):
     assert "Result of the previous step" in smtp.wait_for(2)[0].get_payload()
 
 
-def test_the_seeds_chord_notifies_after_both_analytics(celery_worker, smtp, admins):
+def test_the_readmes_chord_notifies_after_both_analytics(celery_worker, smtp, admins):
     result = chord([process_api_analytics.s(), generate_daily_report.s()])(
         send_admin_notification.s("Analytics Complete")).get(timeout=90)
 

@@ -1,7 +1,7 @@
-"""`manage.py demo`: the seed's celery_demo.py as a command, run against a running stack.
+"""`manage.py demo`: a tour of the background work, run against a running stack.
 
 It registers a user (when the API exists) and waits for the welcome email task, runs the
-seed's tasks that are registered (naming the ones that are not there yet), the diagnostic
+project's main tasks that are registered (naming any that are not), the diagnostic
 tasks, a chain, a group and a chord, prints each id, state and result with a progress bar,
 and ends with where to look in the admin.
 """
@@ -45,8 +45,8 @@ def _notification_id(context):
     return [latest] if latest else None
 
 
-# The eight tasks of the seed, with how to build their arguments (None: cannot run now).
-SEED_TASKS = [
+# The project's main tasks, with how to build their arguments (None: cannot run now).
+MAIN_TASKS = [
     (WELCOME, _user_id, "needs a user"),
     ("notifications.tasks.send_password_reset_email", _user_id, "needs a user"),
     ("notifications.tasks.send_bulk_notifications", _notification_id,
@@ -92,7 +92,7 @@ class Command(BaseCommand):
             runs.append((f"welcome email for user {user_id}", welcome))
 
         missing = []
-        for name, build, reason in SEED_TASKS:
+        for name, build, reason in MAIN_TASKS:
             if name not in self.registered:
                 missing.append(name)
                 continue
@@ -107,7 +107,7 @@ class Command(BaseCommand):
             runs.append((name, celery_app.send_task(name, args=task_args).id))
         runs += self.workflows()
         if missing:
-            self.say("Seed tasks not in this build yet (their issues add them): "
+            self.say("Tasks not registered in this build: "
                      + ", ".join(missing), style=self.style.WARNING)
 
         self.wait(runs, timeout)
@@ -156,9 +156,9 @@ class Command(BaseCommand):
         return user_id, welcome
 
     def workflows(self) -> list[tuple[str, str]]:
-        seed = {"reports.tasks.generate_daily_report", "reports.tasks.process_api_analytics",
+        needed = {"reports.tasks.generate_daily_report", "reports.tasks.process_api_analytics",
                 "notifications.tasks.send_admin_notification"}
-        if seed <= self.registered:
+        if needed <= self.registered:
             report, notify = "reports.tasks.generate_daily_report", \
                 "notifications.tasks.send_admin_notification"
             analytics = "reports.tasks.process_api_analytics"
