@@ -11,11 +11,12 @@ BASE_PYTHON := $(shell for c in python3.12 python3.13 python3.14 python3 python;
 	if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 	command -v $$c; break; fi; done)
 
-.PHONY: help venv run test test-postgres bench lint
+.PHONY: help venv run test test-postgres journeys bench lint
 
 help:
 	@echo "make run    start web, worker and beat (creates .venv, migrates, creates a superuser once)"
 	@echo "make test   run the whole test suite against a real Redis, worker, SMTP server and Chromium"
+	@echo "make journeys  walk every staff journey in Chromium against the stack make run starts"
 	@echo "make bench  run every benchmark (python -m bench NAME runs one)"
 	@echo "make lint   ruff"
 
@@ -36,6 +37,9 @@ test: venv
 
 test-postgres: venv
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test $(PY) -m backoffice.launcher test -- $(PYTEST_ARGS)
+
+journeys: venv
+	$(PY) -m backoffice.launcher test -- journeys $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench --all

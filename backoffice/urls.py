@@ -20,7 +20,8 @@ urlpatterns = [
     path("account/reset/", password_reset_page, name="password-reset-page"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(
+        url_name="api-schema", template_name="backoffice/api_docs.html"), name="api-docs"),
     path("api/", include("accounts.urls")),
     path("email/", include("notifications.urls")),
 ]

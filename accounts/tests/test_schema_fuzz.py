@@ -61,7 +61,9 @@ def test_served_schema_is_the_fuzzed_one(client):
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
     assert response.json() == generated_schema()
-    assert client.get("/api/docs/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b'id="back-to-admin"' in docs.content and b'href="/admin/"' in docs.content
 
 
 @pytest.fixture
