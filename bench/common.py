@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import statistics
+import subprocess
 import time
 from contextlib import contextmanager
 
@@ -22,6 +23,20 @@ def stopwatch():
         yield elapsed
     finally:
         end = time.perf_counter()
+
+
+def timed_run(argv: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run a command from interpreter start to exit: the finished process, its wall seconds,
+    and the CPU seconds (user + system) of it and every process it waited for (a shell
+    pipeline's commands included). Nothing else may run as this process's child meanwhile.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, check=True, **kwargs)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done, round(seconds, 3), round(cpu, 3)
 
 
 def median(values: list[float]) -> float:

@@ -38,35 +38,12 @@ from maintenance.backup_crypto import (
     open_stored,
     signature_path,
 )
+from maintenance.checks import configured_model
 
 FORMAT = "backoffice-backup"
 VERSION = 1
 SUFFIX = ".jsonl.gz"
 
-# Parents before children (the restore inserts in this order and deletes in reverse).
-# A label whose model is not installed is skipped (LookupError), so a backup still runs
-# with an app left out of INSTALLED_APPS.
-BACKUP_MODELS = (
-    "auth.Group",
-    "auth.Group_permissions",
-    "{user}",
-    "{user}_groups",
-    "{user}_user_permissions",
-    "authtoken.Token",
-    "notifications.Notification",
-    "notifications.Delivery",
-    "notifications.TransactionalEmail",
-    "notifications.EmailAttempt",
-    "notifications.Subscription",
-    "notifications.Suppression",
-    "reports.DailyReport",
-    "reports.WeeklyAnalytics",
-    "django_celery_beat.IntervalSchedule",
-    "django_celery_beat.CrontabSchedule",
-    "django_celery_beat.SolarSchedule",
-    "django_celery_beat.ClockedSchedule",
-    "django_celery_beat.PeriodicTask",
-)
 API_LOG_MODEL = "reports.ApiRequest"
 
 
@@ -75,19 +52,14 @@ class BackupError(Exception):
 
 
 def backup_models(*, include_api_log: bool | None = None) -> list:
-    """The model classes a backup holds, in restore order."""
+    """The model classes a backup holds, in restore order (BACKUP_MODELS, then the API log
+    when included)."""
     if include_api_log is None:
         include_api_log = settings.BACKUP_INCLUDE_API_LOG
-    labels = [label.format(user=settings.AUTH_USER_MODEL) for label in BACKUP_MODELS]
+    models = [configured_model("BACKUP_MODELS", label) for label in settings.BACKUP_MODELS]
     if include_api_log:
-        labels.append(API_LOG_MODEL)
-    found = []
-    for label in labels:
-        try:
-            found.append(apps.get_model(label))
-        except LookupError:
-            continue
-    return found
+        models.append(apps.get_model(API_LOG_MODEL))
+    return models
 
 
 def model_label(model) -> str:

@@ -8,21 +8,17 @@ walks the primary key, so no row is loaded into Python, no transaction holds mor
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from maintenance.checks import configured_model
 from maintenance.locks import job_lock
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,33 +32,23 @@ class Target:
     children: tuple[tuple[str, str], ...] = ()  # (model label, fk attname) deleted first
 
 
+def _retention_days(entry: dict, overrides: dict[str, int]) -> int:
+    if "keep_days" in entry:
+        name = entry["keep_days"]
+        return overrides.get(name, getattr(settings, name))
+    return max(1, round(getattr(settings, entry["keep_seconds"]) / 86400))
+
+
 def cleanup_targets(*, days: int) -> list[Target]:
-    """What the cleanup deletes. Models of apps not installed yet are skipped."""
-    result_days = max(1, round(settings.CELERY_RESULT_EXPIRES / 86400))
-    email_days = settings.EMAIL_RETENTION_DAYS
+    """What the cleanup deletes (CLEANUP_TARGETS), with `days` as LOG_RETENTION_DAYS."""
+    overrides = {"LOG_RETENTION_DAYS": days}
     return [
-        Target("reports.ApiRequest", "timestamp", days),
-        # Expired task results (only finished ones have date_done set).
-        Target("django_celery_results.TaskResult", "date_done", result_days),
-        Target("django_celery_results.GroupResult", "date_done", result_days),
-        # Transactional emails: finished ones, with their attempt log.
-        Target("notifications.TransactionalEmail", "updated_at", email_days,
-               Q(status__in=["sent", "failed"]),
-               children=(("notifications.EmailAttempt", "email_id"),)),
-        # Bulk notification deliveries in a final state.
-        Target("notifications.Delivery", "updated_at", email_days,
-               Q(status__in=["sent", "failed", "skipped"])),
-        # Who pressed which maintenance button: an audit record, kept long.
-        Target("maintenance.MaintenanceRun", "requested_at",
-               settings.MAINTENANCE_RUN_RETENTION_DAYS),
+        Target(label=entry["model"], date_field=entry["date_field"],
+               days=_retention_days(entry, overrides),
+               extra=Q(status__in=entry["statuses"]) if "statuses" in entry else Q(),
+               children=tuple(entry.get("children", {}).items()))
+        for entry in settings.CLEANUP_TARGETS
     ]
-
-
-def _model_or_none(label: str):
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
 
 
 def delete_older_than(*, model, date_field: str, cutoff: dt.datetime, extra: Q | None = None,
@@ -77,8 +63,7 @@ def delete_older_than(*, model, date_field: str, cutoff: dt.datetime, extra: Q |
     stats = {"deleted": 0, "batches": 0, "longest_batch_seconds": 0.0}
     if bounds["low"] is None:
         return stats
-    child_models = [(child, fk) for label, fk in children
-                    if (child := _model_or_none(label)) is not None]
+    child_models = [(configured_model("CLEANUP_TARGETS", label), fk) for label, fk in children]
     low, high = bounds["low"], bounds["high"]
     while low <= high:
         window = old.filter(pk__gte=low, pk__lt=low + batch_size)
@@ -129,21 +114,13 @@ def logs_cleanup(*, days: int | None = None, batch_size: int | None = None,
     now = now or timezone.now()
     tables: dict[str, int] = {}
     batches, longest = 0, 0.0
-    skipped: dict[str, str] = {}
     with job_lock("cleanup"):
         for target in cleanup_targets(days=days):
-            model = _model_or_none(target.label)
-            if model is None:
-                continue
-            try:
-                stats = delete_older_than(
-                    model=model, date_field=target.date_field,
-                    cutoff=now - dt.timedelta(days=target.days), extra=target.extra,
-                    children=target.children, batch_size=batch_size)
-            except FieldError as exc:  # a model whose fields differ from the target's spec
-                logger.error("cleanup skipped %s: %s", target.label, exc)
-                skipped[model._meta.label] = str(exc)
-                continue
+            model = configured_model("CLEANUP_TARGETS", target.label)
+            stats = delete_older_than(
+                model=model, date_field=target.date_field,
+                cutoff=now - dt.timedelta(days=target.days), extra=target.extra,
+                children=target.children, batch_size=batch_size)
             tables[model._meta.label] = stats["deleted"]
             batches += stats["batches"]
             longest = max(longest, stats["longest_batch_seconds"])
@@ -151,8 +128,5 @@ def logs_cleanup(*, days: int | None = None, batch_size: int | None = None,
         if sessions is not None:
             tables["sessions.Session"] = sessions
         tables["maintenance.Backup"] = backups_prune(now=now)
-    result = {"days": days, "tables": tables, "batches": batches,
-              "longest_batch_seconds": longest}
-    if skipped:
-        result["skipped"] = skipped
-    return result
+    return {"days": days, "tables": tables, "batches": batches,
+            "longest_batch_seconds": longest}

@@ -2,15 +2,13 @@
 
 from backoffice.settings.base import *  # noqa: F403
 from backoffice.settings.base import CONTENT_SECURITY_POLICY
-from backoffice.settings.config import env, required
+from backoffice.settings.config import env, fail, required
 
 DEBUG = False
 ENVIRONMENT_NAME = env.str("ENVIRONMENT_NAME", default="production")
 SECRET_KEY = required("SECRET_KEY")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-insecure"):
-    raise SystemExit(
-        "backoffice: configuration error: SECRET_KEY must be a random string of 50+ characters"
-    )
+    fail("SECRET_KEY", "must be a random string of 50+ characters")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

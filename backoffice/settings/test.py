@@ -1,26 +1,31 @@
 """Tests: real Redis (its own database number), real SQLite file or PostgreSQL."""
 
 from backoffice.settings.base import *  # noqa: F403
-from backoffice.settings.base import CACHES, DATABASES, VAR_DIR
+from backoffice.settings.base import DATABASES, REST_FRAMEWORK, VAR_DIR
+from backoffice.settings.broker import redis_settings
 from backoffice.settings.config import env, redis_url
+
+
+def _test_database_name(engine: str) -> str | None:
+    """The test database's name: TEST_DATABASE_NAME, and on SQLite always a file under var/
+    (the worker is a real subprocess, so it must be a file it can open)."""
+    name = env.str("TEST_DATABASE_NAME", default="")
+    if engine != "django.db.backends.sqlite3":
+        return name or None
+    if not name:
+        return str(VAR_DIR / "test-db.sqlite3")
+    return name if "/" in name else str(VAR_DIR / f"{name}.sqlite3")
+
 
 DEBUG = False
 ENVIRONMENT_NAME = "test"
 # A Redis database of its own so a test run never eats a running dev stack's queues.
 REDIS_URL = redis_url("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
-CELERY_BROKER_URL = REDIS_URL
-CACHES["default"]["LOCATION"] = REDIS_URL
-CACHES["default"]["KEY_PREFIX"] = "backoffice-test"
+CELERY_BROKER_URL, CACHES = redis_settings(REDIS_URL, key_prefix="backoffice-test")
 
-# The worker is a real subprocess, so the SQLite test database must be a file it can open.
 # TEST_DATABASE_NAME lets two checkouts run their suites side by side on one server.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    _test_name = env.str("TEST_DATABASE_NAME", default=str(VAR_DIR / "test-db.sqlite3"))
-    if "/" not in _test_name:  # a bare name (as for PostgreSQL) becomes a file under var/
-        _test_name = str(VAR_DIR / f"{_test_name}.sqlite3")
-    DATABASES["default"]["TEST"] = {"NAME": _test_name}
-elif env.str("TEST_DATABASE_NAME", default=""):
-    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
+if _test_name := _test_database_name(DATABASES["default"]["ENGINE"]):
+    DATABASES = {"default": {**DATABASES["default"], "TEST": {"NAME": _test_name}}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
@@ -37,7 +42,11 @@ API_REQUEST_LOG_FLUSH_SECONDS = env.float("API_REQUEST_LOG_FLUSH_SECONDS", defau
 TASK_STATS_FLUSH_SECONDS = env.float("TASK_STATS_FLUSH_SECONDS", default=0)
 # Browser journeys log in through the login page many times a minute from one address and
 # as one user; the throttling tests set their own rates.
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # noqa: F405
-    login=env.str("THROTTLE_LOGIN", default="1000/minute"),
-    login_username=env.str("THROTTLE_LOGIN_USERNAME", default="1000/minute"),
-)
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "login": env.str("THROTTLE_LOGIN", default="1000/minute"),
+        "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="1000/minute"),
+    },
+}

@@ -89,3 +89,46 @@ def test_backup_dir_inside_static_root_is_refused(tmp_path):
 def test_dev_defaults_work_with_nothing_set():
     result = manage("check")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("url", ["ftp://mail.example.com", "smtp://host:port"])
+def test_malformed_email_url_stops_with_one_line(url):
+    assert_one_clear_line(manage("check", EMAIL_URL=url), "EMAIL_URL")
+
+
+def settings_values(*names, **env) -> list[str]:
+    code = ("import django; django.setup(); from django.conf import settings; "
+            f"print('|'.join(repr(getattr(settings, n)) for n in {names!r}))")
+    result = run([sys.executable, "-c", code], **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].split("|")
+
+
+def test_email_url_spells_out_every_email_setting():
+    values = settings_values(
+        "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
+        "EMAIL_USE_TLS", "EMAIL_USE_SSL", "EMAIL_TIMEOUT",
+        EMAIL_URL="smtp+ssl://mailer:s3cret@smtp.example.com:465", EMAIL_HOST="ignored",
+        EMAIL_TIMEOUT="7")
+
+    assert values == ["'django.core.mail.backends.smtp.EmailBackend'", "'smtp.example.com'",
+                      "465", "'mailer'", "'s3cret'", "False", "True", "7"]
+
+
+def test_separate_email_variables_apply_without_email_url():
+    values = settings_values("EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_TLS", "EMAIL_USE_SSL",
+                             EMAIL_HOST="smtp.example.com", EMAIL_PORT="587",
+                             EMAIL_USE_TLS="true")
+
+    assert values == ["'smtp.example.com'", "587", "True", "False"]
+
+
+def test_loading_settings_creates_no_directory_and_start_up_creates_the_databases(tmp_path):
+    database = tmp_path / "state" / "db.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{database}"}
+    result = run([sys.executable, "-c", "import backoffice.settings.dev"], **env)
+    assert result.returncode == 0, result.stderr
+    assert not database.parent.exists()
+
+    assert manage("check", "--database", "default", **env).returncode == 0
+    assert database.parent.is_dir()

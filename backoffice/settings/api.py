@@ -1,0 +1,59 @@
+"""Accounts and the API: REST framework, throttles, JSON depth, OpenAPI, password reset."""
+
+from __future__ import annotations
+
+import re
+
+from backoffice.settings.config import env, fail
+from backoffice.settings.core import SITE_URL
+
+# JSON bodies nested deeper than this answer 400 (the parser recurses once per level).
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+if not 1 <= API_JSON_MAX_DEPTH <= 500:
+    fail("API_JSON_MAX_DEPTH", "must be between 1 and 500")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "backoffice.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env.str("THROTTLE_REGISTER", default="20/hour"),
+        # Admin and API login share these: per client address, and per username.
+        "login": env.str("THROTTLE_LOGIN", default="10/minute"),
+        "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="5/minute"),
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
+        "password_reset_confirm": env.str("THROTTLE_PASSWORD_RESET_CONFIRM", default="10/hour"),
+    },
+}
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    if not re.fullmatch(r"\d+/(s|m|h|d)[a-z]*", _rate):
+        fail(f"THROTTLE_{_scope.upper()}", f"must look like 10/minute, got {_rate!r}")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Backoffice API",
+    "DESCRIPTION": "Accounts (registration, token login, profile, password reset) and demo "
+    "endpoints. Send `Authorization: Token <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Where the password-reset email points ({uid} and {token} are filled in): by default the
+# site's own reset page.
+PASSWORD_RESET_LINK = env.str(
+    "PASSWORD_RESET_LINK", default=SITE_URL + "/account/reset/?uid={uid}&token={token}")
+if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
+    fail("PASSWORD_RESET_LINK", "must contain {uid} and {token}")
+# Module with preferences_read(user=) / preferences_update(user=, preferences=) behind the
+# `preferences` of /api/profile/ (named here so accounts does not import notifications).
+PROFILE_PREFERENCES_MODULE = "notifications.preferences"

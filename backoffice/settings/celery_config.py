@@ -1,0 +1,80 @@
+"""Celery: time limits, results, queues and routes, beat."""
+
+from __future__ import annotations
+
+from kombu import Exchange, Queue
+
+from backoffice.settings.config import env, fail
+from backoffice.settings.core import TIME_ZONE
+
+# Redis redelivers a message that was not acknowledged within the visibility timeout. Every
+# task's hard time limit must stay well below it, or a long task runs more than once.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=840)
+if CELERY_TASK_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
+    fail("CELERY_TASK_TIME_LIMIT", "must be shorter than CELERY_VISIBILITY_TIMEOUT")
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    fail("CELERY_TASK_SOFT_TIME_LIMIT", "must be shorter than CELERY_TASK_TIME_LIMIT")
+
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "health_check_interval": 25,
+    # A worker polls its queues in the order of its --queues (round robin by default), so a
+    # worker listing `email` first takes waiting transactional mail before anything else.
+    "queue_order_strategy": "priority",
+}
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_CACHE_BACKEND = "django-cache"
+CELERY_RESULT_EXTENDED = True
+# The task history (TaskRun) records when each run starts; the result table keeps outcomes
+# only, so a run costs one result write instead of two.
+CELERY_TASK_TRACK_STARTED = False
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection around every task unless this is
+# set; with it, it closes them only every this-many tasks, and before each task
+# backoffice.celery closes the ones that are broken or older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 1000
+# Celery's event stream (task-sent/received/started/succeeded) costs every task a few
+# messages and only Flower or `celery events` read it: Flower turns it on by itself; for
+# `celery events`, run `celery -A backoffice control enable_events` first, or set this.
+_task_events = env.bool("CELERY_TASK_EVENTS", default=False)
+CELERY_WORKER_SEND_TASK_EVENTS = _task_events
+CELERY_TASK_SEND_SENT_EVENT = _task_events
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+
+# In the order a worker on every queue takes them: transactional mail first, bulk mail last.
+CELERY_QUEUE_NAMES = ("email", "default", "reports", "maintenance", "bulk")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES
+)
+# Bulk notification work has its own queue so transactional mail (welcome, password reset,
+# admin notices, test sends, the pending-email sweep) never waits behind its batches.
+BULK_EMAIL_TASKS = (
+    "notifications.tasks.send_bulk_notifications",
+    "notifications.tasks.send_notification_batch",
+    "notifications.tasks.finalize_notification",
+    "notifications.tasks.retry_failed_deliveries",
+)
+CELERY_TASK_ROUTES = {
+    **{name: {"queue": "bulk", "routing_key": "bulk"} for name in BULK_EMAIL_TASKS},
+    "notifications.tasks.*": {"queue": "email", "routing_key": "email"},
+    "accounts.tasks.*": {"queue": "email", "routing_key": "email"},  # password-reset lookups
+    "reports.tasks.*": {"queue": "reports", "routing_key": "reports"},
+    "maintenance.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
+}
+CELERY_BEAT_SCHEDULER = "maintenance.beat:HeartbeatDatabaseScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 15
+DJANGO_CELERY_BEAT_TZ_AWARE = True
