@@ -27,3 +27,13 @@ def queue_worker(ops_queue, django_db_setup):
                          for w in worker_records()), what="the worker's registry record")
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def no_waiting_maintenance_tasks():
+    """Drop what a test left waiting on the maintenance queue (no worker ran it), so no
+    later test's worker runs it against that test's rows."""
+    yield
+    client = redis_client()
+    for key in client.keys("maintenance*"):
+        client.delete(key)
