@@ -110,7 +110,10 @@ class PeriodicTaskExtrasMixin:
     @display(description="Next run")
     def next_run(self, obj):
         when = next_run_at(obj) if obj is not None and obj.pk else None
-        return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}" if when is not None else "—"
+        if when is None:
+            return "—"
+        return format_html('<span class="whitespace-nowrap">{}</span>',
+                           f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}")
 
     def _runnable(self, request, queryset) -> list[int]:
         """Ids of the selected tasks this user may run as they stand; says why not for others."""
