@@ -2,10 +2,7 @@
 until the card and the recent runs both say it succeeded, with a readable result; "Clean up
 now" goes through its confirmation page."""
 
-import time
-
 import pytest
-from celery import current_app
 from playwright.sync_api import expect
 
 from maintenance.models import Backup, MaintenanceRun
@@ -32,27 +29,22 @@ def no_horizontal_overflow(page) -> bool:
 
 
 def test_back_up_then_clean_up_from_the_maintenance_page(wide_page, live_server,
-                                                         django_user_model, celery_worker):
+                                                         django_user_model, celery_worker,
+                                                         held_maintenance_queue):
     page = wide_page
     django_user_model.objects.create_superuser("keeper", "k@example.com", "Keeper-Pass-123")
     log_in(page, live_server, "keeper", "Keeper-Pass-123")
     page.goto(f"{live_server.url}{ACTIONS_URL}")
 
     # The worker holds back maintenance work for a moment: the page shows the run waiting.
-    control = current_app.control
-    control.cancel_consumer("maintenance", destination=[celery_worker.hostname], reply=True)
-    # A blocking pop issued before the cancel may still be waiting on the queue; a message
-    # it took would be parked as unacknowledged until the visibility timeout. Let it end.
-    time.sleep(2)
-    try:
-        page.click("button[data-action-button='backup']")
-        card = page.locator("[data-action='backup']")
-        expect(card.locator("[data-run-status]")).to_have_attribute("data-status", "queued")
-        row = page.locator("#recent-runs tbody tr").first
-        expect(row).to_have_attribute("data-status", "queued")
-        assert page.locator("button[data-action-button='backup']").is_disabled()
-    finally:
-        control.add_consumer("maintenance", destination=[celery_worker.hostname], reply=True)
+    release = held_maintenance_queue
+    page.click("button[data-action-button='backup']")
+    card = page.locator("[data-action='backup']")
+    expect(card.locator("[data-run-status]")).to_have_attribute("data-status", "queued")
+    row = page.locator("#recent-runs tbody tr").first
+    expect(row).to_have_attribute("data-status", "queued")
+    assert page.locator("button[data-action-button='backup']").is_disabled()
+    release()
 
     # Card and recent runs are refreshed together, without reloading the page.
     expect(card.locator("[data-run-status]")).to_have_attribute("data-status", "success",

@@ -42,8 +42,8 @@ def start_url(key):
 
 
 @pytest.fixture(autouse=True)
-def _drop_queued_tasks(no_waiting_maintenance_tasks):
-    """The cleanups these tests start are never run."""
+def _nothing_runs(held_maintenance_queue):
+    """The cleanups these tests start stay queued: a press is refused while one waits."""
 
 
 def finished_run(action, result, *, task_id, state="SUCCESS", user=None):

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def private_dir(settings, tmp_path, no_waiting_maintenance_tasks):
-    settings.BACKUP_DIR = tmp_path / "backups"  # no worker sees it: restores only queue
+def private_dir(settings, tmp_path, held_maintenance_queue):
+    settings.BACKUP_DIR = tmp_path / "backups"  # restores are queued, never run here
 
 
 @pytest.fixture

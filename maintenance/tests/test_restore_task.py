@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery import current_app
 from django.urls import reverse
 
 from maintenance.backups import backup_dir
@@ -18,23 +17,9 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def held_queue(celery_worker):
-    """The worker stops taking maintenance work until the test calls the returned release()."""
-    control = current_app.control
-    control.cancel_consumer("maintenance", destination=[celery_worker.hostname], reply=True)
-    # A blocking pop issued before the cancel may still take one message and park it as
-    # unacknowledged until the visibility timeout: let it time out (one second) first.
-    time.sleep(2)
-    released = []
-
-    def release():
-        if not released:
-            control.add_consumer("maintenance", destination=[celery_worker.hostname],
-                                 reply=True)
-            released.append(True)
-
-    yield release
-    release()
+def held_queue(celery_worker, held_maintenance_queue):
+    """The worker takes no maintenance work until the test calls the returned release()."""
+    return held_maintenance_queue
 
 
 @pytest.fixture
