@@ -25,8 +25,10 @@ from backoffice.schedules import task_exists
 from maintenance.broker import redis_client
 from maintenance.models import MaintenanceRun
 from maintenance.selectors import runs_with_outcomes
+from maintenance.summaries import run_summary
 
 QUEUE = "maintenance"
+RESTORE = "restore"
 ADMIN_NOTIFICATION_TASK = "notifications.tasks.send_admin_notification"
 
 
@@ -93,6 +95,7 @@ class Action:
     permission: str
     enqueue: Callable
     unavailable: Callable | None = None
+    confirm_url: str = ""  # URL name of the confirmation page the button leads to
 
     def reason_unavailable(self, user) -> str | None:
         return self.unavailable(user) if self.unavailable else None
@@ -103,7 +106,8 @@ ACTIONS: dict[str, Action] = {action.key: action for action in (
            "maintenance.run_backup", _backup),
     Action("cleanup", "Clean up now",
            "Delete old API log rows, expired task results, finished emails and old backups.",
-           "maintenance.run_cleanup", _cleanup),
+           "maintenance.run_cleanup", _cleanup,
+           confirm_url="admin:maintenance_cleanup_confirm"),
     Action("daily_report", "Regenerate yesterday's report",
            "Aggregate yesterday's API requests into its daily report again.",
            "maintenance.run_daily_report", _daily_report),
@@ -135,23 +139,39 @@ def action_start(*, key: str, user) -> MaintenanceRun:
     reason = action.reason_unavailable(user)
     if reason:
         raise ActionRefused(f"{action.label} is not available: {reason}")
+    return run_start(key=key, label=action.label, user=user,
+                     enqueue=lambda: action.enqueue(user))
+
+
+def restore_start(*, backup, user) -> MaintenanceRun:
+    """Queue the restore of `backup` (a superuser's), one at a time; see maintenance.restore."""
+    if not (user.is_active and user.is_superuser):
+        raise PermissionDenied("only superusers may restore backups")
+    return run_start(
+        key=RESTORE, label=f"Restore backup {backup.file_name}", user=user,
+        enqueue=lambda: _signature("maintenance.tasks.restore_backup", backup_id=backup.pk,
+                                   user_id=user.pk).apply_async())
+
+
+def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRun:
+    """Enqueue and record one run of `key` unless one is in flight (under a short lock,
+    so two presses at the same moment still make one run)."""
     lock = redis_client().lock(f"backoffice:action-start:{key}", timeout=30, blocking_timeout=10)
     if not lock.acquire():
-        raise ActionRefused(f"{action.label} is being started by someone else; try again")
+        raise ActionRefused(f"{label} is being started by someone else; try again")
     try:
         in_flight = runs_in_flight(key=key)
         if in_flight:
             run = in_flight[0]
-            raise ActionRefused(f"{action.label} is already in flight (started "
+            raise ActionRefused(f"{run.label or label} is already in flight (started "
                                 f"{timezone.localtime(run.requested_at):%H:%M:%S} by "
                                 f"{run.user or 'someone'})", run=run)
         try:
-            result = action.enqueue(user)
+            result = enqueue()
         except KombuOperationalError as exc:
             raise ActionRefused(
                 f"Nothing was queued: the broker is unreachable ({exc}).") from exc
-        run = run_record(key=key, label=action.label, user=user, task_id=result.id,
-                         queue=QUEUE)
+        run = run_record(key=key, label=label, user=user, task_id=result.id, queue=QUEUE)
         return runs_with_outcomes([run])[0]
     finally:
         with suppress(LockError):  # held longer than its timeout: already gone
@@ -180,12 +200,23 @@ def run_as_dict(run: MaintenanceRun) -> dict:
         "id": run.pk, "action": run.action, "label": run.label, "status": outcome.status,
         "status_display": outcome.status_display, "finished": outcome.finished,
         "task_id": run.task_id, "queue": run.queue, "result": outcome.result,
-        "error": outcome.error, "user": run.user.get_username() if run.user else None,
+        "error": outcome.error, "summary": run_summary(run),
+        "user": run.user.get_username() if run.user else None,
         "requested_at": run.requested_at.isoformat(),
         "finished_at": outcome.finished_at.isoformat() if outcome.finished_at else None,
     }
 
 
-def latest_runs(*, limit: int = 10) -> list[MaintenanceRun]:
-    """The latest runs with their outcomes (two queries)."""
-    return runs_with_outcomes(MaintenanceRun.objects.select_related("user")[:limit])
+def page_runs(*, limit: int = 15) -> tuple[list[MaintenanceRun], dict[str, MaintenanceRun]]:
+    """The latest `limit` runs and the latest run of each action, with one outcome read per
+    run, so a card and the list of recent runs always agree."""
+    recent = list(MaintenanceRun.objects.select_related("user")[:limit])
+    seen = {run.action for run in recent}
+    older = [MaintenanceRun.objects.select_related("user").filter(action=key).first()
+             for key in ACTIONS if key not in seen]
+    runs = runs_with_outcomes([*recent, *(run for run in older if run is not None)])
+    latest: dict[str, MaintenanceRun] = {}
+    for run in runs:
+        run.summary = run_summary(run)
+        latest.setdefault(run.action, run)
+    return runs[:len(recent)], latest

@@ -19,23 +19,24 @@ from accounts.admin_mixins import RecordAdminMixin
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.selectors import (
     RUN_STATUS_DISPLAY,
+    RUN_STATUS_VARIANTS,
     run_status,
     runs_with_outcomes,
     runs_with_task_state,
 )
 from maintenance.services import backup_delete
+from maintenance.summaries import run_summary
+from maintenance.task_links import task_run_url
 from maintenance.views import (
     ActionStartView,
-    BackupDownloadView,
-    BackupRestoreView,
+    CleanupConfirmView,
     MaintenancePageView,
+    MaintenanceStateView,
     RunStatusView,
 )
+from maintenance.views_backups import BackupDownloadView, BackupRestoreView
 
-STATUS_LABELS = {
-    "running": "info", "queued": "info", "success": "success", "failed": "danger",
-    "lost": "warning", "unknown": "warning",
-}
+STATUS_LABELS = RUN_STATUS_VARIANTS
 
 
 @admin.register(Backup)
@@ -124,14 +125,15 @@ class BackupAdmin(RecordAdminMixin, ModelAdmin):
             reverse("admin:maintenance_backup_restore", args=[queryset.get().pk]))
 
 
-def _pairs(items, left, right):
+def _pairs(items, left="", right=""):
     rows = list(items)
     if not rows:
         return "—"
-    body = format_html_join("", "<tr><td class='pr-4'>{}</td><td>{}</td></tr>", rows)
-    return format_html("<table><thead><tr><th class='pr-4 text-left'>{}</th>"
-                       "<th class='text-left'>{}</th></tr></thead><tbody>{}</tbody></table>",
-                       left, right, body)
+    body = format_html_join("", "<tr><td class='pr-4'>{}</td><td class='break-all'>{}</td>"
+                                "</tr>", rows)
+    head = format_html("<thead><tr><th class='pr-4 text-left'>{}</th><th class='text-left'>{}"
+                       "</th></tr></thead>", left, right) if left or right else ""
+    return format_html("<table>{}<tbody>{}</tbody></table>", head, body)
 
 
 class RunStatusFilter(admin.SimpleListFilter):
@@ -174,6 +176,10 @@ class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
         return [
             path("actions/", wrap(MaintenancePageView.as_view(model_admin=self)),
                  name="maintenance_actions"),
+            path("actions/state/", wrap(MaintenanceStateView.as_view(model_admin=self)),
+                 name="maintenance_actions_state"),
+            path("actions/cleanup/confirm/", wrap(CleanupConfirmView.as_view(model_admin=self)),
+                 name="maintenance_cleanup_confirm"),
             path("actions/<slug:key>/", wrap(ActionStartView.as_view(model_admin=self)),
                  name="maintenance_action_start"),
             path("<int:pk>/status.json", wrap(RunStatusView.as_view(model_admin=self)),
@@ -198,7 +204,9 @@ class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
 
     @display(description="Result")
     def result(self, obj):
-        return "—" if obj.outcome.result is None else obj.outcome.result
+        facts = [(item["label"], item.get("full") or item["value"])
+                 for item in run_summary(obj) if item["label"] != "Error"]
+        return _pairs(facts) if facts else "—"
 
     @display(description="Error")
     def error(self, obj):
@@ -208,6 +216,5 @@ class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
     def task_link(self, obj):
         if not obj.task_id:
             return "—"
-        return format_html('<a class="text-primary-600" href="{}?q={}">{}</a>',
-                           reverse("admin:maintenance_taskrun_changelist"),
-                           obj.task_id, obj.task_id)
+        return format_html('<a class="text-primary-600" href="{}">{}</a>',
+                           task_run_url(obj.task_id), obj.task_id)

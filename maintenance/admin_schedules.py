@@ -7,9 +7,13 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html_join
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from kombu.exceptions import OperationalError as KombuOperationalError
-from unfold.decorators import display
+from unfold.decorators import action, display
 
 from backoffice.task_arguments import TaskArgumentsError
 from maintenance.schedules import (
@@ -18,6 +22,16 @@ from maintenance.schedules import (
     periodic_task_run_now,
     schedule_description,
 )
+from maintenance.task_links import task_run_url
+
+SHOWN_CHARS = 40
+
+
+def _shortened(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text` cut to `limit` characters, the whole of it in the tooltip."""
+    if len(text) <= limit:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[:limit - 1])
 
 
 class PeriodicTaskArgumentsFormMixin:
@@ -27,6 +41,14 @@ class PeriodicTaskArgumentsFormMixin:
     """
 
     user = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A saved task shows as selected when it is registered, else as custom text.
+        stored = self.instance.task if self.instance.pk else ""
+        choices = dict(self.fields["regtask"].widget.choices)
+        if stored and stored in choices and not self.is_bound:
+            self.initial["regtask"] = stored
 
     def clean(self):
         data = super().clean()
@@ -44,9 +66,24 @@ class PeriodicTaskArgumentsFormMixin:
 class PeriodicTaskExtrasMixin:
     """Mixed into the Unfold PeriodicTaskAdmin in maintenance/admin.py."""
 
-    list_display = ("name", "enabled", "task", "schedule_human", "next_run", "last_run_at",
-                    "total_run_count", "queue")
+    list_display = ("name_short", "task_short", "schedule_human", "enabled", "last_run_at",
+                    "next_run")
+    list_display_links = ("name_short",)
     list_select_related = ("interval", "crontab", "solar", "clocked")
+    actions_detail = ("run_now_detail",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "next_run")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [(name, dict(options)) for name, options in
+                     super().get_fieldsets(request, obj)]
+        for _name, options in fieldsets:
+            if "last_run_at" in options["fields"]:
+                fields = list(options["fields"])
+                fields.insert(fields.index("last_run_at") + 1, "next_run")
+                options["fields"] = tuple(fields)
+        return fieldsets
 
     def get_actions(self, request):
         found = super().get_actions(request)
@@ -57,14 +94,26 @@ class PeriodicTaskExtrasMixin:
         form = super().get_form(request, obj, **kwargs)
         return type(form.__name__, (form,), {"user": request.user})
 
+    @display(description="Name", ordering="name")
+    def name_short(self, obj):
+        return _shortened(obj.name)
+
+    @display(description="Task", ordering="task")
+    def task_short(self, obj):
+        # The module path repeats the app; the function name is what tells tasks apart.
+        return format_html('<span title="{}">{}</span>', obj.task, obj.task.rsplit(".", 1)[-1])
+
     @display(description="Schedule")
     def schedule_human(self, obj):
-        return schedule_description(obj)
+        return _shortened(schedule_description(obj))
 
     @display(description="Next run")
     def next_run(self, obj):
-        when = next_run_at(obj)
-        return when if when is not None else "—"
+        when = next_run_at(obj) if obj is not None and obj.pk else None
+        if when is None:
+            return "—"
+        return format_html('<span class="whitespace-nowrap">{}</span>',
+                           f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}")
 
     def _runnable(self, request, queryset) -> list[int]:
         """Ids of the selected tasks this user may run as they stand; says why not for others."""
@@ -97,11 +146,11 @@ class PeriodicTaskExtrasMixin:
         runnable = self._runnable(request, queryset.filter(enabled=False))
         return super().toggle_tasks(request, queryset.filter(pk__in=[*enabled, *runnable]))
 
-    @admin.action(description="Run selected tasks now (with their queue and options)",
-                  permissions=["change"])
-    def run_now(self, request, queryset):
+    def _run_now(self, request, tasks) -> bool:
+        """Send each task now; one message per outcome, each sent run linked to its page in
+        the task history. False when the broker is unreachable (nothing more is tried)."""
         started = []
-        for task in queryset:
+        for task in tasks:
             try:
                 run = periodic_task_run_now(task=task, user=request.user)
             except (LookupError, TaskArgumentsError) as exc:
@@ -109,8 +158,30 @@ class PeriodicTaskExtrasMixin:
                 continue
             except KombuOperationalError as exc:
                 messages.error(request, f"Nothing was queued: the broker is unreachable ({exc}).")
-                return
-            started.append((task.name, run.queue, run.task_id))
+                return False
+            started.append((task.name, run.queue, task_run_url(run.task_id), run.task_id))
         if started:
             messages.success(request, format_html_join(
-                "; ", "{} → queue {} (task {})", started))
+                "; ", '{} → queue {} (task <a class="text-primary-600 underline" href="{}">{}</a>)',
+                started))
+        return True
+
+    @admin.action(description="Run selected tasks now (with their queue and options)",
+                  permissions=["change"])
+    def run_now(self, request, queryset):
+        self._run_now(request, queryset)
+
+    @action(description="Run now", url_path="run-now", permissions=["change"], icon="play_arrow",
+            dialog={"title": "Run this task now?",
+                    "description": "It is sent at once with its own arguments, queue and "
+                                   "options; its schedule stays as it is.",
+                    "form_submit_text": "Run now"})
+    def run_now_detail(self, request, form, object_id):
+        task = get_object_or_404(self.get_queryset(request), pk=object_id)
+        self._run_now(request, [task])
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+        if request.headers.get("HX-Request"):  # the dialog posts through htmx
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.text import capfirst
 
 from maintenance.checks import configured_model
 from maintenance.locks import job_lock
@@ -79,6 +80,39 @@ def delete_older_than(*, model, date_field: str, cutoff: dt.datetime, extra: Q |
         stats["longest_batch_seconds"] = max(stats["longest_batch_seconds"], round(elapsed, 4))
         low += batch_size
     return stats
+
+
+def cleanup_preview(*, days: int | None = None, now: dt.datetime | None = None) -> list[dict]:
+    """What a cleanup started now would delete: per table, the retention and the rows older
+    than it, counted with the same date filter the cleanup deletes by."""
+    from maintenance.selectors import backups_past_retention
+
+    days = settings.LOG_RETENTION_DAYS if days is None else days
+    now = now or timezone.now()
+    preview = []
+    for target in cleanup_targets(days=days):
+        model = _model_or_none(target.label)
+        if model is None:
+            continue
+        cutoff = now - dt.timedelta(days=target.days)
+        try:
+            rows = model._base_manager.filter(
+                Q(**{f"{target.date_field}__lt": cutoff}) & target.extra).count()
+        except FieldError:  # the cleanup skips such a table too
+            continue
+        preview.append({"label": model._meta.label, "days": target.days, "cutoff": cutoff,
+                        "name": capfirst(str(model._meta.verbose_name_plural)),
+                        "rows": rows})
+    store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    if hasattr(store, "get_model_class"):
+        preview.append({"label": "sessions.Session", "days": None, "cutoff": now,
+                        "name": "Expired sessions", "rows": store.get_model_class()
+                        .objects.filter(expire_date__lt=now).count()})
+    preview.append({"label": "maintenance.Backup", "days": settings.BACKUP_KEEP_DAYS,
+                    "cutoff": now - dt.timedelta(days=settings.BACKUP_KEEP_DAYS),
+                    "name": f"Backups (beyond the newest {settings.BACKUP_KEEP_LAST})",
+                    "rows": backups_past_retention(now=now).count()})
+    return preview
 
 
 def sessions_prune(*, now: dt.datetime, batch_size: int | None = None) -> int | None:

@@ -8,6 +8,7 @@ row the database refuses, a count that does not match) leaves the database as it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -181,7 +182,8 @@ def _reconcile(wiped: list) -> None:
                                   "that the backup does not have; restore refused")
 
 
-def _load(path: Path, header: dict) -> dict[str, int]:
+def _load(path: Path, header: dict, on_rows: Callable[[int], None] | None = None
+          ) -> dict[str, int]:
     models_in_order = [apps.get_model(label) for label in header["models"]]
     for model in reversed(models_in_order):
         model._base_manager.all()._raw_delete(connection.alias)
@@ -189,6 +191,15 @@ def _load(path: Path, header: dict) -> dict[str, int]:
     model = names = decoders = None
     batch: list = []
     trailer = None
+    done = 0
+
+    def flush():
+        nonlocal done
+        _insert(model, names, decoders, batch)
+        counts[model._meta.label_lower] += len(batch)
+        done += len(batch)
+        if on_rows is not None:
+            on_rows(done)
     try:
         with open_backup(path) as handle:
             handle.readline()  # the header, already checked
@@ -197,13 +208,11 @@ def _load(path: Path, header: dict) -> dict[str, int]:
                 if isinstance(item, list):
                     batch.append(item)
                     if len(batch) >= INSERT_BATCH:
-                        _insert(model, names, decoders, batch)
-                        counts[model._meta.label_lower] += len(batch)
+                        flush()
                         batch = []
                     continue
                 if batch:
-                    _insert(model, names, decoders, batch)
-                    counts[model._meta.label_lower] += len(batch)
+                    flush()
                     batch = []
                 if item.get("end"):
                     trailer = item
@@ -227,12 +236,15 @@ def _load(path: Path, header: dict) -> dict[str, int]:
     return counts
 
 
-def backup_restore(ref) -> dict:
-    """Verify, then replace the backed-up tables with the file's rows in one transaction."""
+def backup_restore(ref, *, on_rows: Callable[[int], None] | None = None) -> dict:
+    """Verify, then replace the backed-up tables with the file's rows in one transaction.
+
+    `on_rows(n)` is told the rows loaded so far after each batch.
+    """
     header = backup_verify(ref)
     try:
         with job_lock("backup"), transaction.atomic():
-            counts = _load(header["path"], header)
+            counts = _load(header["path"], header, on_rows)
     except JobLocked as exc:
         raise BackupError(f"a backup or restore is running; try again later ({exc})") from exc
     except DatabaseError as exc:  # e.g. a foreign key check at commit; rolled back

@@ -14,7 +14,8 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from maintenance.broker import BEAT_HEARTBEAT_KEY, redis_client
-from maintenance.models import TaskRun
+from maintenance.locks import lock_timeout
+from maintenance.models import Backup, TaskRun
 
 
 def database_status() -> dict:
@@ -110,6 +111,10 @@ RUN_STATUS_DISPLAY = {
     "queued": "Queued", "running": "Running", "success": "Succeeded", "failed": "Failed",
     "lost": "Lost (no result in time)", "unknown": "Unknown (no task record)",
 }
+RUN_STATUS_VARIANTS = {  # Unfold label colours
+    "running": "info", "queued": "info", "success": "success", "failed": "danger",
+    "lost": "warning", "unknown": "warning",
+}
 RUN_FINISHED = frozenset({"success", "failed", "lost", "unknown"})
 _STATUS_OF_STATE = {"QUEUED": "queued", "STARTED": "running", "RETRY": "running",
                     "SUCCESS": "success", "FAILURE": "failed", "REVOKED": "failed"}
@@ -131,6 +136,10 @@ class RunOutcome:
     @property
     def status_display(self) -> str:
         return RUN_STATUS_DISPLAY[self.status]
+
+    @property
+    def status_variant(self) -> str:
+        return RUN_STATUS_VARIANTS[self.status]
 
 
 def run_status(*, state: str | None, requested_at: dt.datetime) -> str:
@@ -172,3 +181,17 @@ def runs_with_task_state(queryset):
     task = TaskRun.objects.filter(task_id=OuterRef("task_id"))
     return queryset.annotate(task_state=Subquery(task.values("state")[:1]),
                              task_finished_at=Subquery(task.values("finished_at")[:1]))
+
+
+def backups_past_retention(*, keep_last: int | None = None, keep_days: int | None = None,
+                           now: dt.datetime | None = None):
+    """Backups that are neither among the newest `keep_last` successful ones nor younger
+    than `keep_days` days; a row still "running" after its lock expired is one of them."""
+    keep_last = settings.BACKUP_KEEP_LAST if keep_last is None else keep_last
+    keep_days = settings.BACKUP_KEEP_DAYS if keep_days is None else keep_days
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=keep_days)
+    newest = list(Backup.objects.filter(status=Backup.Status.SUCCESS)
+                  .order_by("-started_at", "-id").values_list("pk", flat=True)[:keep_last])
+    stale = now - dt.timedelta(seconds=lock_timeout())
+    return Backup.objects.filter(started_at__lt=min(cutoff, stale)).exclude(pk__in=newest)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 
 from maintenance.backup_crypto import signature_path
@@ -19,6 +18,7 @@ from maintenance.backups import (
 )
 from maintenance.locks import job_lock, lock_timeout
 from maintenance.models import Backup
+from maintenance.selectors import backups_past_retention
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +63,9 @@ def backups_prune(*, keep_last: int | None = None, keep_days: int | None = None,
                   now: dt.datetime | None = None) -> int:
     """Delete backups that are neither among the newest `keep_last` successful ones nor
     younger than `keep_days` days. Running backups are never touched. Returns how many."""
-    keep_last = settings.BACKUP_KEEP_LAST if keep_last is None else keep_last
-    keep_days = settings.BACKUP_KEEP_DAYS if keep_days is None else keep_days
-    cutoff = (now or timezone.now()) - dt.timedelta(days=keep_days)
-    newest = list(Backup.objects.filter(status=Backup.Status.SUCCESS)
-                  .order_by("-started_at", "-id").values_list("pk", flat=True)[:keep_last])
-    # A row still "running" after the lock expired belongs to a killed worker.
-    stale = (now or timezone.now()) - dt.timedelta(seconds=lock_timeout())
-    doomed = (Backup.objects.filter(started_at__lt=min(cutoff, stale))
-              .exclude(pk__in=newest))
+    now = now or timezone.now()
+    doomed = backups_past_retention(keep_last=keep_last, keep_days=keep_days, now=now)
+    stale = now - dt.timedelta(seconds=lock_timeout())
     removed = 0
     for backup in doomed.iterator(chunk_size=100):  # a handful of rows, each with a file
         backup_delete(backup=backup)

@@ -44,6 +44,12 @@ class BackupArguments(TaskArguments):
     user_id = StrictIntegerField(required=False, allow_null=True, min_value=1)
 
 
+class RestoreArguments(TaskArguments):
+    # Not operable: like the restore page, for superusers only.
+    backup_id = StrictIntegerField(min_value=1)
+    user_id = StrictIntegerField(required=False, allow_null=True, min_value=1)
+
+
 class TestEmailArguments(TaskArguments):
     # Mail to an address typed into the admin leaves the building: its own permission.
     operable = True
@@ -137,6 +143,22 @@ def backup_database(self, triggered_by: str = "schedule", user_id: int | None = 
     return {"status": "success", "backup_id": backup.pk, "file": backup.file_name,
             "size_bytes": backup.size_bytes, "sha256": backup.sha256,
             "rows": backup.total_rows}
+
+
+@shared_task(bind=True, name="maintenance.tasks.restore_backup", arguments=RestoreArguments,
+             **_LIMITS)
+def restore_backup(self, backup_id: int, user_id: int | None = None) -> dict:
+    """Verify and restore one Backup (see maintenance.restore); rows restored so far are
+    readable in Redis while it runs (maintenance.restore_progress)."""
+    RestoreArguments.checked(kwargs={"backup_id": backup_id, "user_id": user_id})
+    from maintenance.models import Backup
+    from maintenance.restore import backup_restore
+    from maintenance.restore_progress import restore_progress_reporter
+
+    backup = Backup.objects.filter(pk=backup_id).first()
+    total = backup.total_rows if backup is not None and backup.row_counts else None
+    report = restore_progress_reporter(self.request.id or "", total=total)
+    return backup_restore(backup_id, on_rows=report)
 
 
 @shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", arguments=CleanupArguments,

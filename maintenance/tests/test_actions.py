@@ -159,9 +159,10 @@ def test_regenerate_yesterday_and_weekly_analytics(admin_client, celery_worker):
     assert body.count("Succeeded") >= 2
     assert one["status"] == "success" and one["result"]["date"] == yesterday().isoformat()
     assert yesterday().isoformat() in detail.content.decode()
-    # The page shows the report's result as the task returned it.
+    # The page shows the report's result as labelled facts.
     shown = html.unescape(page.content.decode())
-    assert '"success_rate": "0.0%"' in shown and '"avg_response_time": "0.000s"' in shown
+    assert 'data-fact="Day">' + yesterday().isoformat() in shown
+    assert 'data-fact="Success rate">0.0%' in shown
     # The outcome is read from the task history, never written back during a GET.
     writes = [q["sql"] for q in queries.captured_queries
               if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}

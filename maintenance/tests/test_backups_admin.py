@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from maintenance.backups import backup_dir
-from maintenance.models import Backup
+from maintenance.models import Backup, MaintenanceRun
 from maintenance.services import backup_create
 from maintenance.tests.helpers import fingerprint, make_data, wipe_and_change
 
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def private_dir(settings, tmp_path):
-    settings.BACKUP_DIR = tmp_path / "backups"
+def private_dir(settings, tmp_path, held_maintenance_queue):
+    settings.BACKUP_DIR = tmp_path / "backups"  # restores are queued, never run here
 
 
 @pytest.fixture
@@ -54,7 +54,9 @@ def test_staff_without_superuser_get_403_on_download_and_restore(staff_client):
     assert staff_client.get(download).status_code == 403
     assert staff_client.get(restore).status_code == 403
     assert staff_client.post(restore, {"confirm": "yes"}).status_code == 403
-    assert fingerprint() == before
+    assert staff_client.get(f"{restore}?run=1", HTTP_ACCEPT="application/json"
+                            ).status_code == 403
+    assert fingerprint() == before and not MaintenanceRun.objects.exists()
     listing = staff_client.get(reverse("admin:maintenance_backup_changelist"))
     assert listing.status_code == 200 and download.encode() not in listing.content
 
@@ -69,11 +71,11 @@ def test_the_backup_directory_is_not_served(admin_client, client, settings):
         assert client.get(url).status_code in (302, 404), url
 
 
-def test_restore_confirmation_lists_what_is_replaced_then_restores(admin_client):
+def test_restore_confirmation_lists_what_is_replaced_then_queues_it(admin_client, admin_user):
     make_data()
-    before = fingerprint()
     backup = backup_create(triggered_by="test")
     wipe_and_change()
+    before = fingerprint()
     url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
 
     page = admin_client.get(url)
@@ -81,11 +83,17 @@ def test_restore_confirmation_lists_what_is_replaced_then_restores(admin_client)
     body = page.content.decode()
     assert page.status_code == 200 and 'id="restore-plan"' in body
     assert "accounts.user" in body and "django_celery_beat.periodictask" in body
-    assert fingerprint() != before  # nothing happens on GET
+    assert 'name="confirm" value="yes"' in body
 
-    done = admin_client.post(url, {"confirm": "yes"}, follow=True)
-    assert done.status_code == 200 and "Restored" in done.content.decode()
-    assert fingerprint() == before
+    queued = admin_client.post(url, {"confirm": "yes"})
+    run = MaintenanceRun.objects.get()
+    assert queued.status_code == 302 and queued["Location"] == f"{url}?run={run.pk}"
+    assert (run.action, run.user, run.queue) == ("restore", admin_user, "maintenance")
+    assert fingerprint() == before  # the worker restores, not the request
+    progress = admin_client.get(f"{url}?run={run.pk}").content.decode()
+    assert 'id="restore-progress"' in progress and 'name="confirm"' not in progress
+    state = admin_client.get(f"{url}?run={run.pk}", HTTP_ACCEPT="application/json").json()
+    assert (state["status"], state["progress"], state["percent"]) == ("queued", None, 0)
 
 
 def test_admin_refuses_an_altered_file_and_changes_nothing(admin_client):
@@ -98,10 +106,18 @@ def test_admin_refuses_an_altered_file_and_changes_nothing(admin_client):
     url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
 
     page = admin_client.get(url).content.decode()
-    assert 'id="restore-error"' in page and "checksum mismatch" in page
+    assert 'id="confirm-error"' in page and "checksum mismatch" in page
+    assert 'name="confirm"' not in page
     refused = admin_client.post(url, {"confirm": "yes"}, follow=True).content.decode()
     assert "Restore refused" in refused and "checksum mismatch" in refused
-    assert fingerprint() == before
+    assert fingerprint() == before and not MaintenanceRun.objects.exists()
+
+
+def test_a_restore_page_for_an_unknown_run_is_404(admin_client):
+    backup = backup_create(triggered_by="test")
+    url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+    assert admin_client.get(f"{url}?run=999").status_code == 404
+    assert admin_client.get(f"{url}?run=abc").status_code == 404
 
 
 def test_restore_action_leads_to_the_confirmation_page(admin_client):

@@ -1,34 +1,36 @@
-// Maintenance page: poll each unfinished run's JSON status until it has finished.
+// Maintenance page: while a run is unfinished, reload the cards and the recent runs together
+// (one server-rendered fragment, so both always show the same state); copy buttons.
 (function () {
   "use strict";
 
-  function show(box, run) {
-    box.dataset.status = run.status;
-    box.querySelector("[data-field=status]").textContent = run.status_display;
-    box.querySelector("[data-field=task_id]").textContent = run.task_id || "—";
-    const value = run.error || (run.result === null ? "" : JSON.stringify(run.result, null, 1));
-    box.querySelector("[data-field=result]").textContent = value;
+  const container = document.getElementById("maintenance-state");
+
+  function unfinished() {
+    const state = container && container.querySelector("[data-state]");
+    return Boolean(state && state.dataset.unfinished === "true");
   }
 
-  function poll(box) {
-    fetch(box.dataset.statusUrl, {headers: {Accept: "application/json"}, credentials: "same-origin"})
+  function refresh() {
+    fetch(container.dataset.stateUrl, {credentials: "same-origin"})
       .then(function (response) {
         if (!response.ok) { throw new Error("status " + response.status); }
-        return response.json();
+        return response.text();
       })
-      .then(function (run) {
-        show(box, run);
-        if (run.finished) {
-          box.dataset.finished = "true";
-          const card = box.closest("[data-action]");
-          const button = card && card.querySelector("[data-action-button]");
-          if (button && !button.dataset.unavailable) { button.disabled = false; }
-        } else {
-          setTimeout(function () { poll(box); }, 1000);
-        }
+      .then(function (html) {
+        container.innerHTML = html;
+        if (unfinished()) { setTimeout(refresh, 1000); }
       })
-      .catch(function () { setTimeout(function () { poll(box); }, 3000); });
+      .catch(function () { setTimeout(refresh, 3000); });
   }
 
-  document.querySelectorAll("[data-run-status][data-finished=false]").forEach(poll);
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    const done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) {
+      navigator.clipboard.writeText(button.dataset.copy).then(done, function () {});
+    }
+  });
+
+  if (container && unfinished()) { setTimeout(refresh, 1000); }
 })();

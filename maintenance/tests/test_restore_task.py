@@ -1,0 +1,84 @@
+"""Restore from the admin runs on a worker of the maintenance queue, one at a time, with its
+progress readable while it runs and its outcome recorded like any maintenance run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from maintenance.backups import backup_dir
+from maintenance.models import MaintenanceRun
+from maintenance.services import backup_create, backup_delete
+from maintenance.tests.helpers import fingerprint, make_data, wipe_and_change
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def held_queue(celery_worker, held_maintenance_queue):
+    """The worker takes no maintenance work until the test calls the returned release()."""
+    return held_maintenance_queue
+
+
+@pytest.fixture
+def backup():
+    """A backup of a little of everything, in the BACKUP_DIR the worker uses too."""
+    make_data()
+    made = backup_create(triggered_by="test")
+    yield made
+    backup_delete(backup=made)
+
+
+def follow(client, url, run, timeout=90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"{url}?run={run.pk}", HTTP_ACCEPT="application/json").json()
+        if state["finished"]:
+            return state
+        time.sleep(0.2)
+    raise AssertionError(f"restore run {run.pk} did not finish: {state}")
+
+
+def test_restore_runs_on_the_worker_once_with_progress(admin_client, admin_user, backup,
+                                                       held_queue):
+    before = fingerprint()
+    wipe_and_change()
+    url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+
+    first = admin_client.post(url, {"confirm": "yes"})
+    second = admin_client.post(url, {"confirm": "yes"}, follow=True)  # a double click
+    held_queue()
+
+    run = MaintenanceRun.objects.get(action="restore")
+    assert first["Location"] == f"{url}?run={run.pk}"
+    assert "already in flight" in second.content.decode()
+    assert (run.user, run.queue) == (admin_user, "maintenance")
+    final = follow(admin_client, url, run)
+    assert final["status"] == "success", final
+    assert final["progress"] == {"done": backup.total_rows, "total": backup.total_rows}
+    assert final["percent"] == 100
+    assert fingerprint() == before
+    page = admin_client.get(reverse("admin:maintenance_actions")).content.decode()
+    assert f'data-run-id="{run.pk}" data-status="success"' in page
+    assert "Rows restored" in page
+
+
+def test_a_file_altered_after_queueing_is_refused_by_the_worker(admin_client, backup,
+                                                                held_queue):
+    wipe_and_change()
+    before = fingerprint()
+    url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+    admin_client.post(url, {"confirm": "yes"})
+    path = backup_dir() / backup.file_name
+    path.write_bytes(path.read_bytes()[:-10])
+    held_queue()
+
+    final = follow(admin_client, url, MaintenanceRun.objects.get(action="restore"))
+
+    assert final["status"] == "failed"
+    assert "checksum mismatch" in final["error"] and final["progress"]["done"] == 0
+    assert fingerprint() == before
+    page = admin_client.get(reverse("admin:maintenance_actions")).content.decode()
+    assert "checksum mismatch" in page
