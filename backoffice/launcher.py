@@ -183,6 +183,10 @@ TEST_REDIS_DATABASES = (9, 11, 12, 13, 14, 15, *range(1, 9))
 TEST_RUN_CLAIM_SECONDS = 6 * 3600
 
 
+def test_run_claim_key(number: int) -> str:
+    return f"backoffice:test-run:{number}"
+
+
 def claim_test_redis_database(url: str) -> tuple[int, Callable[[], None]]:
     """Take a Redis database no other test run on this machine is using.
 
@@ -195,8 +199,9 @@ def claim_test_redis_database(url: str) -> tuple[int, Callable[[], None]]:
     client = redis.Redis.from_url(url, db=0)
     owner = f"{socket.gethostname()}:{os.getpid()}:{BASE_DIR}"
     for number in TEST_REDIS_DATABASES:
-        key = f"backoffice:test-run:{number}"
+        key = test_run_claim_key(number)
         if client.set(key, owner, nx=True, ex=TEST_RUN_CLAIM_SECONDS):
+            os.environ["TEST_RUN_CLAIM"] = owner  # the suite checks it holds its database
             return number, functools.partial(client.delete, key)
     sys.exit("backoffice: every Redis database a test run may use is taken by another run")
 

@@ -9,6 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from backoffice.launcher import TEST_RUN_CLAIM_SECONDS, test_run_claim_key
 from tests.processes import CeleryBeat, CeleryWorker, SmtpSink
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
@@ -20,13 +21,27 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_redis():
-    """Start every run with an empty test Redis database (the suite owns it)."""
+    """Start every run with an empty test Redis database (the suite owns it).
+
+    A run started without the launcher claims its database as the launcher would, so it
+    never flushes, or takes the tasks of, a `make test` run that holds the same one.
+    """
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    claims = redis.Redis.from_url(settings.REDIS_URL, db=0, socket_connect_timeout=2)
+    key = test_run_claim_key(client.connection_pool.connection_kwargs.get("db", 0))
+    owner = os.environ.get("TEST_RUN_CLAIM") or f"pytest:{os.getpid()}"
     try:
+        if not claims.set(key, owner, nx=True, ex=TEST_RUN_CLAIM_SECONDS) \
+                and claims.get(key).decode() != owner:
+            pytest.exit(f"Redis database {settings.REDIS_URL} is in use by another test run "
+                        f"({claims.get(key).decode()}); run the suite with `make test`, "
+                        "which takes a free one")
         client.flushdb()
     except redis.RedisError as exc:
         pytest.exit(f"Redis does not answer at {settings.REDIS_URL}: {exc} (use `make test`)")
     yield
+    if owner.startswith("pytest:"):
+        claims.delete(key)
 
 
 @pytest.fixture(scope="session")
