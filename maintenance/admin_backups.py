@@ -209,5 +209,5 @@ class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
         if not obj.task_id:
             return "—"
         return format_html('<a class="text-primary-600" href="{}?q={}">{}</a>',
-                           reverse("admin:maintenance_taskrun_changelist"),
+                           reverse("admin:operations_taskrun_changelist"),
                            obj.task_id, obj.task_id)

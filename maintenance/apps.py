@@ -6,5 +6,8 @@ class MaintenanceConfig(AppConfig):
     name = "maintenance"
 
     def ready(self):
-        # Celery signal handlers: task history (QUEUED → outcome) and the worker registry.
-        from maintenance.ops import recording, registry  # noqa: F401
+        from maintenance.selectors import maintenance_run_task_ids
+        from operations.kept_runs import kept_task_ids_register
+
+        # A button press reads its outcome from its task's run: pruning keeps those runs.
+        kept_task_ids_register(maintenance_run_task_ids)

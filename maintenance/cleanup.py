@@ -20,7 +20,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from maintenance.locks import job_lock
+from backoffice.locks import job_lock
 
 logger = logging.getLogger(__name__)
 

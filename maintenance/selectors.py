@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from dataclasses import dataclass
 
 from celery import current_app
@@ -13,8 +12,11 @@ from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from maintenance.broker import BEAT_HEARTBEAT_KEY, redis_client
-from maintenance.models import TaskRun
+from backoffice.redis_client import redis_status
+from maintenance.models import MaintenanceRun
+from operations.beat import beat_status
+from operations.models import TaskRun
+from operations.registry import worker_records
 
 
 def database_status() -> dict:
@@ -25,15 +27,6 @@ def database_status() -> dict:
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     return {"ok": True, "vendor": connection.vendor}
-
-
-def redis_status() -> dict:
-    """Ping the broker's Redis (short timeouts, never hangs)."""
-    try:
-        redis_client().ping()
-    except Exception as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True}
 
 
 def workers_status(*, broker_ok: bool, timeout: float | None = None) -> dict:
@@ -55,8 +48,6 @@ def workers_status(*, broker_ok: bool, timeout: float | None = None) -> dict:
 
 def workers_from_heartbeats() -> dict:
     """Workers online by their own heartbeats in Redis: no broadcast, answers at once."""
-    from maintenance.ops.registry import worker_records
-
     try:
         names = sorted(r["hostname"] for r in worker_records() if r["online"])
     except Exception as exc:
@@ -64,29 +55,6 @@ def workers_from_heartbeats() -> dict:
     status = {"ok": bool(names), "count": len(names), "names": names}
     if not names:
         status["error"] = "no worker has sent a heartbeat recently"
-    return status
-
-
-def beat_last_heartbeat() -> float | None:
-    """Epoch seconds of beat's last tick, or None when beat never ticked (or Redis is down)."""
-    value = redis_client().get(BEAT_HEARTBEAT_KEY)
-    return float(value) if value else None
-
-
-def beat_status(*, broker_ok: bool) -> dict:
-    if not broker_ok:
-        return {"ok": False, "last_heartbeat": None, "error": "broker unreachable"}
-    try:
-        last = beat_last_heartbeat()
-    except Exception as exc:
-        return {"ok": False, "last_heartbeat": None, "error": f"{type(exc).__name__}: {exc}"}
-    if last is None:
-        return {"ok": False, "last_heartbeat": None, "error": "beat has never ticked"}
-    age = max(0.0, time.time() - last)
-    status = {"ok": age <= settings.BEAT_HEARTBEAT_MAX_AGE, "last_heartbeat": last,
-              "age_seconds": round(age, 1)}
-    if not status["ok"]:
-        status["error"] = f"last heartbeat {age:.0f}s ago"
     return status
 
 
@@ -172,3 +140,8 @@ def runs_with_task_state(queryset):
     task = TaskRun.objects.filter(task_id=OuterRef("task_id"))
     return queryset.annotate(task_state=Subquery(task.values("state")[:1]),
                              task_finished_at=Subquery(task.values("finished_at")[:1]))
+
+
+def maintenance_run_task_ids():
+    """The task ids of the recorded maintenance runs (a query, for the history's pruning)."""
+    return MaintenanceRun.objects.exclude(task_id="").values("task_id")

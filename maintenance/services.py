@@ -9,6 +9,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from backoffice.locks import job_lock, lock_timeout
 from maintenance.backup_crypto import signature_path
 from maintenance.backups import (
     backup_dir,
@@ -17,7 +18,6 @@ from maintenance.backups import (
     backup_write,
     checksum_path,
 )
-from maintenance.locks import job_lock, lock_timeout
 from maintenance.models import Backup
 
 logger = logging.getLogger(__name__)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "accounts",
     "notifications",
     "reports",
+    "operations",
     "maintenance",
 ]
 
@@ -271,8 +272,9 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": "email", "routing_key": "email"},  # password-reset lookups
     "reports.tasks.*": {"queue": "reports", "routing_key": "reports"},
     "maintenance.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
+    "operations.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
 }
-CELERY_BEAT_SCHEDULER = "maintenance.beat:HeartbeatDatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatDatabaseScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 # Beat is healthy when its heartbeat (written every loop) is younger than this.
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=90)
@@ -285,7 +287,7 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # /metrics answers these client addresses (CIDR allowed) without a staff token.
 OPS_QUEUE_WAIT_ALERT_SECONDS = env.int("OPS_QUEUE_WAIT_ALERT_SECONDS", default=300)
 OPS_METRICS_ALLOWED_IPS = env.list("OPS_METRICS_ALLOWED_IPS", default=[])
-# maintenance.tasks.prune_task_history keeps this many days of finished task runs.
+# operations.tasks.prune_task_history keeps this many days of finished task runs.
 OPS_TASK_HISTORY_DAYS = env.int("OPS_TASK_HISTORY_DAYS", default=30)
 # Each worker process folds its finished runs into the per-minute counters this often
 # (0 = every run writes its own count at once); at most this many runs wait meanwhile.

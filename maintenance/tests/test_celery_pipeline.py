@@ -60,4 +60,4 @@ def test_celery_configuration_is_safe_for_redis():
     visibility = conf.broker_transport_options["visibility_timeout"]
     assert visibility == settings.CELERY_VISIBILITY_TIMEOUT
     assert conf.task_time_limit < visibility
-    assert conf.beat_scheduler == "maintenance.beat:HeartbeatDatabaseScheduler"
+    assert conf.beat_scheduler == "operations.beat:HeartbeatDatabaseScheduler"
