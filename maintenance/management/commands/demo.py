@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.urls import reverse
 
-from maintenance.selectors import redis_status
+from backoffice.redis_client import redis_status
 from operations.filters import registered_task_names
 from operations.models import TaskRun
 from operations.registry import worker_records
