@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from celery import current_app
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
@@ -126,11 +127,10 @@ def password_reset_request(*, email: str) -> None:
 
 
 def _password_reset_enqueue(*, email: str) -> None:
-    from accounts.tasks import password_reset_lookup  # tasks import services
-
+    # By name: the tasks module imports this one, so this one does not import it.
+    lookup = current_app.signature("accounts.tasks.password_reset_lookup")
     try:
-        password_reset_lookup.apply_async(args=[email], retry=True,
-                                          retry_policy=PUBLISH_RETRY_POLICY)
+        lookup.apply_async(args=[email], retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
         # The queue is down: look up here, so the reset email is recorded and the
         # email sweep sends it when the queue is back.

@@ -2,7 +2,7 @@
 
 Only small, bounded queries run here; the live system status is fetched by the page
 from /healthz so that a slow worker ping never slows the dashboard itself. The traffic
-card's list of last nightly runs comes from the task history (maintenance), which the
+card's list of last nightly runs comes from the task history (operations), which the
 reports app may not read, so it is added here.
 """
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 def dashboard_callback(request, context):
     """Unfold DASHBOARD_CALLBACK: add the dashboard's data to the index context."""
-    from maintenance.dashboard import nightly_runs, recent_task_summary
+    from operations.dashboard import nightly_runs, recent_task_summary
     from reports.dashboard import traffic_dashboard
 
     since = timezone.now() - timedelta(hours=24)

@@ -16,3 +16,12 @@ def _client_for(url: str) -> redis.Redis:
 def redis_client() -> redis.Redis:
     """Return a client for `settings.REDIS_URL` with short timeouts, so callers never hang."""
     return _client_for(settings.REDIS_URL)
+
+
+def redis_status() -> dict:
+    """Ping the project's Redis (short timeouts, never hangs): {"ok"} or {"ok": False, "error"}."""
+    try:
+        redis_client().ping()
+    except Exception as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True}

@@ -14,6 +14,7 @@ permission too. A task without a declaration is for superusers only, arguments u
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
 
@@ -74,6 +75,22 @@ class TaskArguments(serializers.Serializer):
 
 class NoArguments(TaskArguments):
     """A task that takes no arguments."""
+
+
+class RetentionDays(TaskArguments):
+    """`days` to keep: never fewer than the configured retention (`setting`), so arguments
+    can keep more history than the settings but never delete what they promise to keep."""
+
+    setting = ""
+    operable = True
+    days = StrictIntegerField(required=False, allow_null=True, max_value=36500)
+
+    def validate_days(self, value):
+        least = getattr(settings, self.setting)
+        if value is not None and value < least:
+            raise serializers.ValidationError(
+                f"must be at least {least} ({self.setting}); change the setting to keep less")
+        return value
 
 
 def declaration(task) -> type[TaskArguments] | None:

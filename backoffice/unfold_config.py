@@ -95,12 +95,12 @@ SIDEBAR_NAVIGATION = [
         "separator": True,
         "collapsible": True,
         "items": [
-            _item(_("Operations overview"), "monitor_heart", "admin:maintenance_ops_overview",
-                  "maintenance.view_taskrun"),
-            _item(_("Task history"), "history", "admin:maintenance_taskrun_changelist",
-                  "maintenance.view_taskrun"),
-            _item(_("Failed tasks"), "error", "admin:maintenance_failedtaskrun_changelist",
-                  "maintenance.view_taskrun"),
+            _item(_("Operations overview"), "monitor_heart", "admin:operations_overview",
+                  "operations.view_taskrun"),
+            _item(_("Task history"), "history", "admin:operations_taskrun_changelist",
+                  "operations.view_taskrun"),
+            _item(_("Failed tasks"), "error", "admin:operations_failedtaskrun_changelist",
+                  "operations.view_taskrun"),
         ],
     },
     {

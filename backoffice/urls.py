@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.views import admin_login, password_reset_page
 from backoffice.health import healthz
-from maintenance.ops.metrics import metrics, ops_auth
+from operations.metrics import metrics, ops_auth
 
 admin.site.index_title = "Dashboard"
 

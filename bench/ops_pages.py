@@ -34,7 +34,7 @@ def _populate(count: int) -> list[int]:
     from django.conf import settings
     from django.utils import timezone
 
-    from maintenance.models import TaskMinuteStat, TaskRun
+    from operations.models import TaskMinuteStat, TaskRun
 
     rng = random.Random(7)
     queues = list(settings.CELERY_QUEUE_NAMES)
@@ -101,14 +101,14 @@ def run(size: int | None) -> dict:
     from django.test import Client, override_settings
     from django.urls import reverse
 
-    from maintenance.models import TaskMinuteStat, TaskRun
+    from operations.models import TaskMinuteStat, TaskRun
 
     count = size or ROWS
     print(f"ops_pages: inserting {count:,} task-history rows ({connection.vendor})", flush=True)
     stat_pks = _populate(count)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE maintenance_taskrun")
+            cursor.execute("ANALYZE operations_taskrun")
     else:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -119,9 +119,9 @@ def run(size: int | None) -> dict:
         client = Client(SERVER_NAME="localhost")
         client.force_login(admin)
         pages = {
-            "overview": reverse("admin:maintenance_ops_overview"),
-            "history": reverse("admin:maintenance_taskrun_changelist") + "?state__exact=FAILURE",
-            "failed": reverse("admin:maintenance_failedtaskrun_changelist"),
+            "overview": reverse("admin:operations_overview"),
+            "history": reverse("admin:operations_taskrun_changelist") + "?state__exact=FAILURE",
+            "failed": reverse("admin:operations_failedtaskrun_changelist"),
             "metrics": "/metrics",
         }
         page_ms = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 
 from celery import chord, current_app
@@ -19,10 +18,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import LockError
 
+from backoffice.locks import redis_lock
 from backoffice.schedules import task_exists
-from maintenance.broker import redis_client
 from maintenance.models import MaintenanceRun
 from maintenance.selectors import runs_with_outcomes
 from maintenance.summaries import run_summary
@@ -156,10 +154,8 @@ def restore_start(*, backup, user) -> MaintenanceRun:
 def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRun:
     """Enqueue and record one run of `key` unless one is in flight (under a short lock,
     so two presses at the same moment still make one run)."""
-    lock = redis_client().lock(f"backoffice:action-start:{key}", timeout=30, blocking_timeout=10)
-    if not lock.acquire():
-        raise ActionRefused(f"{label} is being started by someone else; try again")
-    try:
+    busy = ActionRefused(f"{label} is being started by someone else; try again")
+    with redis_lock(f"action-start:{key}", timeout=30, wait=10, refused=busy):
         in_flight = runs_in_flight(key=key)
         if in_flight:
             run = in_flight[0]
@@ -173,9 +169,6 @@ def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRu
                 f"Nothing was queued: the broker is unreachable ({exc}).") from exc
         run = run_record(key=key, label=label, user=user, task_id=result.id, queue=QUEUE)
         return runs_with_outcomes([run])[0]
-    finally:
-        with suppress(LockError):  # held longer than its timeout: already gone
-            lock.release()
 
 
 def runs_in_flight(*, key: str) -> list[MaintenanceRun]:

@@ -20,7 +20,7 @@ from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from maintenance import admin_backups  # noqa: F401  (Backup, MaintenanceRun, Maintenance page)
 from maintenance.admin_schedules import PeriodicTaskArgumentsFormMixin, PeriodicTaskExtrasMixin
-from maintenance.ops.filters import TaskResultKindFilter
+from operations.filters import TaskResultKindFilter
 
 for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule,
               TaskResult, GroupResult):
@@ -81,7 +81,3 @@ class TaskResultAdmin(results_admin.TaskResultAdmin, ModelAdmin):
 @admin.register(GroupResult)
 class GroupResultAdmin(results_admin.GroupResultAdmin, ModelAdmin):
     show_full_result_count = False
-
-
-# The operations console's task history and failed-task lists.
-from maintenance.ops import admin as ops_admin  # noqa: E402,F401

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import capfirst
 
+from backoffice.locks import job_lock
 from maintenance.checks import configured_model
-from maintenance.locks import job_lock
 
 
 @dataclass

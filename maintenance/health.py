@@ -4,7 +4,7 @@ Anyone may call /healthz, so an anonymous call must stay cheap: it gets the repo
 most once every HEALTH_CACHE_SECONDS per process, and the worker ping (which waits up to
 HEALTH_WORKER_PING_TIMEOUT for replies) runs in a background thread whose last result the
 report uses. Until the first ping of a process has answered, or when the last one is too
-old to trust, the workers' own heartbeats in Redis (maintenance.ops.registry) stand in.
+old to trust, the workers' own heartbeats in Redis (operations.registry) stand in.
 Anonymous callers get verdicts only; error texts (which may name database roles, hosts and
 ports) and worker names are for staff.
 """

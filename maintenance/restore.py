@@ -18,6 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, transaction
 
+from backoffice.locks import JobLocked, job_lock
 from maintenance.backup_crypto import BackupCryptoError, signature_path, signature_valid
 from maintenance.backups import (
     FORMAT,
@@ -29,7 +30,6 @@ from maintenance.backups import (
     open_backup,
     schema_version,
 )
-from maintenance.locks import JobLocked, job_lock
 from maintenance.models import Backup
 
 INSERT_BATCH = 2000

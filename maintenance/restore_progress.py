@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from maintenance.broker import redis_client
+from backoffice.redis_client import redis_client
 
 PROGRESS_KEY = "backoffice:restore-progress:{}"
 PROGRESS_TTL = 7 * 24 * 3600

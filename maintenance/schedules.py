@@ -14,10 +14,6 @@ DEFAULT_SCHEDULES = [
      "crontab": {"minute": "0", "hour": "3"},
      "description": "Deletes old API log rows, expired task results, finished emails, "
                     "expired sessions, old maintenance runs and old backups."},
-    {"name": "Prune task history", "task": "maintenance.tasks.prune_task_history",
-     "crontab": {"minute": "30", "hour": "3"},
-     "description": "Deletes finished task runs older than OPS_TASK_HISTORY_DAYS and old "
-                    "per-minute task counters."},
 ]
 
 

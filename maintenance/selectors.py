@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from dataclasses import dataclass
 
 from celery import current_app
@@ -13,9 +12,12 @@ from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from maintenance.broker import BEAT_HEARTBEAT_KEY, redis_client
-from maintenance.locks import lock_timeout
-from maintenance.models import Backup, TaskRun
+from backoffice.locks import lock_timeout
+from backoffice.redis_client import redis_status
+from maintenance.models import Backup, MaintenanceRun
+from operations.beat import beat_status
+from operations.models import TaskRun
+from operations.registry import worker_records
 
 
 def database_status() -> dict:
@@ -26,15 +28,6 @@ def database_status() -> dict:
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     return {"ok": True, "vendor": connection.vendor}
-
-
-def redis_status() -> dict:
-    """Ping the broker's Redis (short timeouts, never hangs)."""
-    try:
-        redis_client().ping()
-    except Exception as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True}
 
 
 def workers_status(*, broker_ok: bool, timeout: float | None = None) -> dict:
@@ -56,8 +49,6 @@ def workers_status(*, broker_ok: bool, timeout: float | None = None) -> dict:
 
 def workers_from_heartbeats() -> dict:
     """Workers online by their own heartbeats in Redis: no broadcast, answers at once."""
-    from maintenance.ops.registry import worker_records
-
     try:
         names = sorted(r["hostname"] for r in worker_records() if r["online"])
     except Exception as exc:
@@ -65,29 +56,6 @@ def workers_from_heartbeats() -> dict:
     status = {"ok": bool(names), "count": len(names), "names": names}
     if not names:
         status["error"] = "no worker has sent a heartbeat recently"
-    return status
-
-
-def beat_last_heartbeat() -> float | None:
-    """Epoch seconds of beat's last tick, or None when beat never ticked (or Redis is down)."""
-    value = redis_client().get(BEAT_HEARTBEAT_KEY)
-    return float(value) if value else None
-
-
-def beat_status(*, broker_ok: bool) -> dict:
-    if not broker_ok:
-        return {"ok": False, "last_heartbeat": None, "error": "broker unreachable"}
-    try:
-        last = beat_last_heartbeat()
-    except Exception as exc:
-        return {"ok": False, "last_heartbeat": None, "error": f"{type(exc).__name__}: {exc}"}
-    if last is None:
-        return {"ok": False, "last_heartbeat": None, "error": "beat has never ticked"}
-    age = max(0.0, time.time() - last)
-    status = {"ok": age <= settings.BEAT_HEARTBEAT_MAX_AGE, "last_heartbeat": last,
-              "age_seconds": round(age, 1)}
-    if not status["ok"]:
-        status["error"] = f"last heartbeat {age:.0f}s ago"
     return status
 
 
@@ -195,3 +163,8 @@ def backups_past_retention(*, keep_last: int | None = None, keep_days: int | Non
                   .order_by("-started_at", "-id").values_list("pk", flat=True)[:keep_last])
     stale = now - dt.timedelta(seconds=lock_timeout())
     return Backup.objects.filter(started_at__lt=min(cutoff, stale)).exclude(pk__in=newest)
+
+
+def maintenance_run_task_ids():
+    """The task ids of the recorded maintenance runs (a query, for the history's pruning)."""
+    return MaintenanceRun.objects.exclude(task_id="").values("task_id")

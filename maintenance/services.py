@@ -8,6 +8,7 @@ import logging
 
 from django.utils import timezone
 
+from backoffice.locks import job_lock, lock_timeout
 from maintenance.backup_crypto import signature_path
 from maintenance.backups import (
     backup_dir,
@@ -16,7 +17,6 @@ from maintenance.backups import (
     backup_write,
     checksum_path,
 )
-from maintenance.locks import job_lock, lock_timeout
 from maintenance.models import Backup
 from maintenance.selectors import backups_past_retention
 

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-TASK_HISTORY_ADMIN = "admin:maintenance_taskrun"
+TASK_HISTORY_ADMIN = "admin:operations_taskrun"
 
 
 def task_run_url(task_id: str) -> str:

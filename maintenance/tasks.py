@@ -6,35 +6,16 @@ from rest_framework import serializers
 
 from backoffice.housekeeping import HOUSEKEEPING
 from backoffice.task_arguments import (
+    RetentionDays,
     StrictCharField,
     StrictIntegerField,
     TaskArguments,
 )
 
 
-class RetentionDays(TaskArguments):
-    """`days` to keep: never fewer than the configured retention (`setting`), so arguments
-    can keep more history than the settings but never delete what they promise to keep."""
-
-    setting = ""
-    operable = True
-    permission = "maintenance.run_cleanup"
-    days = StrictIntegerField(required=False, allow_null=True, max_value=36500)
-
-    def validate_days(self, value):
-        least = getattr(settings, self.setting)
-        if value is not None and value < least:
-            raise serializers.ValidationError(
-                f"must be at least {least} ({self.setting}); change the setting to keep less")
-        return value
-
-
-class PruneArguments(RetentionDays):
-    setting = "OPS_TASK_HISTORY_DAYS"
-
-
 class CleanupArguments(RetentionDays):
     setting = "LOG_RETENTION_DAYS"
+    permission = "maintenance.run_cleanup"
 
 
 class BackupArguments(TaskArguments):
@@ -91,7 +72,7 @@ def flaky(self, switch: str, celery_retries: int = 0):
 
     With `celery_retries`, Celery's own `retry()` tries again that many times first.
     """
-    from maintenance.broker import redis_client
+    from backoffice.redis_client import redis_client
 
     if not redis_client().exists(FLAKY_KEY.format(switch)):
         error = RuntimeError(f"switch {switch!r} is off")
@@ -111,16 +92,6 @@ def sleep(seconds: float = 1.0) -> float:
     return seconds
 
 
-@shared_task(name="maintenance.tasks.prune_task_history", arguments=PruneArguments,
-             **HOUSEKEEPING)
-def prune_task_history(days: int | None = None) -> dict:
-    """Delete finished task runs older than `days` (default OPS_TASK_HISTORY_DAYS), in batches."""
-    from maintenance.ops.services import task_history_prune
-
-    PruneArguments.checked(kwargs={"days": days})
-
-    return task_history_prune(older_than_days=days or settings.OPS_TASK_HISTORY_DAYS)
-
 # --- Backups, cleanup, test email ----------------------------------------------------------
 # Hard/soft limits: well under the broker's visibility timeout (see settings); the lock in
 # each service keeps runs one at a time across every worker.
@@ -132,7 +103,7 @@ _LIMITS = {"acks_late": True, "reject_on_worker_lost": True}
 def backup_database(self, triggered_by: str = "schedule", user_id: int | None = None) -> dict:
     """Write a verified backup of the important tables (see maintenance.backups)."""
     BackupArguments.checked(kwargs={"triggered_by": triggered_by, "user_id": user_id})
-    from maintenance.locks import JobLocked
+    from backoffice.locks import JobLocked
     from maintenance.services import backup_create
 
     try:
@@ -167,8 +138,8 @@ def cleanup_old_logs(self, days: int | None = None) -> dict:
     """Delete API log rows older than `days` (default LOG_RETENTION_DAYS, 30), expired task
     results, finished emails past their retention and old backups; counts per table."""
     CleanupArguments.checked(kwargs={"days": days})
+    from backoffice.locks import JobLocked
     from maintenance.cleanup import logs_cleanup
-    from maintenance.locks import JobLocked
 
     try:
         return {"status": "success", **logs_cleanup(days=days)}

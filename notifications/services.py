@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
@@ -76,11 +77,13 @@ def transactional_email_schedule(*, kind: str, user) -> Ticket:
     return ticket
 
 
-def _task_for(kind: str):
-    from notifications import tasks  # tasks import services; import here, not at module top
+SEND_TASKS = {Kind.WELCOME: "notifications.tasks.send_welcome_email",
+              Kind.PASSWORD_RESET: "notifications.tasks.send_password_reset_email"}
 
-    return {Kind.WELCOME: tasks.send_welcome_email,
-            Kind.PASSWORD_RESET: tasks.send_password_reset_email}[kind]
+
+def _task_for(kind: str):
+    # By name: the tasks module imports this one, so this one does not import it.
+    return current_app.signature(SEND_TASKS[kind])
 
 
 def transactional_email_enqueue(*, email_id: int) -> bool:

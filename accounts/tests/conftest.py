@@ -2,7 +2,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from maintenance.broker import redis_client
+from backoffice.redis_client import redis_client
 
 
 @pytest.fixture(autouse=True)

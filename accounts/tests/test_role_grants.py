@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.roles import AUDITORS, OPERATORS
-from maintenance.models import TaskRun
+from operations.models import TaskRun
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +25,12 @@ OPERATOR_GRANTS = [
     ("maintenance", "run_weekly_analytics"),
     ("maintenance", "send_test_email"),
     ("maintenance", "run_full_analytics"),
-    ("maintenance", "can_retry_tasks"),
-    ("maintenance", "can_discard_tasks"),
-    ("maintenance", "can_purge_queues"),
-    ("maintenance", "can_pause_queues"),
-    ("maintenance", "can_revoke_tasks"),
-    ("maintenance", "can_terminate_tasks"),
+    ("operations", "can_retry_tasks"),
+    ("operations", "can_discard_tasks"),
+    ("operations", "can_purge_queues"),
+    ("operations", "can_pause_queues"),
+    ("operations", "can_revoke_tasks"),
+    ("operations", "can_terminate_tasks"),
     ("django_celery_beat", "add_periodictask"),
     ("django_celery_beat", "change_periodictask"),
     ("django_celery_beat", "add_crontabschedule"),
@@ -89,7 +89,7 @@ def test_operator_may_press_every_console_action(client, operator, failed_run, n
                                                                         [failed_run.task_id])
     client.force_login(operator)
 
-    response = client.post(reverse(f"admin:maintenance_ops_{name}", args=args),
+    response = client.post(reverse(f"admin:operations_{name}", args=args),
                            {"name": failed_run.name})
 
     assert response.status_code != 403

@@ -74,7 +74,8 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": "email", "routing_key": "email"},  # password-reset lookups
     "reports.tasks.*": {"queue": "reports", "routing_key": "reports"},
     "maintenance.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
+    "operations.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
 }
-CELERY_BEAT_SCHEDULER = "maintenance.beat:HeartbeatDatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatDatabaseScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 DJANGO_CELERY_BEAT_TZ_AWARE = True

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "accounts",
     "notifications",
     "reports",
+    "operations",
     "maintenance",
 ]
 

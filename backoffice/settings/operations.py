@@ -14,7 +14,7 @@ HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5.0)
 # /metrics answers these client addresses (CIDR allowed) without a staff token.
 OPS_QUEUE_WAIT_ALERT_SECONDS = env.int("OPS_QUEUE_WAIT_ALERT_SECONDS", default=300)
 OPS_METRICS_ALLOWED_IPS = env.list("OPS_METRICS_ALLOWED_IPS", default=[])
-# maintenance.tasks.prune_task_history keeps this many days of finished task runs.
+# operations.tasks.prune_task_history keeps this many days of finished task runs.
 OPS_TASK_HISTORY_DAYS = env.int("OPS_TASK_HISTORY_DAYS", default=30)
 # Each worker process folds its finished runs into the per-minute counters this often
 # (0 = every run writes its own count at once); at most this many runs wait meanwhile.

@@ -117,7 +117,7 @@ def test_dashboard_task_counts_come_from_the_minute_counters(client, superuser):
 
     from django.utils import timezone
 
-    from maintenance.models import TaskMinuteStat
+    from operations.models import TaskMinuteStat
 
     now = timezone.now().replace(second=0, microsecond=0)
     TaskMinuteStat.objects.create(minute=now - timedelta(hours=1), queue="default",
@@ -142,7 +142,7 @@ def test_system_written_rows_are_view_only_for_everyone(superuser):
                      in admin.site._registry.items() if isinstance(model_admin, RecordAdminMixin)}
 
     assert {"notifications.TransactionalEmail", "notifications.Delivery", "reports.ApiRequest",
-            "reports.DailyReport", "maintenance.TaskRun", "maintenance.MaintenanceRun"} <= set(
+            "reports.DailyReport", "operations.TaskRun", "maintenance.MaintenanceRun"} <= set(
         record_admins)
     for label, model_admin in record_admins.items():
         assert not model_admin.has_add_permission(request), label
@@ -150,14 +150,14 @@ def test_system_written_rows_are_view_only_for_everyone(superuser):
         assert model_admin.has_view_permission(request), label
     assert record_admins["reports.ApiRequest"].has_delete_permission(request)
     for label in ("notifications.Delivery", "notifications.TransactionalEmail",
-                  "maintenance.TaskRun", "maintenance.MaintenanceRun"):
+                  "operations.TaskRun", "maintenance.MaintenanceRun"):
         assert not record_admins[label].has_delete_permission(request), label
 
 
 @pytest.mark.parametrize("page, expected", [
     ("/admin/", "/admin/"),
-    ("/admin/maintenance/taskrun/overview/", "/admin/maintenance/taskrun/overview/"),
-    ("/admin/maintenance/taskrun/", "/admin/maintenance/taskrun/"),
+    ("/admin/operations/taskrun/overview/", "/admin/operations/taskrun/overview/"),
+    ("/admin/operations/taskrun/", "/admin/operations/taskrun/"),
     ("/admin/reports/dailyreport/charts/", "/admin/reports/dailyreport/charts/"),
     ("/admin/reports/dailyreport/", "/admin/reports/dailyreport/"),
     ("/admin/maintenance/maintenancerun/actions/", "/admin/maintenance/maintenancerun/actions/"),

@@ -46,8 +46,9 @@ def sample_rows(root):
     )
     from django_celery_results.models import GroupResult, TaskResult
 
-    from maintenance.models import Backup, MaintenanceRun, TaskRun
+    from maintenance.models import Backup, MaintenanceRun
     from notifications.models import Delivery, Notification, TransactionalEmail
+    from operations.models import TaskRun
     from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
 
     now = timezone.now()
@@ -83,7 +84,7 @@ def _routes(patterns, prefix=""):
 
 def admin_urls(root):
     """Every admin URL with its parameters filled in (each object page with a real row)."""
-    from maintenance.models import TaskRun
+    from operations.models import TaskRun
 
     task_id = TaskRun.objects.get(task_id="rule-failed").task_id
     urls = []

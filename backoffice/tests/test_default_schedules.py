@@ -39,7 +39,7 @@ def test_migrate_creates_the_registrys_schedules_once_and_keeps_staff_edits(tmp_
     manage(database, "migrate", "--noinput")
     rows = query(database, "SELECT name, task FROM django_celery_beat_periodictask")
     assert {name for name, _ in rows} == declared
-    assert ("Prune task history", "maintenance.tasks.prune_task_history") in rows
+    assert ("Prune task history", "operations.tasks.prune_task_history") in rows
 
     query(database, "UPDATE django_celery_beat_periodictask SET enabled = 0, "
                     "description = 'ours' WHERE name = 'Daily report'")

@@ -20,7 +20,8 @@ def _writes(queries) -> list[str]:
 
 
 def test_no_admin_page_writes_to_the_database(client, django_user_model):
-    from maintenance.models import MaintenanceRun, TaskRun
+    from maintenance.models import MaintenanceRun
+    from operations.models import TaskRun
 
     root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-Root-123")
     # An unfinished run whose outcome an older design copied back on every view.

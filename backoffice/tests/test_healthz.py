@@ -8,8 +8,8 @@ import redis
 from django.conf import settings
 
 from maintenance import selectors
-from maintenance.broker import BEAT_HEARTBEAT_KEY
 from maintenance.health import health_cache_clear
+from operations.beat import BEAT_HEARTBEAT_KEY
 from tests.processes import free_port, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

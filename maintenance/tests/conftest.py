@@ -1,36 +1,12 @@
-"""Fixtures of the operations console tests: a queue and a worker of the test's own."""
+"""Fixtures of the maintenance tests."""
 
 import time
 
 import pytest
 from celery import current_app
 
+from backoffice.redis_client import redis_client
 from maintenance.actions import QUEUE
-from maintenance.broker import redis_client
-from maintenance.ops import selectors
-from maintenance.ops.registry import PAUSED_KEY, worker_records
-from maintenance.tests.ops_support import TEST_QUEUE
-from tests.processes import CeleryWorker, wait_until
-
-
-@pytest.fixture
-def ops_queue(settings):
-    settings.CELERY_QUEUE_NAMES = (*settings.CELERY_QUEUE_NAMES, TEST_QUEUE)
-    client = redis_client()
-    client.delete(*selectors.queue_keys(TEST_QUEUE))
-    client.hdel(PAUSED_KEY, TEST_QUEUE)
-    yield TEST_QUEUE
-    client.delete(*selectors.queue_keys(TEST_QUEUE))
-    client.hdel(PAUSED_KEY, TEST_QUEUE)
-
-
-@pytest.fixture
-def queue_worker(ops_queue, django_db_setup):
-    worker = CeleryWorker(queues=(ops_queue,), concurrency=1).start()
-    wait_until(lambda: any(w["hostname"] == worker.hostname and ops_queue in w["queues"]
-                         for w in worker_records()), what="the worker's registry record")
-    yield worker
-    worker.stop()
 
 
 @pytest.fixture

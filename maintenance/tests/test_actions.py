@@ -16,7 +16,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from maintenance.models import Backup, MaintenanceRun, TaskRun
+from maintenance.models import Backup, MaintenanceRun
+from operations.models import TaskRun
 from reports.models import DailyReport
 from reports.periods import yesterday
 from tests.processes import wait_until

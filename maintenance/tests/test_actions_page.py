@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from maintenance.models import MaintenanceRun, TaskRun
+from maintenance.models import MaintenanceRun
+from operations.models import TaskRun
 from reports.models import ApiRequest
 from tests.people import staff_with
 

@@ -17,9 +17,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from backoffice.locks import job_lock
 from maintenance import tasks
 from maintenance.backups import BackupError, checksum_path
-from maintenance.locks import job_lock
 from maintenance.models import Backup
 from maintenance.restore import backup_restore, backup_verify
 from maintenance.services import backup_create, backups_prune

@@ -45,6 +45,9 @@ def test_routes_send_each_app_to_its_queue():
     assert router.route({}, "notifications.tasks.send_welcome_email")["queue"].name == "email"
     assert router.route({}, "reports.tasks.generate_daily_report")["queue"].name == "reports"
     assert router.route({}, "maintenance.tasks.backup_database")["queue"].name == "maintenance"
+    # The console's housekeeping runs beside the nightly cleanup, on the maintenance queue.
+    assert router.route({}, "operations.tasks.prune_task_history")["queue"].name == \
+        "maintenance"
     assert router.route({}, "something.else")["queue"].name == "default"
 
 
@@ -60,4 +63,4 @@ def test_celery_configuration_is_safe_for_redis():
     visibility = conf.broker_transport_options["visibility_timeout"]
     assert visibility == settings.CELERY_VISIBILITY_TIMEOUT
     assert conf.task_time_limit < visibility
-    assert conf.beat_scheduler == "maintenance.beat:HeartbeatDatabaseScheduler"
+    assert conf.beat_scheduler == "operations.beat:HeartbeatDatabaseScheduler"

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from backoffice.locks import job_lock
 from maintenance import tasks
 from maintenance.cleanup import delete_older_than, logs_cleanup
-from maintenance.locks import job_lock
-from maintenance.tests.ops_support import wait_for_state
+from operations.tests.ops_support import wait_for_state
 from reports.models import ApiRequest, DailyReport
 
 pytestmark = pytest.mark.django_db(transaction=True)

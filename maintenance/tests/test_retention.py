@@ -13,6 +13,8 @@ from django.utils import timezone
 from backoffice.schedules import default_schedules
 from maintenance.cleanup import cleanup_targets, logs_cleanup, sessions_prune
 from maintenance.models import MaintenanceRun
+from operations.models import TaskRun
+from operations.services import task_history_prune
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -45,8 +47,8 @@ def _bounded_by() -> dict[str, set[str]]:
     for target in cleanup_targets(days=30):
         cleanup |= {target.label, *(child for child, _ in target.children)}
     return {"maintenance.tasks.cleanup_old_logs": cleanup,
-            "maintenance.tasks.prune_task_history": {"maintenance.TaskRun",
-                                                     "maintenance.TaskMinuteStat"}}
+            "operations.tasks.prune_task_history": {"operations.TaskRun",
+                                                     "operations.TaskMinuteStat"}}
 
 
 def test_every_table_that_grows_has_a_default_schedule_that_bounds_it():
@@ -80,6 +82,18 @@ def test_maintenance_runs_are_kept_for_their_retention(settings):
     assert result["tables"]["maintenance.MaintenanceRun"] == 2
     assert sorted(MaintenanceRun.objects.values_list("label", flat=True)) == [
         "1 days ago", "364 days ago"]
+
+
+@pytest.mark.django_db
+def test_prune_keeps_the_runs_that_maintenance_runs_read_their_outcome_from():
+    old = timezone.now() - dt.timedelta(days=40)
+    for task_id in ("pressed", "scheduled"):
+        TaskRun.objects.create(task_id=task_id, name="maintenance.tasks.backup_database",
+                               state="SUCCESS", queued_at=old, result='{"status": "success"}')
+    MaintenanceRun.objects.create(action="backup", requested_at=old, task_id="pressed")
+
+    assert task_history_prune(older_than_days=30)["runs_deleted"] == 1
+    assert list(TaskRun.objects.values_list("task_id", flat=True)) == ["pressed"]
 
 
 @pytest.mark.django_db

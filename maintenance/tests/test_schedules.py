@@ -14,12 +14,12 @@ from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from kombu import Exchange, Queue
 
+from backoffice.redis_client import redis_client
 from backoffice.schedules import default_schedules
-from maintenance.broker import BEAT_HEARTBEAT_KEY, redis_client
 from maintenance.models import MaintenanceRun
 from maintenance.schedules import next_run_at, periodic_task_options, schedule_description
-from maintenance.selectors import beat_last_heartbeat
 from notifications import schedules as notification_schedules
+from operations.beat import BEAT_HEARTBEAT_KEY, beat_last_heartbeat
 from tests.processes import CeleryBeat, wait_until
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_setup_schedules_creates_the_defaults_once_and_never_overwrites():
     assert tasks["Database backup"].task == "maintenance.tasks.backup_database"
     assert tasks["Cleanup old logs"].task == "maintenance.tasks.cleanup_old_logs"
     prune = tasks["Prune task history"]
-    assert prune.task == "maintenance.tasks.prune_task_history"
+    assert prune.task == "operations.tasks.prune_task_history"
     assert (prune.crontab.minute, prune.crontab.hour) == ("30", "3")
 
     # Staff change one and delete another: a second run keeps the change, re-adds the other.
@@ -62,7 +62,8 @@ def test_the_registry_collects_each_apps_declarations():
         by_app.setdefault(entry["app"], set()).add(entry["name"])
     assert by_app == {
         "reports": {"Daily report", "Weekly analytics"},
-        "maintenance": {"Database backup", "Cleanup old logs", "Prune task history"},
+        "maintenance": {"Database backup", "Cleanup old logs"},
+        "operations": {"Prune task history"},
         "notifications": {"Send pending emails (sweep)", "Resume stalled notifications (sweep)"},
     }
     call_command("setup_schedules", verbosity=0)

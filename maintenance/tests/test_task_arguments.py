@@ -12,8 +12,10 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from accounts.roles import AUDITORS, OPERATORS
 from backoffice.task_arguments import TaskArgumentsError
 from maintenance import tasks
-from maintenance.models import MaintenanceRun, TaskRun
-from maintenance.tests.ops_support import wait_for_state
+from maintenance.models import MaintenanceRun
+from operations.models import TaskRun
+from operations.tasks import prune_task_history
+from operations.tests.ops_support import wait_for_state
 from reports.models import ApiRequest
 from tests.people import member
 
@@ -80,7 +82,7 @@ def test_auditor_cannot_press_any_schedule_action(client, auditor, hourly, actio
     ("maintenance.tasks.cleanup_old_logs", '{"days": -1}', "days: must be at least"),
     ("maintenance.tasks.cleanup_old_logs", '{"days": "30"}', "days: A valid integer"),
     ("maintenance.tasks.cleanup_old_logs", '{"weeks": 4}', "unknown argument(s): weeks"),
-    ("maintenance.tasks.prune_task_history", '{"days": 1}', "days: must be at least"),
+    ("operations.tasks.prune_task_history", '{"days": 1}', "days: must be at least"),
     ("maintenance.tasks.send_test_email", '{"to": "someone@outside.example"}',
      "needs the maintenance.email_any_address permission"),
     ("maintenance.tasks.echo", "{}", "only superusers"),
@@ -121,7 +123,7 @@ def test_superuser_form_is_checked_too(admin_client, hourly):
 
 @pytest.mark.parametrize(("task", "args", "kwargs"), [
     ("maintenance.tasks.cleanup_old_logs", (), {"days": -1}),
-    ("maintenance.tasks.prune_task_history", (1,), {}),
+    ("operations.tasks.prune_task_history", (1,), {}),
     ("maintenance.tasks.send_test_email", (), {"to": "someone@outside.example"}),
     ("maintenance.tasks.echo", ("hello",), {}),
 ])
@@ -175,7 +177,7 @@ def test_cleanup_refuses_bad_days_and_deletes_nothing():
 
 def test_prune_and_test_email_refuse_bad_arguments():
     with pytest.raises(TaskArgumentsError, match="days: must be at least"):
-        tasks.prune_task_history.apply(args=(1,)).get()
+        prune_task_history.apply(args=(1,)).get()
     with pytest.raises(TaskArgumentsError, match="to:"):
         tasks.send_test_email.apply(kwargs={"to": "not an address"}).get()
 

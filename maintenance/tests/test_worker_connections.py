@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from maintenance import tasks
-from maintenance.models import TaskRun
+from operations.models import TaskRun
 from tests.processes import CeleryWorker, wait_until
 
 QUEUE = "connections-test"  # a queue of its own: no other worker of the suite takes these

@@ -13,13 +13,13 @@ from django.core.cache import cache
 from accounts.models import User
 from accounts.services import user_register
 from backoffice.celery import app
-from maintenance.models import TaskRun
 from notifications.models import Delivery, Notification
 from notifications.tasks import (
     send_admin_notification,
     send_bulk_notifications,
     send_notification_batch,
 )
+from operations.models import TaskRun
 from tests.processes import CeleryWorker, wait_until
 
 BULK = ("send_bulk_notifications", "send_notification_batch", "finalize_notification",

@@ -46,7 +46,7 @@ def test_retries_are_bounded(celery_worker, smtp):
 
 def test_the_bound_is_the_setting_not_celerys_default_retry_limit(only_our_workers, smtp):
     """Celery's default allows 3 retries (4 runs); the setting asks for 6 attempts."""
-    from maintenance.models import TaskRun
+    from operations.models import TaskRun
     from tests.processes import CeleryWorker
 
     smtp.fail_rule = lambda rcpt, attempt: "421 4.7.0 busy"

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from maintenance.locks import JobLocked
+from backoffice.locks import JobLocked
 from maintenance.services import backup_create
 
 

@@ -22,10 +22,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.urls import reverse
 
-from maintenance.models import TaskRun
-from maintenance.ops.filters import registered_task_names
-from maintenance.ops.registry import worker_records
-from maintenance.selectors import redis_status
+from backoffice.redis_client import redis_status
+from operations.filters import registered_task_names
+from operations.models import TaskRun
+from operations.registry import worker_records
 
 WELCOME = "notifications.tasks.send_welcome_email"
 
@@ -218,11 +218,11 @@ class Command(BaseCommand):
         chord_id = runs[-1][1]
         self.say("\nWhere to look in the admin:")
         for label, path in (
-            ("Operations overview", reverse("admin:maintenance_ops_overview")),
-            ("Task history", reverse("admin:maintenance_taskrun_changelist")),
+            ("Operations overview", reverse("admin:operations_overview")),
+            ("Task history", reverse("admin:operations_taskrun_changelist")),
             ("Failed tasks (retry the demo failure)",
-             reverse("admin:maintenance_failedtaskrun_changelist")),
-            ("The chord as a workflow", reverse("admin:maintenance_ops_workflow",
+             reverse("admin:operations_failedtaskrun_changelist")),
+            ("The chord as a workflow", reverse("admin:operations_workflow",
                                                 args=[chord_id])),
             ("Task results (django-celery-results)",
              reverse("admin:django_celery_results_taskresult_changelist")),

@@ -40,7 +40,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     drawCharts(document);
-    if (document.getElementById("result_list") && document.body.classList.contains("app-maintenance")) {
+    if (document.getElementById("result_list") && document.body.classList.contains("app-operations")) {
       setInterval(refreshList, 10000);
     }
   });

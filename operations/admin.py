@@ -1,0 +1,209 @@
+"""Task history and failed-task lists in the admin. Every button posts to an ops view."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
+from unfold.paginator import InfinitePaginator
+
+from accounts.admin_mixins import RecordAdminMixin
+from operations import services, views
+from operations.filters import (
+    QueuedAtFilter,
+    QueueFilter,
+    TaskKindFilter,
+    TaskNameFilter,
+    registered_task_names,
+)
+from operations.models import FailedTaskRun, TaskRun
+from operations.permissions import ACTION_PERMISSIONS, VIEW_PERMISSION, allowed_actions
+
+STATE_COLOURS = {
+    TaskRun.State.QUEUED: "info", TaskRun.State.STARTED: "primary",
+    TaskRun.State.RETRY: "warning", TaskRun.State.SUCCESS: "success",
+    TaskRun.State.FAILURE: "danger", TaskRun.State.REVOKED: "default",
+}
+
+
+def state_badge(state: str) -> str:
+    return format_html('<span class="bo-state bo-state-{}" data-state="{}">{}</span>',
+                       STATE_COLOURS.get(state, "default"), state, state)
+
+
+class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
+    deletable = False
+    list_display = ("short_id", "name", "queue", "state_display", "queued_at", "runtime_display",
+                    "worker", "retries")
+    list_filter = (TaskKindFilter, ("state", ChoicesDropdownFilter), TaskNameFilter, QueueFilter,
+                   ("queued_at", QueuedAtFilter))
+    list_filter_submit = True
+    search_fields = ("=task_id", "args", "kwargs")
+    search_help_text = "A task id, or text in the arguments"
+    show_full_result_count = False
+    paginator = InfinitePaginator
+    list_per_page = 50
+    date_hierarchy = None
+    list_select_related = ("retried_as",)
+    readonly_fields = ("task_id", "name", "queue", "state_display", "args", "kwargs", "options",
+                       "worker", "retries", "result", "traceback_display", "queued_at",
+                       "started_at", "finished_at", "runtime", "parent_id", "root_id", "group_id",
+                       "retry_of_link", "retried_as_link", "discarded_at")
+
+    class Media:
+        js = ("backoffice/js/ops.js",)
+        css = {"all": ("backoffice/css/ops.css",)}
+
+    def _has(self, request, name: str) -> bool:
+        return request.user.has_perm(ACTION_PERMISSIONS[name])
+
+    def has_retry_permission(self, request):
+        return self._has(request, "retry")
+
+    def has_discard_permission(self, request):
+        return self._has(request, "discard")
+
+    def _allowed(self, request) -> set[str]:
+        return allowed_actions(request.user)
+
+    def get_list_display(self, request):
+        allowed = self._allowed(request)
+
+        def buttons(obj):
+            return self._buttons(obj, allowed)
+
+        buttons.short_description = "Actions"
+        return (*self.list_display, buttons) if allowed else self.list_display
+
+    def _detail_fields(self, request):
+        """The detail's fields, with the actions rendered for this user's permissions."""
+        allowed = self._allowed(request)
+
+        def actions(obj):
+            workflow = reverse("admin:operations_workflow", args=[obj.task_id])
+            return format_html('<a class="bo-link" href="{}">Workflow view</a> {}', workflow,
+                               self._buttons(obj, allowed, request.get_full_path()))
+
+        actions.short_description = "actions"
+        return (*self.readonly_fields, actions)
+
+    def get_fields(self, request, obj=None):
+        return self._detail_fields(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._detail_fields(request)
+
+    def _buttons(self, obj, allowed, next_url: str | None = None) -> str:
+        return render_to_string("operations/_row_actions.html", {
+            "run": obj, "allowed": allowed, "next": next_url or reverse(
+                f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"),
+        })
+
+    @admin.display(description="id", ordering="task_id")
+    def short_id(self, obj):
+        return obj.task_id[:8]
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, obj):
+        badge = state_badge(obj.state)
+        if obj.retried_as_id:
+            badge = format_html('{} <span class="bo-retried">retried →</span> {}', badge,
+                                state_badge(obj.retried_as.state))
+        return badge
+
+    @admin.display(description="runtime")
+    def runtime_display(self, obj):
+        return f"{obj.runtime:.3f} s" if obj.runtime is not None else "—"
+
+    @admin.display(description="traceback")
+    def traceback_display(self, obj):
+        return format_html('<pre class="bo-pre">{}</pre>', obj.traceback) if obj.traceback else "—"
+
+    def _run_link(self, run):
+        if run is None:
+            return "—"
+        url = reverse("admin:operations_taskrun_change", args=[run.pk])
+        return format_html('<a href="{}">{}</a> {}', url, run.task_id, state_badge(run.state))
+
+    @admin.display(description="retry of")
+    def retry_of_link(self, obj):
+        return self._run_link(obj.retry_of)
+
+    @admin.display(description="retried as")
+    def retried_as_link(self, obj):
+        return self._run_link(obj.retried_as)
+
+    def _selected_action(self, request, queryset, service, done: str):
+        try:
+            count = len(service(task_runs=queryset)) if service is services.task_runs_retry \
+                else service(task_runs=queryset)
+        except services.OpsError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, done.format(count=count), messages.SUCCESS)
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(TaskRunAdminBase):
+    """The task history: every run, including the ones still waiting."""
+
+    OPS_URLS = (  # (route, view, name) — every view checks its own named permission
+        ("overview/", views.OverviewView, "overview"),
+        ("workflow/<str:task_id>/", views.WorkflowView, "workflow"),
+        ("queues/<str:queue>/purge/", views.QueuePurgeView, "queue_purge"),
+        ("queues/<str:queue>/pause/", views.QueuePauseView, "queue_pause"),
+        ("queues/<str:queue>/resume/", views.QueueResumeView, "queue_resume"),
+        ("runs/<str:task_id>/retry/", views.RetryView, "retry"),
+        ("runs/<str:task_id>/discard/", views.DiscardView, "discard"),
+        ("runs/<str:task_id>/revoke/", views.RevokeView, "revoke"),
+        ("runs/<str:task_id>/terminate/", views.TerminateView, "terminate"),
+        ("retry-by-name/", views.RetryByNameView, "retry_by_name"),
+    )
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        ops = [path(route, wrap(view.as_view(model_admin=self)), name=f"operations_{name}")
+               for route, view, name in self.OPS_URLS]
+        return ops + super().get_urls()
+
+
+@admin.register(FailedTaskRun)
+class FailedTaskRunAdmin(TaskRunAdminBase):
+    """Failed runs not yet discarded; a retried run shows how its latest retry went."""
+
+    list_display = ("short_id", "name", "queue", "state_display", "finished_at", "result",
+                    "worker", "retries")
+    list_filter = (TaskKindFilter, TaskNameFilter, QueueFilter, ("queued_at", QueuedAtFilter))
+    actions = ("retry_selected", "discard_selected")
+    change_list_template = "operations/failed_change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(state=TaskRun.State.FAILURE,
+                                                    discarded_at__isnull=True)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_PERMISSION)
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        waiting = self.get_queryset(request).filter(retried_as__isnull=True)
+        # One index-backed EXISTS per registered task: a DISTINCT over every failure is slow.
+        names = [name for name in registered_task_names() if waiting.filter(name=name).exists()]
+        extra_context = {**(extra_context or {}), "retry_names": names,
+                         "can_retry": self.has_retry_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Retry the selected failed runs", permissions=["retry"])
+    def retry_selected(self, request, queryset):
+        self._selected_action(request, queryset, services.task_runs_retry,
+                              "Sent {count} run(s) again on their original queues.")
+
+    @admin.action(description="Discard the selected failed runs", permissions=["discard"])
+    def discard_selected(self, request, queryset):
+        self._selected_action(request, queryset, services.task_runs_discard,
+                              "Discarded {count} failed run(s).")

@@ -1,0 +1,103 @@
+"""Models of the operations console: the task history and the per-minute counters."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class TaskRun(models.Model):
+    """One task run, from the moment the project enqueues it until it finishes.
+
+    django-celery-results only stores a row once a worker has the task; this history also
+    knows what is still waiting (QUEUED), keeps the routing options needed to retry a run
+    exactly as it was sent, and links a retried run to the run it retries.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        STARTED = "STARTED", "Started"
+        RETRY = "RETRY", "Waiting to retry"
+        SUCCESS = "SUCCESS", "Succeeded"
+        FAILURE = "FAILURE", "Failed"
+        REVOKED = "REVOKED", "Revoked"
+
+    FINISHED_STATES = (State.SUCCESS, State.FAILURE, State.REVOKED)
+
+    task_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255)
+    queue = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    args = models.TextField(blank=True, default="[]", help_text="Positional arguments (JSON)")
+    kwargs = models.TextField(blank=True, default="{}", help_text="Keyword arguments (JSON)")
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Routing and execution options the run was sent with"
+    )
+    worker = models.CharField(max_length=255, blank=True)
+    retries = models.PositiveIntegerField(default=0)
+    result = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    runtime = models.FloatField(null=True, blank=True, help_text="Seconds")
+    parent_id = models.CharField(max_length=255, blank=True)
+    root_id = models.CharField(max_length=255, blank=True)
+    group_id = models.CharField(max_length=255, blank=True)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The failed run this run retries",
+    )
+    retried_as = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The latest run that retried this one",
+    )
+    discarded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-queued_at", "-id")
+        indexes = [
+            models.Index(fields=["-queued_at", "-id"], name="taskrun_queued_idx"),
+            models.Index(fields=["state", "-queued_at", "-id"], name="taskrun_state_idx"),
+            models.Index(fields=["name", "-queued_at"], name="taskrun_name_idx"),
+            models.Index(fields=["queue", "state", "-queued_at"], name="taskrun_queue_idx"),
+            models.Index(fields=["root_id"], name="taskrun_root_idx"),
+            models.Index(fields=["group_id"], name="taskrun_group_idx"),
+        ]
+        permissions = [
+            ("can_retry_tasks", "Can retry failed tasks"),
+            ("can_discard_tasks", "Can discard failed tasks"),
+            ("can_purge_queues", "Can purge queues"),
+            ("can_pause_queues", "Can pause and resume queues"),
+            ("can_revoke_tasks", "Can revoke waiting tasks"),
+            ("can_terminate_tasks", "Can terminate running tasks"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.task_id}] {self.state}"
+
+
+class FailedTaskRun(TaskRun):
+    """The failed runs, as their own admin list (a proxy: same rows, other page)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed task"
+        verbose_name_plural = "failed tasks"
+
+
+class TaskMinuteStat(models.Model):
+    """Finished runs per minute and queue, so charts and metrics never scan the history."""
+
+    minute = models.DateTimeField()
+    queue = models.CharField(max_length=100)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    runtime_sum = models.FloatField(default=0.0)
+    runtime_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["minute", "queue"], name="taskminutestat_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.queue}: {self.succeeded}/{self.failed}"

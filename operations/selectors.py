@@ -1,0 +1,217 @@
+"""Reads for the operations console: queue depths, oldest waiting task, charts, alerts.
+
+Everything here is bounded: Redis reads are one pipeline, the charts read at most 1,440
+minute rows, and nothing counts the task history.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+from kombu.transport.redis import PRIORITY_STEPS, Channel
+
+from backoffice.redis_client import redis_client, redis_status
+from operations.beat import beat_status
+from operations.models import TaskMinuteStat, TaskRun
+from operations.registry import paused_queues, worker_records
+
+RUNNING_LIMIT = 20
+IN_FLIGHT_STATES = (TaskRun.State.QUEUED, TaskRun.State.STARTED, TaskRun.State.RETRY)
+
+
+def queue_names() -> list[str]:
+    return list(settings.CELERY_QUEUE_NAMES)
+
+
+def queue_keys(queue: str) -> list[str]:
+    """The Redis lists kombu keeps for one queue (one per priority step)."""
+    return [queue if not step else f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS]
+
+
+def queue_depths(client=None) -> dict[str, int]:
+    client = client or redis_client()
+    pipe = client.pipeline(transaction=False)
+    for queue in queue_names():
+        for key in queue_keys(queue):
+            pipe.llen(key)
+    lengths = iter(pipe.execute())
+    return {queue: sum(next(lengths) for _ in PRIORITY_STEPS) for queue in queue_names()}
+
+
+def _message_headers(raw: str | None) -> dict:
+    try:
+        return json.loads(raw).get("headers") or {}
+    except (TypeError, ValueError, AttributeError):
+        return {}
+
+
+def oldest_waiting(client=None, *, depths: dict[str, int]) -> dict[str, dict]:
+    """Per non-empty queue: the message next in line (kombu pops from the right)."""
+    client = client or redis_client()
+    waiting = [queue for queue, depth in depths.items() if depth]
+    pipe = client.pipeline(transaction=False)
+    for queue in waiting:
+        for key in queue_keys(queue):
+            pipe.lindex(key, -1)
+    raw = iter(pipe.execute())
+    heads = {}
+    for queue in waiting:
+        candidates = [_message_headers(next(raw)) for _ in PRIORITY_STEPS]
+        head = next((h for h in candidates if h.get("id")), None)
+        if head:
+            heads[queue] = {"task_id": head["id"], "name": head.get("task", "")}
+    queued_at = dict(
+        TaskRun.objects.filter(task_id__in=[h["task_id"] for h in heads.values()])
+        .values_list("task_id", "queued_at")
+    )
+    now = timezone.now()
+    for head in heads.values():
+        when = queued_at.get(head["task_id"])
+        head["queued_at"] = when
+        head["age_seconds"] = round((now - when).total_seconds()) if when else None
+    return heads
+
+
+def throughput(*, now=None) -> dict:
+    """Finished runs per minute over the last hour and the last 24 hours."""
+    now = (now or timezone.now()).replace(second=0, microsecond=0)
+    since = now - timedelta(hours=24) + timedelta(minutes=1)
+    rows = (
+        TaskMinuteStat.objects.filter(minute__gte=since)
+        .values("minute")
+        .annotate(ok=Sum("succeeded"), bad=Sum("failed"))
+    )
+    by_minute = {row["minute"]: (row["ok"], row["bad"]) for row in rows}
+    minutes = [since + timedelta(minutes=i) for i in range(24 * 60)]
+    local = [timezone.localtime(m) for m in minutes]
+    ok = [by_minute.get(m, (0, 0))[0] for m in minutes]
+    bad = [by_minute.get(m, (0, 0))[1] for m in minutes]
+    return {
+        "hour": {"labels": [m.strftime("%H:%M") for m in local[-60:]], "ok": ok[-60:],
+                 "failed": bad[-60:]},
+        "day": {"labels": [m.strftime("%H:%M") for m in local], "ok": ok, "failed": bad},
+        "totals": {"hour_ok": sum(ok[-60:]), "hour_failed": sum(bad[-60:]),
+                   "day_ok": sum(ok), "day_failed": sum(bad)},
+    }
+
+
+def running_runs(limit: int = RUNNING_LIMIT) -> list[TaskRun]:
+    """The most recent runs a worker has started and not finished (index on state)."""
+    return list(TaskRun.objects.filter(state=TaskRun.State.STARTED)
+                .only("task_id", "name", "queue", "state", "worker", "started_at",
+                      "queued_at")[:limit])
+
+
+def _alerts(*, queues: list[dict], workers: list[dict]) -> list[dict]:
+    alerts = []
+    online = [w for w in workers if w["online"]]
+    if not online:
+        alerts.append({"level": "danger", "text": "No worker is online: nothing is being run."})
+    limit = settings.OPS_QUEUE_WAIT_ALERT_SECONDS
+    for queue in queues:
+        name = queue["name"]
+        if queue["paused"]:
+            alerts.append({"level": "warning", "text": f"Queue {name} is paused "
+                           f"({queue['depth']} waiting)."})
+        elif online and not queue["served_by"]:
+            alerts.append({"level": "danger", "text": f"No worker serves queue {name}."})
+        age = (queue["oldest"] or {}).get("age_seconds")
+        if age is not None and age > limit:
+            alerts.append({"level": "warning", "text": f"Queue {name}: the oldest task has "
+                           f"waited {age} s (limit {limit} s)."})
+    return alerts
+
+
+def ops_overview() -> dict:
+    """Everything the overview shows. When Redis is down it says so and reads only the DB."""
+    broker = redis_status()
+    data = {"broker": broker, "checked_at": timezone.now(), "throughput": throughput(),
+            "queues": [], "workers": [], "alerts": [], "running": running_runs()}
+    if not broker["ok"]:
+        data["alerts"].append({"level": "danger", "text": "The broker (Redis) is unreachable: "
+                               f"{broker['error']}. Nothing can be queued or run."})
+        data["beat"] = {"ok": False, "error": "broker unreachable"}
+        return data
+    client = redis_client()
+    try:
+        depths = queue_depths(client)
+        oldest = oldest_waiting(client, depths=depths)
+        workers = worker_records(client)
+        paused = paused_queues(client)
+    except Exception as exc:  # Redis went away between the ping and the reads
+        data["broker"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        data["alerts"].append({"level": "danger", "text": f"The broker failed: {exc}"})
+        data["beat"] = {"ok": False, "error": "broker unreachable"}
+        return data
+    data["beat"] = beat_status(broker_ok=True)
+    data["workers"] = workers
+    data["queues"] = [
+        {"name": q, "depth": depths[q], "oldest": oldest.get(q), "paused": q in paused,
+         "served_by": [w["hostname"] for w in workers if w["online"] and q in w["queues"]]}
+        for q in queue_names()
+    ]
+    data["alerts"] = _alerts(queues=data["queues"], workers=workers)
+    if not data["beat"]["ok"]:
+        data["alerts"].append({"level": "warning",
+                               "text": f"Beat (scheduler): {data['beat']['error']}."})
+    data["workers_online"] = sum(1 for w in workers if w["online"])
+    return data
+
+
+def workflow_runs(*, task_id: str) -> dict | None:
+    """The chain, group or chord that `task_id` belongs to: every member and its state."""
+    run = TaskRun.objects.filter(task_id=task_id).first()
+    if run is None:
+        return None
+    root = run.root_id or run.task_id
+    members = list(TaskRun.objects.filter(Q(root_id=root) | Q(task_id=root))[:500])
+    groups = {m.group_id for m in members if m.group_id}
+    if groups:
+        known = {m.pk for m in members}
+        members += [m for m in TaskRun.objects.filter(group_id__in=groups)[:500]
+                    if m.pk not in known]
+    members.sort(key=lambda m: (m.queued_at, m.pk))
+    if any(m.options.get("in_chord") for m in members):
+        kind = "chord"
+    elif groups:
+        kind = "group"
+    elif len(members) > 1:
+        kind = "chain"
+    else:
+        kind = "single task"
+    states = {}
+    for member in members:
+        states[member.state] = states.get(member.state, 0) + 1
+    return {"run": run, "root_id": root, "kind": kind, "members": members,
+            "groups": sorted(groups), "states": states}
+
+
+def metrics_snapshot() -> dict:
+    """Numbers for /metrics: queue depths, workers, runs by state (24 h), runtimes."""
+    since = timezone.now() - timedelta(hours=24)
+    per_queue = (
+        TaskMinuteStat.objects.filter(minute__gte=since).values("queue")
+        .annotate(ok=Sum("succeeded"), bad=Sum("failed"), rt=Sum("runtime_sum"),
+                  n=Sum("runtime_count"))
+    )
+    in_flight = dict(
+        TaskRun.objects.filter(queued_at__gte=since, state__in=IN_FLIGHT_STATES)
+        .order_by().values("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    snapshot = {"per_queue": list(per_queue), "depths": {}, "workers_online": None,
+                "beat_last_tick": None, "broker_up": False, "in_flight": in_flight}
+    broker = redis_status()
+    if broker["ok"]:
+        client = redis_client()
+        snapshot["broker_up"] = True
+        snapshot["depths"] = queue_depths(client)
+        snapshot["workers_online"] = sum(1 for w in worker_records(client) if w["online"])
+        beat = beat_status(broker_ok=True)
+        snapshot["beat_last_tick"] = beat.get("last_heartbeat")
+    snapshot["scraped_at"] = time.time()
+    return snapshot

@@ -1,0 +1,101 @@
+"""Broker or workers down: the console says so plainly and quickly; it never hangs or 500s.
+
+Speed is measured in bench/; here a short pytest timeout only guards against a hang.
+"""
+
+import json
+import subprocess
+import time
+
+import pytest
+import redis
+from django.urls import reverse
+
+from backoffice.launcher import redis_server_binary
+from operations.models import TaskRun
+from operations.registry import WORKERS_KEY
+from operations.tests.ops_support import operator
+from tests.processes import free_port
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(30), pytest.mark.slow]
+
+
+@pytest.fixture
+def broker_down(settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def private_redis(settings):
+    """A Redis of this test's own, on a free port: no worker has ever announced itself."""
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary")
+    port = free_port()
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url, decode_responses=True)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.05)
+    settings.REDIS_URL = url
+    yield client
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_broker_down_every_page_answers_and_says_so(client, broker_down):
+    client.force_login(operator())
+    run = TaskRun.objects.create(task_id="f-1", name="maintenance.tasks.fail", state="FAILURE")
+    overview = client.get(reverse("admin:operations_overview"))
+    assert overview.status_code == 200
+    assert "The broker (Redis) is unreachable" in overview.text
+    assert "Queue depths are unknown while the broker is unreachable" in overview.text
+    partial = client.get(reverse("admin:operations_overview") + "?partial=1")
+    assert partial.status_code == 200 and "unreachable" in partial.text
+    for url in (reverse("admin:operations_taskrun_changelist"),
+                reverse("admin:operations_failedtaskrun_changelist"),
+                reverse("admin:operations_workflow", args=[run.task_id])):
+        assert client.get(url).status_code == 200
+    purge = client.get(reverse("admin:operations_queue_purge", args=["default"]))
+    assert purge.status_code == 200 and "unreachable" in purge.text
+
+
+def test_broker_down_actions_refuse_and_change_nothing(client, broker_down):
+    client.force_login(operator())
+    run = TaskRun.objects.create(task_id="f-2", name="maintenance.tasks.fail", state="FAILURE")
+    for url in (reverse("admin:operations_retry", args=[run.task_id]),
+                reverse("admin:operations_queue_purge", args=["default"]),
+                reverse("admin:operations_queue_pause", args=["default"])):
+        response = client.post(url, follow=True)
+        assert response.status_code == 200
+        assert "The broker (Redis) is unreachable" in response.text
+        assert "nothing was changed" in response.text
+    run.refresh_from_db()
+    assert run.retried_as is None
+    assert TaskRun.objects.count() == 1
+
+
+def test_workers_down_the_overview_says_no_worker_is_online(client, private_redis):
+    client.force_login(operator())
+    overview = client.get(reverse("admin:operations_overview"))
+    assert overview.status_code == 200
+    assert "No worker is online" in overview.text
+    assert 'id="ops-no-workers"' in overview.text
+
+    gone = {"hostname": "gone@host", "queues": ["default"], "heartbeat_at": time.time() - 120,
+            "started_at": time.time() - 600, "active": 0, "processed": 5}
+    private_redis.hset(WORKERS_KEY, "gone@host", json.dumps(gone))
+    overview = client.get(reverse("admin:operations_overview"))
+    assert 'data-worker="gone@host" data-online="0"' in overview.text
+    assert "No worker is online: nothing is being run." in overview.text

@@ -1,0 +1,191 @@
+"""Operations console pages in the admin: overview, workflow, and the POST-only actions.
+
+Views are HTTP glue: they check the named permission, call a selector or a service, and
+show the service's sentence. Every state change is a POST with CSRF.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import TemplateView
+from unfold.views import UnfoldModelAdminViewMixin
+
+from operations import selectors, services
+from operations.models import TaskRun
+from operations.permissions import ACTION_PERMISSIONS, VIEW_PERMISSION, user_can
+
+
+def _chart(series: dict) -> str:
+    return json.dumps({
+        "labels": series["labels"],
+        "datasets": [
+            {"label": "Succeeded", "data": series["ok"], "backgroundColor": "#16a34a",
+             "borderColor": "#16a34a", "pointRadius": 0},
+            {"label": "Failed", "data": series["failed"], "backgroundColor": "#dc2626",
+             "borderColor": "#dc2626", "pointRadius": 0},
+        ],
+    })
+
+
+class OverviewView(UnfoldModelAdminViewMixin, TemplateView):
+    """Workers, queues, charts, beat and alerts; the page re-fetches its body every 5 s."""
+
+    title = "Operations overview"
+    permission_required = (VIEW_PERMISSION,)
+    template_name = "operations/overview.html"
+
+    def get_template_names(self):
+        if self.request.GET.get("partial"):
+            return ["operations/_overview_body.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        data = selectors.ops_overview()
+        can = user_can(self.request.user)
+        context.update(ops=data, can=can, allowed={name for name, ok in can.items() if ok},
+                       chart_hour=_chart(data["throughput"]["hour"]),
+                       chart_day=_chart(data["throughput"]["day"]),
+                       failed_url=reverse("admin:operations_failedtaskrun_changelist"),
+                       history_url=reverse("admin:operations_taskrun_changelist"))
+        return context
+
+
+class WorkflowView(UnfoldModelAdminViewMixin, TemplateView):
+    """A chain, group or chord: every member and its state, together."""
+
+    title = "Workflow"
+    permission_required = (VIEW_PERMISSION,)
+    template_name = "operations/workflow.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        workflow = selectors.workflow_runs(task_id=kwargs["task_id"])
+        if workflow is None:
+            raise Http404("No task run with this id is known.")
+        context.update(workflow=workflow, can=user_can(self.request.user),
+                       title=f"Workflow: {workflow['kind']}")
+        return context
+
+
+class OpsActionView(UnfoldModelAdminViewMixin, View):
+    """A POST that calls one service and comes back with its message."""
+
+    http_method_names = ["post"]
+    title = "Operations"
+
+    def next_url(self) -> str:
+        url = self.request.POST.get("next") or ""
+        if url and url_has_allowed_host_and_scheme(url, {self.request.get_host()},
+                                                   self.request.is_secure()):
+            return url
+        return reverse("admin:operations_overview")
+
+    def post(self, request, **kwargs):
+        try:
+            message = self.perform(**kwargs)
+        except services.OpsError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, message)
+        return redirect(self.next_url())
+
+    def perform(self, **kwargs) -> str:  # pragma: no cover - subclasses implement it
+        raise NotImplementedError
+
+
+def _workers(names: list[str]) -> str:
+    return ", ".join(names) if names else "no worker was online to answer"
+
+
+class QueuePurgeView(OpsActionView):
+    """GET: confirmation with the number of waiting messages. POST: purge."""
+
+    http_method_names = ["get", "post"]
+    permission_required = (ACTION_PERMISSIONS["purge"],)
+    title = "Purge queue"
+
+    def get(self, request, queue):
+        if queue not in selectors.queue_names():
+            raise Http404("Unknown queue.")
+        context = self.get_context_data(queue=queue)
+        context["title"] = f"Purge queue {queue}"
+        try:
+            context["depth"] = selectors.queue_depths()[queue]
+        except Exception as exc:
+            context["error"] = f"The broker (Redis) is unreachable ({exc})."
+        return TemplateResponse(request, "operations/purge_confirm.html", context)
+
+    def perform(self, queue):
+        count = services.queue_purge(queue=queue)
+        return f"Purged {count} waiting message(s) from queue {queue}."
+
+
+class QueuePauseView(OpsActionView):
+    permission_required = (ACTION_PERMISSIONS["pause"],)
+
+    def perform(self, queue):
+        workers = services.queue_pause(queue=queue, username=self.request.user.get_username())
+        return f"Queue {queue} is paused; stopped consuming it: {_workers(workers)}."
+
+
+class QueueResumeView(OpsActionView):
+    permission_required = (ACTION_PERMISSIONS["pause"],)
+
+    def perform(self, queue):
+        workers = services.queue_resume(queue=queue)
+        return f"Queue {queue} is resumed; consuming it again: {_workers(workers)}."
+
+
+class RunActionView(OpsActionView):
+    def run(self, task_id) -> TaskRun:
+        return get_object_or_404(TaskRun, task_id=task_id)
+
+
+class RetryView(RunActionView):
+    permission_required = (ACTION_PERMISSIONS["retry"],)
+
+    def perform(self, task_id):
+        retry = services.task_run_retry(task_run=self.run(task_id))
+        return f"Sent {retry.name} again on queue {retry.queue} as {retry.task_id}."
+
+
+class DiscardView(RunActionView):
+    permission_required = (ACTION_PERMISSIONS["discard"],)
+
+    def perform(self, task_id):
+        services.task_runs_discard(task_runs=[self.run(task_id)])
+        return f"Discarded failed run {task_id}."
+
+
+class RevokeView(RunActionView):
+    permission_required = (ACTION_PERMISSIONS["revoke"],)
+
+    def perform(self, task_id):
+        run = services.task_revoke(task_id=task_id)
+        return f"Revoked {run.name} [{task_id}]: {run.result}."
+
+
+class TerminateView(RunActionView):
+    permission_required = (ACTION_PERMISSIONS["terminate"],)
+
+    def perform(self, task_id):
+        workers = services.task_terminate(task_id=task_id)
+        return f"Asked to terminate {task_id}; acknowledged by: {_workers(workers)}."
+
+
+class RetryByNameView(OpsActionView):
+    permission_required = (ACTION_PERMISSIONS["retry"],)
+
+    def perform(self):
+        name = self.request.POST.get("name", "").strip()
+        count = services.task_runs_retry_by_name(name=name)
+        return f"Sent {count} failed run(s) of {name} again, in batches."
