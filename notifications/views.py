@@ -177,11 +177,16 @@ def send_test(request, pk):
 
 def delivery_context(request, notification: Notification) -> dict:
     """What the delivery card of a notification shows: progress, recipients, buttons."""
+    progress = notification_progress(notification)
+    total = progress["counts"]["total"]
     return {
         "original": notification,
         "can_send": request.user.has_perm(SEND_PERMISSION),
-        "recipients": recipient_summary(notification),
-        "progress": notification_progress(notification),
+        # Once the deliveries exist they are the recipients: no re-reading of the audience
+        # (a pasted list can be long) on every poll.
+        "recipients": {"valid": total, "invalid": 0, "duplicates": 0} if total
+        else recipient_summary(notification),
+        "progress": progress,
         "stalled_since": notification_stalled_since(notification),
         "schedule_form": ScheduleForm(),
         "deliveries_url": reverse("admin:notifications_delivery_changelist"),

@@ -36,6 +36,11 @@ def change_url(notification):
     return reverse("admin:notifications_notification_change", args=[notification.pk])
 
 
+@pytest.fixture
+def queue_held(only_our_workers):
+    """The broker's queues as the test leaves them: no running worker takes from them."""
+
+
 def bulk_queue_depth() -> int:
     with app.connection_for_write() as connection:
         return connection.default_channel.queue_declare("bulk").message_count
@@ -90,7 +95,7 @@ def test_a_group_audience_counts_users_unsubscribed_and_suppressed(client, opera
     assert (breakdown["unsubscribed"], breakdown["suppressed"]) == (1, 1)
 
 
-def test_cancel_and_an_unconfirmed_post_change_nothing(client, operator):
+def test_cancel_and_an_unconfirmed_post_change_nothing(client, operator, queue_held):
     notification = Notification.objects.create(subject="S", text_body="t")
     client.force_login(operator)
     depth = bulk_queue_depth()
@@ -103,7 +108,7 @@ def test_cancel_and_an_unconfirmed_post_change_nothing(client, operator):
     assert bulk_queue_depth() == depth
 
 
-def test_confirming_twice_starts_one_send(client, operator):
+def test_confirming_twice_starts_one_send(client, operator, queue_held):
     User.objects.create_user("reader", "reader@example.com", "x")
     notification = Notification.objects.create(subject="Once", text_body="t")
     client.force_login(operator)
@@ -124,7 +129,8 @@ def test_confirming_twice_starts_one_send(client, operator):
     assert 'id="confirm-submit"' not in page.content.decode()
 
 
-def test_without_the_send_permission_it_is_403_and_nothing_changes(client, auditor):
+def test_without_the_send_permission_it_is_403_and_nothing_changes(client, auditor,
+                                                                   queue_held):
     notification = Notification.objects.create(subject="S", text_body="t")
     client.force_login(auditor)
     depth = bulk_queue_depth()
