@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 from unfold.views import UnfoldModelAdminViewMixin
@@ -135,11 +136,16 @@ class BackupRestoreView(UnfoldModelAdminViewMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         backup = get_object_or_404(Backup, pk=self.kwargs["pk"])
-        context["backup"] = backup
+        started = timezone.localtime(backup.started_at)
+        context.update(
+            backup=backup, title=f"Restore the backup of {started:%Y-%m-%d %H:%M:%S}", danger=True,
+            confirm_label="Yes, replace these tables", refusal_id="restore-error",
+            cancel_url=reverse("admin:maintenance_backup_changelist"),
+        )
         try:
             context["plan"] = restore_plan(backup)
         except BackupError as exc:
-            context["restore_error"] = str(exc)
+            context["refusal"] = f"This backup cannot be restored: {exc}"
         return context
 
     def post(self, request, pk):
