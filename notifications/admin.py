@@ -1,15 +1,14 @@
 """Email in the admin: transactional emails (read-only, with attempts) and notifications."""
 
 from django.contrib import admin
-from django.urls import path, reverse
+from django.urls import path
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
 from notifications import views
-from notifications.audience import recipient_summary
-from notifications.forms import NotificationForm, ScheduleForm, SuppressionForm
+from notifications.forms import AUDIENCE_FIELDS, NotificationForm, SuppressionForm
 from notifications.models import (
     Delivery,
     EmailAttempt,
@@ -18,11 +17,7 @@ from notifications.models import (
     Suppression,
     TransactionalEmail,
 )
-from notifications.selectors import (
-    notification_preview,
-    notification_progress,
-    notification_stalled_since,
-)
+from notifications.selectors import notification_preview, with_delivery_counts
 
 
 class EmailAttemptInline(RecordAdminMixin, TabularInline):
@@ -58,8 +53,9 @@ class NotificationAdmin(ModelAdmin):
     """Compose, preview and send. The buttons are POST forms handled by notifications.views."""
 
     form = NotificationForm
-    list_display = ("subject", "topic", "audience", "status", "scheduled_at", "created_by",
-                    "created_at", "finished_at")
+    list_display = ("subject", "topic", "audience", "status", "sent", "failed", "recipients",
+                    "scheduled_at", "created_by", "created_at", "finished_at")
+    list_select_related = ("created_by",)
     list_filter = ("status", "topic", "audience", ("created_at", RangeDateTimeFilter))
     list_filter_submit = True
     search_fields = ("subject",)
@@ -73,13 +69,42 @@ class NotificationAdmin(ModelAdmin):
                                  "skip_invalid")}),
         ("State", {"fields": readonly_fields}),
     )
+    # Each audience shows only its own fields; NotificationForm refuses the others.
+    conditional_fields = {field: f"audience == '{audience}'"
+                          for field, audience in AUDIENCE_FIELDS.items()}
     change_form_outer_before_template = "notifications/admin/notification_panel.html"
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return with_delivery_counts(super().get_queryset(request))
+
+    @admin.display(description="sent")
+    def sent(self, obj):
+        return obj.sent_count
+
+    @admin.display(description="failed")
+    def failed(self, obj):
+        return obj.failed_count
+
+    @admin.display(description="recipients")
+    def recipients(self, obj):
+        return obj.total_count
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Read-only: the fields of the saved audience only.
+        hidden = {field for field, audience in AUDIENCE_FIELDS.items()
+                  if audience != obj.audience}
+        return [(name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
+                for name, options in fieldsets]
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
         routes = [
-            ("send", views.send_now), ("schedule", views.schedule), ("cancel", views.cancel),
+            ("send", views.SendConfirmView.as_view(model_admin=self)),
+            ("schedule", views.schedule), ("cancel", views.cancel),
             ("retry-failed", views.retry_failed), ("send-test", views.send_test),
             ("resume", views.resume), ("progress", views.progress),
         ]
@@ -103,16 +128,10 @@ class NotificationAdmin(ModelAdmin):
         notification = self.get_object(request, object_id)
         extra = extra_context or {}
         if notification is not None:
-            extra.update(
-                can_send=request.user.has_perm(views.SEND_PERMISSION),
-                recipients=recipient_summary(notification),
-                progress=notification_progress(notification),
-                stalled_since=notification_stalled_since(notification),
-                schedule_form=ScheduleForm(),
-                deliveries_url=reverse("admin:notifications_delivery_changelist"),
-                preview=notification_preview(notification, request.GET.get("preview_as", ""),
-                                             fallback_user=request.user),
-            )
+            extra.update(views.delivery_context(request, notification))
+            extra.pop("original")  # the admin sets its own
+            extra["preview"] = notification_preview(
+                notification, request.GET.get("preview_as", ""), fallback_user=request.user)
         return super().change_view(request, object_id, form_url, extra)
 
 

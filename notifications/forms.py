@@ -12,6 +12,11 @@ from notifications.personalise import compile_template
 
 Audience = Notification.Audience
 SHOW_INVALID = 5
+# The audience each field belongs to; the compose page shows it only for that audience.
+AUDIENCE_FIELDS = {"groups": Audience.GROUPS, "users": Audience.USERS,
+                   "addresses": Audience.ADDRESSES, "skip_invalid": Audience.ADDRESSES}
+CHOSEN_FIELDS = {"groups": "groups are chosen", "users": "users are chosen",
+                 "addresses": "addresses are pasted"}
 
 
 class NotificationForm(forms.ModelForm):
@@ -56,6 +61,7 @@ class NotificationForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         audience = cleaned.get("audience")
+        self._check_unrelated_fields(cleaned, audience)
         if audience == Audience.GROUPS and not cleaned.get("groups"):
             self.add_error("groups", "Choose at least one group for this audience.")
         if audience == Audience.USERS and not cleaned.get("users"):
@@ -66,6 +72,18 @@ class NotificationForm(forms.ModelForm):
                 cleaned.get("text_body") or "").strip():
             raise forms.ValidationError("Write the message: an HTML body or a text body.")
         return cleaned
+
+    def _check_unrelated_fields(self, cleaned, audience):
+        """Refuse groups, users or addresses that the chosen audience would ignore."""
+        for field, what in CHOSEN_FIELDS.items():
+            value = cleaned.get(field)
+            has_value = value.strip() if isinstance(value, str) else value
+            if audience and has_value and AUDIENCE_FIELDS[field] != audience:
+                self.add_error("audience", (
+                    f"{what.capitalize()}, but the audience is “{Audience(audience).label}”, "
+                    f"which does not use them. Clear them (choose “"
+                    f"{Audience(AUDIENCE_FIELDS[field]).label}” to see them), or pick that "
+                    "audience."))
 
     def _check_addresses(self, cleaned):
         parsed = parse_addresses(cleaned.get("addresses", ""))

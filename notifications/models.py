@@ -37,10 +37,10 @@ class TransactionalEmail(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_smtp_code = models.PositiveSmallIntegerField("last SMTP code", null=True, blank=True)
     last_error = models.TextField(blank=True)
-    message_id = models.CharField(max_length=255, blank=True)
-    task_id = models.CharField(max_length=255, blank=True)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
+    task_id = models.CharField("task ID", max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -80,7 +80,7 @@ class EmailAttempt(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    smtp_code = models.PositiveSmallIntegerField("SMTP code", null=True, blank=True)
     error = models.TextField(blank=True)
     worker = models.CharField(max_length=255, blank=True)
 
@@ -155,7 +155,7 @@ class Notification(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    send_id = models.CharField(max_length=32, blank=True,
+    send_id = models.CharField("send ID", max_length=32, blank=True,
                                help_text="the current send (a start or a retry)")
     prepared_at = models.DateTimeField(null=True, blank=True,
                                        help_text="when this send's deliveries were created")
@@ -196,10 +196,10 @@ class Delivery(models.Model):
     email = models.CharField(max_length=254)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    last_smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_smtp_code = models.PositiveSmallIntegerField("last SMTP code", null=True, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=255, blank=True)
+    message_id = models.CharField("Message-ID", max_length=255, blank=True)
     claim = models.CharField(max_length=36, blank=True, help_text="batch run that holds the row")
     lease_until = models.DateTimeField(null=True, blank=True,
                                        help_text="the claim expires then unless renewed")

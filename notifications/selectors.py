@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications.claims import claimable
@@ -21,24 +22,60 @@ def delivery_counts(notification_id: int) -> dict:
     return counts
 
 
+def _delivery_count(**filters) -> Coalesce:
+    rows = (Delivery.objects.filter(notification_id=OuterRef("pk"), **filters).order_by()
+            .values("notification_id").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+def with_delivery_counts(notifications):
+    """`notifications` annotated with sent_count, failed_count and total_count: one
+    indexed count per row shown, in the same query as the rows."""
+    return notifications.annotate(
+        sent_count=_delivery_count(status=DStatus.SENT),
+        failed_count=_delivery_count(status=DStatus.FAILED),
+        total_count=_delivery_count(),
+    )
+
+
 def skipped_reasons(notification_id: int) -> dict[str, int]:
     """Skipped deliveries by reason ("unsubscribed from announcements", "cancelled", ...)."""
     return dict(Delivery.objects.filter(notification_id=notification_id, status=DStatus.SKIPPED)
                 .order_by().values_list("last_error").annotate(n=Count("pk")))
 
 
+FINAL_STATUSES = frozenset({Notification.Status.SENT, Notification.Status.PARTIALLY_FAILED,
+                            Notification.Status.FAILED, Notification.Status.CANCELLED})
+
+
+def send_phase(notification: Notification) -> str:
+    """Where the current send is, in words: a started send waits for a worker to issue it
+    ("Queued"), then makes its recipient list ("Preparing"), then sends."""
+    Status = Notification.Status
+    if notification.status != Status.SENDING:
+        return notification.get_status_display()
+    if notification.dispatched_at is None:
+        return "Queued: waiting for a worker"
+    if notification.prepared_at is None:
+        return "Preparing the recipient list"
+    return notification.get_status_display()
+
+
 def notification_progress(notification: Notification) -> dict:
-    """Counts by delivery status and percentages for the progress bar."""
+    """Counts by delivery status, percentages for the progress bar, and whether the page
+    keeps polling: while a send is scheduled, queued or sending; not once it is final."""
     counts = delivery_counts(notification.pk)
     total = counts["total"] or 1
+    in_flight = notification.status in (Notification.Status.SENDING,
+                                         Notification.Status.SCHEDULED)
     return {
         "status": notification.status,
-        "status_display": notification.get_status_display(),
+        "status_display": send_phase(notification),
         "counts": counts,
         "percent": {key: round(100.0 * counts[key] / total, 2)
                     for key in ("sent", "failed", "skipped", "pending", "sending")},
-        "done": notification.status not in (Notification.Status.SENDING,
-                                            Notification.Status.SCHEDULED),
+        "final": notification.status in FINAL_STATUSES,
+        "done": not in_flight,
         "stalled": notification_stalled_since(notification) is not None,
     }
 
@@ -127,3 +164,25 @@ def notification_preview(notification: Notification, chosen: str = "",
         return {"recipient": recipient, "error": " ".join(exc.messages)}
     return {"recipient": recipient, "subject": subject, "text": text, "html": html,
             "chosen": chosen}
+
+
+def send_outcome(*, status: str, sent: int, failed: int, skipped: int) -> str:
+    """How a finished send ended, in one sentence ("Sent to 1,480 of 1,500 recipients;
+    20 failed.") rather than a status code. Skipped recipients are left out of the total."""
+    attempted = sent + failed
+    people = "recipient" if attempted == 1 else "recipients"
+    if status == Notification.Status.CANCELLED:
+        sentence = f"Cancelled after sending to {sent:,} of {attempted:,} {people}."
+    elif not attempted:
+        sentence = "Nobody was sent it: there were no recipients to send to."
+    elif not failed:
+        sentence = f"Sent to all {attempted:,} {people}." if attempted > 1 else \
+            "Sent to the one recipient."
+    elif not sent:
+        sentence = f"Not delivered: all {attempted:,} {people} failed." if attempted > 1 else \
+            "Not delivered: the one recipient failed."
+    else:
+        sentence = f"Sent to {sent:,} of {attempted:,} {people}; {failed:,} failed."
+    if skipped:
+        sentence += f" {skipped:,} more {'was' if skipped == 1 else 'were'} left out."
+    return sentence

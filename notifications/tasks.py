@@ -124,17 +124,14 @@ def finalize_notification(batch_results, notification_id: int) -> dict:
     """Chord callback: final status from the rows, then tell the admins (once)."""
     summary = bulk.notification_finalise(notification_id=notification_id)
     if summary["finished_now"]:
-        subject = Notification.objects.values_list("subject", flat=True).get(
-            pk=notification_id)
-        send_admin_notification.delay(
-            f"Notification finished: {subject}"[:150],
-            f"{summary['sent_count']} sent, {summary['failed_count']} failed, "
-            f"{summary['skipped_count']} skipped of {summary['total']} "
-            f"(status: {summary['status']})."
-            + "".join(f"\nSkipped, {reason or 'no reason'}: {count}"
-                      for reason, count in summary["skipped_reasons"].items()),
-        )
+        send_notification_finished_email.delay(notification_id)
     return summary
+
+
+@shared_task(name="notifications.tasks.send_notification_finished_email")
+def send_notification_finished_email(notification_id: int) -> dict:
+    """Tell the admins, in words, how a bulk send ended."""
+    return admin_mail.notification_finished_notify(notification_id=notification_id)
 
 
 @shared_task(bind=True, name="notifications.tasks.retry_failed_deliveries", acks_late=True)

@@ -4,14 +4,18 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import TemplateView
 from kombu.exceptions import OperationalError as BrokerUnreachable
+from unfold.views import UnfoldModelAdminViewMixin
 
 from notifications import lifecycle
+from notifications.audience import audience_breakdown, recipient_summary
 from notifications.forms import ScheduleForm
 from notifications.models import Notification
-from notifications.selectors import notification_progress
+from notifications.selectors import notification_progress, notification_stalled_since
 from notifications.tasks import (
     resume_notification,
     retry_failed_deliveries,
@@ -58,12 +62,54 @@ def _start(request, pk, *, start, task, started: str):
     return redirect(_change_url(pk))
 
 
-@require_POST
-def send_now(request, pk):
-    _require_send(request)
-    return _start(request, pk, start=lifecycle.notification_start,
-                  task=send_bulk_notifications,
-                  started="Sending started: progress updates below.")
+class SendConfirmView(UnfoldModelAdminViewMixin, TemplateView):
+    """GET: what Send now would do, in numbers. POST (confirmed): start the send, once."""
+
+    title = "Send notification"
+    permission_required = (SEND_PERMISSION,)
+    template_name = "notifications/admin/send_confirm.html"
+    http_method_names = ["get", "post"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        notification = get_object_or_404(Notification, pk=self.kwargs["pk"])
+        breakdown = audience_breakdown(notification)
+        refusal = ""
+        if notification.status not in (Notification.Status.DRAFT,
+                                        Notification.Status.SCHEDULED):
+            refusal = lifecycle.state_problem(notification)
+        elif not breakdown["recipients"]:
+            refusal = "No one would receive it: every address is excluded or the audience " \
+                      "is empty."
+        context.update(
+            original=notification, breakdown=breakdown, confirm_error=refusal,
+            page_id="send-confirm", confirm_attrs={"id": "confirm-submit"},
+            audience_detail=_audience_detail(notification),
+            cancel_url=_change_url(notification.pk),
+            title=f"Send “{notification.subject}”",
+            confirm_label=f"Send now to {breakdown['recipients']:,} "
+                          f"recipient{'' if breakdown['recipients'] == 1 else 's'}",
+        )
+        return context
+
+    def post(self, request, pk):
+        if request.POST.get("confirm") != "yes":
+            messages.warning(request, "Not sent; nothing changed.")
+            return redirect(_change_url(pk))
+        return _start(request, pk, start=lifecycle.notification_start,
+                      task=send_bulk_notifications,
+                      started="Sending started: progress updates below.")
+
+
+def _audience_detail(notification: Notification) -> str:
+    """The audience in words, with the chosen groups or users."""
+    label = notification.get_audience_display()
+    if notification.audience == Notification.Audience.GROUPS:
+        names = ", ".join(notification.groups.order_by("name").values_list("name", flat=True))
+        return f"{label}: {names}"
+    if notification.audience == Notification.Audience.USERS:
+        return f"{label} ({notification.users.count()} chosen)"
+    return label
 
 
 @require_POST
@@ -130,8 +176,31 @@ def send_test(request, pk):
     return redirect(_change_url(pk))
 
 
+def delivery_context(request, notification: Notification) -> dict:
+    """What the delivery card of a notification shows: progress, recipients, buttons."""
+    progress = notification_progress(notification)
+    total = progress["counts"]["total"]
+    return {
+        "original": notification,
+        "can_send": request.user.has_perm(SEND_PERMISSION),
+        # Once the deliveries exist they are the recipients: no re-reading of the audience
+        # (a pasted list can be long) on every poll.
+        "recipients": {"valid": total, "invalid": 0, "duplicates": 0} if total
+        else recipient_summary(notification),
+        "progress": progress,
+        "stalled_since": notification_stalled_since(notification),
+        "schedule_form": ScheduleForm(),
+        "deliveries_url": reverse("admin:notifications_delivery_changelist"),
+    }
+
+
 @require_GET
 def progress(request, pk):
+    """The delivery card as HTML (`?partial=1`, what the page polls) or the progress as JSON."""
     if not request.user.has_perm("notifications.view_notification"):
         raise PermissionDenied
-    return JsonResponse(notification_progress(get_object_or_404(Notification, pk=pk)))
+    notification = get_object_or_404(Notification, pk=pk)
+    if request.GET.get("partial"):
+        return TemplateResponse(request, "notifications/admin/_delivery_card.html",
+                                delivery_context(request, notification))
+    return JsonResponse(notification_progress(notification))

@@ -38,7 +38,8 @@ class TaskRun(models.Model):
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    runtime = models.FloatField(null=True, blank=True, help_text="Seconds")
+    runtime = models.FloatField("run time (seconds)", null=True, blank=True,
+                                help_text="from the start of the run to its end")
     parent_id = models.CharField(max_length=255, blank=True)
     root_id = models.CharField(max_length=255, blank=True)
     group_id = models.CharField(max_length=255, blank=True)

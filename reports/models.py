@@ -18,8 +18,8 @@ class ApiRequest(models.Model):
         related_name="api_requests", db_constraint=False,
         db_index=False,  # partial index below: most logged requests are anonymous
     )
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    duration_ms = models.FloatField()
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    duration_ms = models.FloatField("duration (ms)")
 
     class Meta:
         ordering = ["-timestamp"]
@@ -55,17 +55,19 @@ class DailyReport(models.Model):
     total_requests = models.PositiveIntegerField(default=0)
     successful_requests = models.PositiveIntegerField(default=0, help_text="2xx and 3xx")
     failed_requests = models.PositiveIntegerField(default=0, help_text="4xx and 5xx")
-    success_rate = models.FloatField(default=0.0, help_text="percent of requests that succeeded")
+    success_rate = models.FloatField("success rate (%)", default=0.0,
+                                     help_text="percent of requests that succeeded")
     unique_users = models.PositiveIntegerField(default=0)
-    unique_ips = models.PositiveIntegerField(default=0)
-    avg_response_time = models.FloatField(default=0.0, help_text="milliseconds")
-    p95_response_time = models.FloatField(default=0.0, help_text="milliseconds (nearest rank)")
+    unique_ips = models.PositiveIntegerField("unique IPs", default=0)
+    avg_response_time = models.FloatField("average response time (ms)", default=0.0)
+    p95_response_time = models.FloatField("95th percentile response time (ms)", default=0.0,
+                                          help_text="nearest rank")
     status_codes = models.JSONField(default=dict, blank=True, help_text="status code → count")
     top_endpoints = models.JSONField(default=list, blank=True)
     top_users = models.JSONField(default=list, blank=True)
     generated_at = models.DateTimeField()
     generated_by = models.CharField(max_length=100, blank=True, help_text="task, command or user")
-    task_id = models.CharField(max_length=255, blank=True)
+    task_id = models.CharField("task ID", max_length=255, blank=True)
 
     class Meta:
         ordering = ["-date"]
@@ -91,14 +93,14 @@ class WeeklyAnalytics(models.Model):
     failed_requests = models.PositiveIntegerField(default=0)
     previous_total_requests = models.PositiveIntegerField(default=0)
     change_percent = models.FloatField(
-        null=True, blank=True, help_text="week-over-week change of the request count"
+        "change (%)", null=True, blank=True, help_text="week-over-week change of the request count"
     )
     endpoints = models.JSONField(default=list, blank=True)
     users = models.JSONField(default=list, blank=True)
     busiest_hours = models.JSONField(default=list, blank=True, help_text="24 request counts")
     generated_at = models.DateTimeField()
     generated_by = models.CharField(max_length=100, blank=True)
-    task_id = models.CharField(max_length=255, blank=True)
+    task_id = models.CharField("task ID", max_length=255, blank=True)
 
     class Meta:
         ordering = ["-week_start"]

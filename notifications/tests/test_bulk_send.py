@@ -42,7 +42,10 @@ def test_sends_to_every_active_user_once(celery_worker, smtp, django_user_model)
     summary_mail = next(m for m in received if "Notification finished" in m["Subject"])
     assert summary_mail["X-Envelope-To"] == "boss@example.com"
     assert summary_mail["Subject"] == "[Backoffice] Notification finished: Release notes"
-    assert "250 sent, 0 failed" in summary_mail.get_payload()
+    summary_parts = {part.get_content_type(): part.get_payload(decode=True).decode()
+                     for part in summary_mail.walk() if not part.is_multipart()}
+    assert "Sent to all 250 recipients." in summary_parts["text/plain"]
+    assert "Sent to all 250 recipients." in summary_parts["text/html"]
     assert AsyncResult(send_bulk_notifications.delay(notification.pk).id).get(timeout=60)[
         "status"] == "not sendable"  # a second send of a finished notification does nothing
 

@@ -58,7 +58,7 @@ def test_concurrent_send_now_presses_send_each_recipient_once(presses, operator,
             client = Client()  # its own session and, in this thread, its own connection
             client.force_login(operator)
             barrier.wait(timeout=30)
-            pages.append(client.post(url("send", notification), follow=True)
+            pages.append(client.post(url("send", notification), {"confirm": "yes"}, follow=True)
                          .content.decode())
         finally:
             connections.close_all()
@@ -274,7 +274,7 @@ def test_schedule_and_send_after_a_start_are_refused_with_when_it_started(admin_
 
     scheduled = admin_client.post(url("schedule", notification), {
         "when_0": when.strftime("%Y-%m-%d"), "when_1": when.strftime("%H:%M:%S")}, follow=True)
-    sent = admin_client.post(url("send", notification), follow=True)
+    sent = admin_client.post(url("send", notification), {"confirm": "yes"}, follow=True)
     retried = admin_client.post(url("retry-failed", notification), follow=True)
 
     assert "Not scheduled: Already sending (started " in scheduled.content.decode()

@@ -25,7 +25,8 @@ from tests.processes import CeleryWorker, wait_until
 BULK = ("send_bulk_notifications", "send_notification_batch", "finalize_notification",
         "retry_failed_deliveries")
 TRANSACTIONAL = ("send_welcome_email", "send_password_reset_email", "send_admin_notification",
-                 "send_test_notification", "sweep_pending_emails")
+                 "send_test_notification", "send_notification_finished_email",
+                 "sweep_pending_emails")
 
 
 def queue_of(task: str) -> str:

@@ -95,9 +95,11 @@ def test_fifty_thousand_pasted_addresses_with_junk(admin_client):
 
 def test_buttons_are_post_only_and_a_get_sends_nothing(admin_client):
     notification = Notification.objects.create(subject="S", text_body="t")
-    for name in ("send", "schedule", "cancel", "retry-failed", "send-test"):
+    for name in ("schedule", "cancel", "retry-failed", "send-test"):
         url = reverse(f"admin:notifications_notification_{name}", args=[notification.pk])
         assert admin_client.get(url).status_code == 405, name
+    send = reverse("admin:notifications_notification_send", args=[notification.pk])
+    assert admin_client.get(send).status_code == 200  # the confirmation page
     notification.refresh_from_db()
     assert notification.status == "draft" and not Delivery.objects.exists()
 
@@ -177,7 +179,7 @@ def test_send_now_and_retry_refuse_the_wrong_states(client, operator):
 
     def post(name, notification):
         url = reverse(f"admin:notifications_notification_{name}", args=[notification.pk])
-        response = client.post(url, follow=True)
+        response = client.post(url, {"confirm": "yes"}, follow=True)
         return [str(message) for message in response.context["messages"]]
 
     assert post("send", sent)[0].startswith("Already sent (finished ")

@@ -1,29 +1,30 @@
-// Refreshes a notification's progress bar and counts every 2 s while it is sending.
+// While a send is scheduled, queued or sending, re-fetches the notification's delivery card
+// every 2 s and swaps it in place when it changed. The server decides when to stop: the
+// card it renders says whether it is still polling (data-polling), false once final.
 (function () {
   const panel = document.getElementById("notification-panel");
   if (!panel) return;
+  const card = () => document.getElementById("notification-delivery");
+  const polling = () => card() && card().dataset.polling === "1";
   async function refresh() {
     try {
-      const response = await fetch(panel.dataset.progressUrl, { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const progress = await response.json();
-      for (const [part, percent] of Object.entries(progress.percent)) {
-        const bar = panel.querySelector(`#progress-bar [data-part="${part}"]`);
-        if (bar) bar.style.width = percent + "%";
-      }
-      for (const [key, count] of Object.entries(progress.counts)) {
-        const cell = panel.querySelector(`[data-count="${key}"]`);
-        if (cell) cell.textContent = count;
-      }
-      document.getElementById("notification-status").textContent = progress.status_display;
-      if (progress.done || progress.stalled !== (panel.dataset.stalled === "1")) {
-        window.location.reload(); // the buttons that apply (Resume among them) have changed
-        return;
+      const response = await fetch(panel.dataset.progressUrl + "?partial=1",
+                                   { headers: { Accept: "text/html" } });
+      if (response.ok) {
+        const holder = document.createElement("div");
+        holder.innerHTML = await response.text();
+        const fresh = holder.querySelector("#notification-delivery");
+        // Same state, same card: leave it, so a half-typed schedule time survives.
+        if (fresh && fresh.dataset.version !== card().dataset.version) {
+          card().replaceWith(fresh);
+        } else if (fresh) {
+          card().dataset.polling = fresh.dataset.polling;
+        }
       }
     } catch (error) {
       /* a missed refresh is retried on the next tick */
     }
-    setTimeout(refresh, 2000);
+    if (polling()) setTimeout(refresh, 2000);
   }
-  if (panel.dataset.done !== "1") setTimeout(refresh, 1000);
+  if (polling()) setTimeout(refresh, 1000);
 })();
