@@ -187,6 +187,21 @@ def test_run_claim_key(number: int) -> str:
     return f"backoffice:test-run:{number}"
 
 
+def test_run_claims(url: str):
+    """A client of database 0 of the Redis at `url`, where test runs keep their claims.
+
+    Database 0 by path: redis-py lets the URL's database win over a `db=` argument.
+    """
+    import redis
+
+    return redis.Redis.from_url(urlsplit(url)._replace(path="/0").geturl(),
+                                socket_connect_timeout=2)
+
+
+def test_run_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{BASE_DIR}"
+
+
 def claim_test_redis_database(url: str) -> tuple[int, Callable[[], None]]:
     """Take a Redis database no other test run on this machine is using.
 
@@ -194,14 +209,11 @@ def claim_test_redis_database(url: str) -> tuple[int, Callable[[], None]]:
     with NX so two runs never take the same one, and released when the run ends; a run
     killed outright leaves its claim to expire.
     """
-    import redis
-
-    client = redis.Redis.from_url(url, db=0)
-    owner = f"{socket.gethostname()}:{os.getpid()}:{BASE_DIR}"
+    client = test_run_claims(url)
+    owner = test_run_owner()
     for number in TEST_REDIS_DATABASES:
         key = test_run_claim_key(number)
         if client.set(key, owner, nx=True, ex=TEST_RUN_CLAIM_SECONDS):
-            os.environ["TEST_RUN_CLAIM"] = owner  # the suite checks it holds its database
             return number, functools.partial(client.delete, key)
     sys.exit("backoffice: every Redis database a test run may use is taken by another run")
 
@@ -215,6 +227,7 @@ def test(pytest_args: list[str]) -> int:
     try:
         if "TEST_REDIS_URL" not in os.environ:  # set by hand: the caller chose, keep it
             number, release = claim_test_redis_database(redis_url)
+            os.environ["TEST_RUN_CLAIM"] = test_run_owner()  # the suite checks it is its own
             os.environ["TEST_REDIS_URL"] = str(urlsplit(redis_url)._replace(path=f"/{number}")
                                                .geturl())
             os.environ.setdefault("TEST_DATABASE_NAME", f"test_backoffice_{number}")

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from backoffice.launcher import TEST_RUN_CLAIM_SECONDS, test_run_claim_key
+from backoffice.launcher import TEST_RUN_CLAIM_SECONDS, test_run_claim_key, test_run_claims
 from tests.processes import CeleryBeat, CeleryWorker, SmtpSink
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
@@ -27,7 +27,7 @@ def _clean_test_redis():
     never flushes, or takes the tasks of, a `make test` run that holds the same one.
     """
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
-    claims = redis.Redis.from_url(settings.REDIS_URL, db=0, socket_connect_timeout=2)
+    claims = test_run_claims(settings.REDIS_URL)
     key = test_run_claim_key(client.connection_pool.connection_kwargs.get("db", 0))
     owner = os.environ.get("TEST_RUN_CLAIM") or f"pytest:{os.getpid()}"
     try:

@@ -61,3 +61,26 @@ def test_two_test_runs_never_take_the_same_redis_database():
     release_third()
     release_first()
     assert third == second  # released, so free again
+
+
+def test_a_claim_lives_outside_the_database_it_claims():
+    """The suite empties its own database when it starts; the claim must outlive that."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    from backoffice.launcher import (
+        claim_test_redis_database,
+        test_run_claim_key,
+        test_run_claims,
+    )
+
+    number, release = claim_test_redis_database(settings.REDIS_URL)
+    try:
+        claimed = urlsplit(settings.REDIS_URL)._replace(path=f"/{number}").geturl()
+        redis.Redis.from_url(claimed).flushdb()  # what that run's suite does first
+        assert test_run_claims(settings.REDIS_URL).get(test_run_claim_key(number))
+        assert test_run_claims(settings.REDIS_URL).connection_pool.connection_kwargs["db"] == 0
+    finally:
+        release()
+    assert not test_run_claims(settings.REDIS_URL).get(test_run_claim_key(number))
