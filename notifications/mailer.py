@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.policy
 import logging
+import re
 import smtplib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,10 @@ SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
 # rendered here may go out through that connection directly. A subclass may sign, log or
 # rewrite messages in `send_messages`, so it is not raw-safe unless listed here knowingly.
 RAW_SAFE_BACKENDS = frozenset({SmtpBackend})
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+DOT_ATOM_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
 
 class InvalidAddress(ValueError):
     """An address that cannot go on the SMTP envelope (the backend's `prep_address`
@@ -182,7 +187,14 @@ class Mailer:
 
     def _envelope_address(self, address: str) -> str:
         """`address` as the backend puts it on the envelope (`prep_address`), or
-        InvalidAddress. The sender recurs on every message, so prepared ones are kept."""
+        InvalidAddress. The sender recurs on every message, so prepared ones are kept.
+
+        A bare dot-atom address with an ASCII domain is what Django's `prep_address`
+        returns unchanged; it skips the header parser, which costs more per bulk recipient
+        than the SMTP exchange. Only for the raw-safe backends, whose `prep_address` is
+        Django's own."""
+        if self.sends_raw and DOT_ATOM_ADDRESS.fullmatch(address):
+            return address
         if self._prepare is None:
             self._prepare = lru_cache(maxsize=256)(self.connection.prep_address)
         try:

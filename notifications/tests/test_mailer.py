@@ -8,6 +8,7 @@ from aiosmtpd.controller import Controller
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from notifications.mailer import (
+    DOT_ATOM_ADDRESS,
     PERMANENT,
     SENT,
     TRANSIENT,
@@ -220,3 +221,23 @@ def test_a_programming_error_raises_out_of_the_mailer(smtp):
                         payload=None, message_id="<1@example.com>")
     assert smtp.messages == []
 
+
+
+@pytest.mark.parametrize("address", [
+    "a@example.com", "first.last+tag@sub.example.co.uk", "o'brien@example.com",
+    "x-y_z!#$%&*/=?^`{|}~@example-host.example", "UPPER@EXAMPLE.COM", "local@localhost",
+])
+def test_a_bare_address_goes_on_the_envelope_as_djangos_prep_address_puts_it(address):
+    backend = get_connection("django.core.mail.backends.smtp.EmailBackend")
+    mailer = Mailer(backend)
+    assert DOT_ATOM_ADDRESS.fullmatch(address)
+    assert mailer._envelope_address(address) == backend.prep_address(address) == address
+
+
+@pytest.mark.parametrize("address", [
+    "Ann <ann@example.com>", '"odd name"@example.com', "a..b@example.com", ".a@example.com",
+    "jörg@example.com", "a@bücher.example", "evil@example.com\nRCPT TO:<x@example.com>",
+    "a@example.com ", "a@@example.com",
+])
+def test_anything_else_is_prepared_by_djangos_prep_address(address):
+    assert not DOT_ATOM_ADDRESS.fullmatch(address)
