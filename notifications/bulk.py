@@ -28,8 +28,8 @@ from notifications.mailer import SENT, Mailer
 from notifications.models import Delivery, Notification, Suppression
 from notifications.personalise import Recipient
 from notifications.preferences import deliveries_skip_unwanted, suppression_add
+from notifications.retries import retry_delay
 from notifications.selectors import delivery_counts, skipped_reasons
-from notifications.services import retry_delay
 
 Status = Notification.Status
 DStatus = Delivery.Status
@@ -196,8 +196,8 @@ def _sent_sql(vendor: str) -> str:
 
 
 def _record_sent(cursor, pk: int, run_id: str, attempts: int, message_id: str, now) -> None:
-    """The hot path, one statement per sent email: plain SQL built once, on the batch's
-    cursor, since the ORM's update() costs about as much CPU as the SMTP exchange itself."""
+    """The hot path, one statement per sent email: plain SQL built once and run on the
+    batch's cursor, so no queryset is built and compiled per email."""
     when = connection.ops.adapt_datetimefield_value(now)
     cursor.execute(_sent_sql(connection.vendor),
                    [DStatus.SENT, attempts, when, when, message_id[:255], pk, run_id])

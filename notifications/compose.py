@@ -4,8 +4,8 @@ POST, Message-ID, Date, Feedback-ID), as bytes ready for SMTP.
 
 The templates and every header that is the same for all recipients are prepared once per
 batch; per recipient only the fields, the signed link, Message-ID and Date are made. The MIME
-is written here rather than by the email package because building a MIME tree per recipient
-costs more than the SMTP exchange itself.
+is written here as text, so no email-package tree is built and serialised per recipient; an
+address that needs more than ASCII gets a Django message instead.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def _part(content_type: str, text: str) -> str:
 
 
 def feedback_id(notification: Notification) -> str:
-    """Feedback-ID as Gmail reads it (campaign:customer:type:sender), one per notification."""
+    """Feedback-ID (campaign:customer:type:sender), one per notification, so complaint
+    reports from mailbox providers can be traced to it."""
     sender = slugify(settings.SITE_NAME) or "backoffice"
     return f"n{notification.pk}:{notification.topic}:bulk:{sender}"
 

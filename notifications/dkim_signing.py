@@ -1,5 +1,6 @@
 """DKIM signatures (dkimpy) on outgoing mail, when DKIM_PRIVATE_KEY, DKIM_SELECTOR and
-DKIM_DOMAIN are set. The Mailer signs every message it sends, bulk and transactional."""
+DKIM_DOMAIN are set. The Mailer signs every message it sends over Django's SMTP backend,
+bulk and transactional; another backend is given the message and does its own signing."""
 
 from __future__ import annotations
 

@@ -1,20 +1,20 @@
-"""Sending email over one reused connection, with each failure classified.
+"""Sending email over one reused connection, with each delivery failure classified.
 
-Shared by the transactional emails here and by bulk notifications: open a `Mailer`, call
-`send()` per message, read the `SendOutcome`. Transient failures (4xx replies, dropped
-connections, timeouts, a server that is not answering) are worth retrying; permanent ones
-(5xx replies, a refused recipient, an address that cannot be encoded) are not.
+Shared by the transactional emails and by bulk notifications: open a `Mailer`, call
+`send()` per message (or `send_raw()` with a message already rendered to bytes), read the
+`SendOutcome`. Transient failures (4xx replies, dropped connections, timeouts, a server that
+is not answering) are worth retrying; permanent ones (5xx replies, a refused recipient, an
+address that cannot go on the envelope) are not. Any other exception is a bug, not a
+delivery problem, and is raised to the caller.
 """
 
 from __future__ import annotations
 
-import contextlib
 import email.policy
 import logging
 import re
 import smtplib
 from dataclasses import dataclass
-from email.utils import parseaddr
 from functools import lru_cache
 
 from django.core.mail import EmailMessage, get_connection
@@ -28,8 +28,19 @@ logger = logging.getLogger(__name__)
 
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
 
-# A bare ASCII address that needs no quoting in MAIL FROM / RCPT TO.
-PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+# Backends whose whole delivery is `smtplib.SMTP.sendmail` over their `connection`, so bytes
+# rendered here may go out through that connection directly. A subclass may sign, log or
+# rewrite messages in `send_messages`, so it is not raw-safe unless listed here knowingly.
+RAW_SAFE_BACKENDS = frozenset({SmtpBackend})
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+DOT_ATOM_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+class InvalidAddress(ValueError):
+    """An address that cannot go on the SMTP envelope (the backend's `prep_address`
+    refused it: unparsable, several addresses, CR/LF, a non-ASCII local part, a domain
+    that IDNA cannot encode)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,11 @@ class SendOutcome:
         return self.status == TRANSIENT
 
 
+# What a delivery can fail with; everything else raises out of the Mailer.
+# (smtplib.SMTPException is itself an OSError; listed for the reader.)
+DELIVERY_ERRORS = (smtplib.SMTPException, OSError, InvalidAddress)
+
+
 def _by_code(code: int | None, error: str) -> SendOutcome:
     if code is not None and 400 <= code < 500:
         return SendOutcome(TRANSIENT, code, error)
@@ -59,7 +75,23 @@ def _text(value) -> str:
 
 
 def classify(exc: BaseException) -> SendOutcome:
-    """Map an exception raised while sending to a transient or permanent outcome."""
+    """The outcome of a delivery error; any other exception is raised again.
+
+    Delivery errors, and how they count:
+    - `smtplib.SMTPRecipientsRefused`, `SMTPResponseException` and its subclasses (sender
+      refused, DATA refused, connect and HELO errors, authentication): by the reply code,
+      4xx transient, anything else permanent;
+    - `smtplib.SMTPServerDisconnected`: transient;
+    - any other `smtplib.SMTPException` (the server lacks a needed extension such as
+      SMTPUTF8 or AUTH): permanent;
+    - `OSError` (socket errors, `TimeoutError`, `ConnectionError`, DNS and TLS failures):
+      transient;
+    - `InvalidAddress`, raised by the Mailer when the backend's `prep_address` refuses an
+      envelope address (a `ValueError`, or the `UnicodeError` of an IDNA-unencodable
+      domain): permanent.
+    A `TypeError`, `KeyError`, a `ValueError` from anywhere else and so on are bugs: a
+    recipient must not be marked failed for them.
+    """
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         # {recipient: (code, message)}; one recipient per message here.
         code, message = next(iter(exc.recipients.values()), (None, b"recipient refused"))
@@ -68,11 +100,13 @@ def classify(exc: BaseException) -> SendOutcome:
         return SendOutcome(TRANSIENT, None, f"server disconnected: {exc}")
     if isinstance(exc, smtplib.SMTPResponseException):
         return _by_code(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}")
-    if isinstance(exc, (TimeoutError, ConnectionError, OSError)):
-        return SendOutcome(TRANSIENT, None, f"{type(exc).__name__}: {exc}")
-    if isinstance(exc, (ValueError, UnicodeError, smtplib.SMTPException)):
+    if isinstance(exc, smtplib.SMTPException):
         return SendOutcome(PERMANENT, None, f"{type(exc).__name__}: {exc}")
-    return SendOutcome(PERMANENT, None, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, OSError):
+        return SendOutcome(TRANSIENT, None, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, InvalidAddress):
+        return SendOutcome(PERMANENT, None, str(exc))
+    raise exc
 
 
 class Mailer:
@@ -85,6 +119,7 @@ class Mailer:
     def __init__(self, connection=None):
         self.connection = connection or get_connection(fail_silently=False)
         self._open = False
+        self._prepare = None  # the backend's prep_address, with the last results kept
 
     def __enter__(self) -> Mailer:
         return self
@@ -100,51 +135,79 @@ class Mailer:
                 logger.debug("closing the SMTP connection failed", exc_info=True)
             self._open = False
 
+    @property
+    def sends_raw(self) -> bool:
+        """True when the backend is raw-safe (see RAW_SAFE_BACKENDS), so bytes rendered here
+        may go out over its connection; any other backend gets `send_messages`."""
+        return type(self.connection) in RAW_SAFE_BACKENDS
+
     def send(self, message: EmailMessage) -> SendOutcome:
-        """Send one message; never raises for delivery problems, returns the outcome.
-        Over SMTP with DKIM configured, the message is rendered here and signed."""
+        """Send one message; returns the outcome of a delivery failure, raises on a bug.
+        Over a raw-safe backend with DKIM configured, the message is rendered here and
+        signed; otherwise the backend's `send_messages` sends it."""
         message_id = message.extra_headers.setdefault(
             "Message-ID", make_msgid(domain=DNS_NAME.get_fqdn())
         )
         if self.sends_raw and dkim_enabled():
-            return self._attempt(lambda: self._send_signed(message), message_id)
-        return self._attempt(lambda: self.connection.send_messages([message]), message_id)
+            return self._attempt(lambda: self._sendmail(
+                message.from_email, message.recipients(),
+                dkim_sign(message.message(policy=email.policy.SMTP).as_bytes())), message_id)
 
-    def _send_signed(self, message: EmailMessage) -> int:
-        recipients = message.recipients()
-        if not recipients:
-            return 0
-        backend = self.connection
-        payload = dkim_sign(message.message(policy=email.policy.SMTP).as_bytes())
-        backend.connection.sendmail(backend.prep_address(message.from_email),
-                                    [backend.prep_address(address) for address in recipients],
-                                    payload)
-        return 1
+        def send_messages():
+            self._check_addresses([message.from_email, *message.recipients()])
+            return self.connection.send_messages([message])
 
-    @property
-    def sends_raw(self) -> bool:
-        """True when the backend is SMTP, so pre-rendered bytes can go out as they are."""
-        return isinstance(self.connection, SmtpBackend)
+        return self._attempt(send_messages, message_id)
 
     def send_raw(self, *, from_email: str, recipient: str, payload: bytes,
                  message_id: str) -> SendOutcome:
         """Send an already rendered message (bytes) to one recipient over the connection.
 
-        Bulk sending renders a notification once per batch instead of once per recipient;
-        MIME rendering costs more than the SMTP exchange itself.
+        Only for a raw-safe backend (`sends_raw`): bulk sending renders a notification's
+        templates once per batch and writes each recipient's MIME itself.
         """
+        if not self.sends_raw:
+            raise TypeError(f"{type(self.connection).__name__} is not a raw-safe backend; "
+                            "send it a Django message with send()")
         payload = dkim_sign(payload)
+        return self._attempt(lambda: self._sendmail(from_email, [recipient], payload),
+                             message_id)
 
-        def sendmail():
-            smtp = self.connection.connection
-            sender = _envelope_address(from_email)
-            if sender and PLAIN_ADDRESS.fullmatch(recipient):
-                _send_one(smtp, sender, recipient, payload)
-            else:
-                smtp.sendmail(from_email, [recipient], payload)
-            return 1
+    def _sendmail(self, from_email: str, recipients: list[str], payload: bytes) -> int:
+        """What the SMTP backend's `send_messages` does for one message, with bytes:
+        envelope addresses prepared by the backend, `sendmail` under its lock."""
+        if not recipients:
+            return 0
+        backend = self.connection
+        sender = self._envelope_address(from_email)
+        envelope = [self._envelope_address(address) for address in recipients]
+        with backend._lock:  # the backend's own lock, as in its send_messages
+            backend.connection.sendmail(sender, envelope, payload)
+        return 1
 
-        return self._attempt(sendmail, message_id)
+    def _envelope_address(self, address: str) -> str:
+        """`address` as the backend puts it on the envelope (`prep_address`), or
+        InvalidAddress. The sender recurs on every message, so prepared ones are kept.
+
+        A bare dot-atom address with an ASCII domain is what Django's `prep_address`
+        returns unchanged; it skips the header parser, which costs more per bulk recipient
+        than the SMTP exchange. Only for the raw-safe backends, whose `prep_address` is
+        Django's own."""
+        if self.sends_raw and DOT_ATOM_ADDRESS.fullmatch(address):
+            return address
+        if self._prepare is None:
+            self._prepare = lru_cache(maxsize=256)(self.connection.prep_address)
+        try:
+            return self._prepare(address)
+        except ValueError as exc:  # UnicodeError (IDNA) is a ValueError too
+            raise InvalidAddress(str(exc) or f"Invalid address {address!r}") from exc
+
+    def _check_addresses(self, addresses: list[str]) -> None:
+        """Refuse, as InvalidAddress, what the backend's `prep_address` would refuse while
+        sending; a backend without one checks addresses its own way."""
+        if hasattr(self.connection, "prep_address"):
+            for address in addresses:
+                self._envelope_address(address)
 
     def _attempt(self, send, message_id: str) -> SendOutcome:
         try:
@@ -152,7 +215,7 @@ class Mailer:
                 self.connection.open()
                 self._open = True
             sent = send()
-        except Exception as exc:
+        except DELIVERY_ERRORS as exc:
             outcome = classify(exc)
             if outcome.transient and outcome.smtp_code in (None, 421):
                 self.close()  # the connection is gone or unusable: start afresh next time
@@ -160,41 +223,3 @@ class Mailer:
         if not sent:
             return SendOutcome(PERMANENT, None, "the mail backend accepted no message")
         return SendOutcome(SENT, message_id=message_id)
-
-
-@lru_cache(maxsize=16)
-def _envelope_address(from_email: str) -> str | None:
-    """The bare address of a From value ("Name <a@b>" -> "a@b"), or None if it needs quoting."""
-    address = parseaddr(from_email)[1]
-    return address if PLAIN_ADDRESS.fullmatch(address) else None
-
-
-def _send_one(smtp: smtplib.SMTP, sender: str, recipient: str, payload: bytes) -> None:
-    """`smtp.sendmail(sender, [recipient], payload)` for addresses already known to be bare.
-
-    smtplib re-parses both addresses with email.utils on every message, which cost a tenth
-    of a bulk worker's CPU; the replies are handled and raised exactly as sendmail does.
-    """
-    smtp.ehlo_or_helo_if_needed()
-    size = f" SIZE={len(payload)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
-    code, reply = smtp.docmd("mail", f"FROM:<{sender}>{size}")
-    if code != 250:
-        _abort(smtp, code)
-        raise smtplib.SMTPSenderRefused(code, reply, sender)
-    code, reply = smtp.docmd("rcpt", f"TO:<{recipient}>")
-    if code not in (250, 251):
-        _abort(smtp, code)
-        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-    code, reply = smtp.data(payload)
-    if code != 250:
-        _abort(smtp, code)
-        raise smtplib.SMTPDataError(code, reply)
-
-
-def _abort(smtp: smtplib.SMTP, code: int) -> None:
-    """Leave the failed transaction as sendmail does: close on 421, else RSET."""
-    if code == 421:
-        smtp.close()
-        return
-    with contextlib.suppress(smtplib.SMTPServerDisconnected):
-        smtp.rset()

@@ -57,8 +57,8 @@ class UnsubscribeLinks:
     bulk batch makes one per recipient)."""
 
     def __init__(self):
-        # Django's Signer (sha256, SECRET_KEY) computed with the key derived once: the same
-        # tokens Signer.sign_object makes and unsign_object checks, at a fraction of the cost.
+        # Django's Signer (sha256, SECRET_KEY) with the key derived once per batch instead of
+        # once per token: the same tokens Signer.sign_object makes and unsign_object checks.
         signer = signing.Signer(salt=SALT)
         key = hashlib.sha256(f"{signer.salt}signer{signer.key}".encode()).digest()
         self.mac = hmac.new(key, digestmod=hashlib.sha256)

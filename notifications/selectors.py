@@ -3,12 +3,17 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from notifications.audience import audience_recipients, normalise_email
 from notifications.claims import claimable
+from notifications.compose import BulkMessage
 from notifications.models import Delivery, Notification
+from notifications.personalise import Recipient
 
 DStatus = Delivery.Status
 
@@ -122,11 +127,6 @@ def notification_stalled_since(notification: Notification, now=None) -> datetime
 def preview_recipient(notification: Notification, chosen: str = "", fallback_user=None):
     """(Recipient, user id) to preview as: the user or pasted address `chosen` names (id,
     username or email), else the first recipient of the audience, else `fallback_user`."""
-    from django.contrib.auth import get_user_model
-
-    from notifications.audience import audience_recipients, normalise_email
-    from notifications.personalise import Recipient
-
     users = get_user_model().objects.all()
     chosen = chosen.strip()
     user = None
@@ -153,10 +153,6 @@ def preview_recipient(notification: Notification, chosen: str = "", fallback_use
 def notification_preview(notification: Notification, chosen: str = "",
                          fallback_user=None) -> dict:
     """Subject and both parts exactly as one recipient receives them (footer included)."""
-    from django.core.exceptions import ValidationError
-
-    from notifications.compose import BulkMessage
-
     recipient, user_id = preview_recipient(notification, chosen, fallback_user)
     try:
         subject, text, html, _token = BulkMessage(notification).parts(recipient, user_id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -20,6 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from notifications.mailer import SENT, Mailer, SendOutcome
 from notifications.models import EmailAttempt, TransactionalEmail
+from notifications.retries import retry_delay
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ Kind = TransactionalEmail.Kind
 SUBJECTS = {
     Kind.WELCOME: "Welcome to {site}, {name}!",
     Kind.PASSWORD_RESET: "Reset your {site} password",
+}
+# The tasks that send each kind, by name: the tasks call these services, so the services
+# enqueue them by name rather than import them.
+SEND_TASKS = {
+    Kind.WELCOME: "notifications.tasks.send_welcome_email",
+    Kind.PASSWORD_RESET: "notifications.tasks.send_password_reset_email",
 }
 # How long a freshly recorded email is left to its own on_commit enqueue before the sweep.
 SWEEP_MIN_AGE = timedelta(seconds=5)
@@ -58,13 +65,6 @@ class SendResult:
                 "smtp_code": self.smtp_code, "error": self.error}
 
 
-def retry_delay(*, attempt: int) -> float:
-    """Exponential backoff with full jitter: uniform(0, min(max, base * 2**(attempt-1)))."""
-    ceiling = min(settings.EMAIL_RETRY_BACKOFF_MAX_SECONDS,
-                  settings.EMAIL_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)  # at least half: retries never stampede
-
-
 def transactional_email_schedule(*, kind: str, user) -> Ticket:
     """Record an email for `user` in the current transaction and enqueue it after commit."""
     email = TransactionalEmail.objects.create(kind=kind, user=user, to_email=user.email)
@@ -77,25 +77,15 @@ def transactional_email_schedule(*, kind: str, user) -> Ticket:
     return ticket
 
 
-SEND_TASKS = {Kind.WELCOME: "notifications.tasks.send_welcome_email",
-              Kind.PASSWORD_RESET: "notifications.tasks.send_password_reset_email"}
-
-
-def _task_for(kind: str):
-    # By name: the tasks module imports this one, so this one does not import it.
-    return current_app.signature(SEND_TASKS[kind])
-
-
 def transactional_email_enqueue(*, email_id: int) -> bool:
     """Publish the send task. False (row stays pending, error noted) when the broker is down."""
     email = TransactionalEmail.objects.filter(pk=email_id).values("kind", "user_id").first()
     if email is None:
         return False
     try:
-        result = _task_for(email["kind"]).apply_async(
-            args=[email["user_id"]], kwargs={"email_id": email_id},
-            retry=True, retry_policy=PUBLISH_RETRY_POLICY,
-        )
+        result = current_app.signature(
+            SEND_TASKS[email["kind"]], args=[email["user_id"]], kwargs={"email_id": email_id},
+        ).apply_async(retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
         logger.warning("could not enqueue email %s; the sweep will retry: %s", email_id, exc)
         TransactionalEmail.objects.filter(pk=email_id, status=Status.PENDING).update(
@@ -233,7 +223,5 @@ def transactional_emails_sweep(*, limit: int = 500) -> dict:
 
 def transactional_email_for_user(*, kind: str, user_id: int) -> TransactionalEmail:
     """Record an email for a direct task call that named only the user."""
-    from django.contrib.auth import get_user_model
-
     user = get_user_model().objects.get(pk=user_id)
     return TransactionalEmail.objects.create(kind=kind, user=user, to_email=user.email)

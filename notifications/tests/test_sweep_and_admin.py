@@ -8,8 +8,8 @@ from django.utils import timezone
 from accounts.models import User
 from notifications import tasks
 from notifications.models import EmailAttempt, TransactionalEmail
+from notifications.retries import retry_delay
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
-from notifications.services import retry_delay
 from notifications.tests.helpers import final
 
 
