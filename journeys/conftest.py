@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -36,6 +37,15 @@ class Stack:
     url: str
     password: str  # the superuser's, as `make run` printed it
     log_path: Path
+    env: dict  # what `make run` was started with (database, Redis, ports)
+    redis_url: str
+
+    def manage(self, *args: str) -> str:
+        """Run `manage.py` against the stack, as an engineer on its host would."""
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR,
+                                env=self.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -86,7 +96,8 @@ def stack(tmp_path_factory, smtp_sink):
         for worker in ("worker", "mail"):
             _read_until(log_path, rf"{worker}@\S+ ready", make, 600)
         wait_until(lambda: _healthy(url), timeout=120, what="the stack's /healthz", interval=1)
-        yield Stack(url=url, password=password, log_path=log_path)
+        yield Stack(url=url, password=password, log_path=log_path, env=env,
+                    redis_url=env["REDIS_URL"])
     finally:
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C
         try:
