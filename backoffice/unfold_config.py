@@ -16,9 +16,11 @@ def _can(permission: str):
     return check
 
 
-def _item(title, icon, url_name, permission=None):
+def _item(title, icon, url_name, permission=None, badge=None):
     link = reverse_lazy(url_name)
     item = {"title": title, "icon": icon, "link": link, "active": _is_current(link)}
+    if badge:
+        item.update(badge=badge, badge_variant="danger")
     if permission:
         item["permission"] = permission if callable(permission) else _can(permission)
     return item
@@ -100,7 +102,7 @@ SIDEBAR_NAVIGATION = [
             _item(_("Task history"), "history", "admin:operations_taskrun_changelist",
                   "operations.view_taskrun"),
             _item(_("Failed tasks"), "error", "admin:operations_failedtaskrun_changelist",
-                  "operations.view_taskrun"),
+                  "operations.view_taskrun", badge="operations.dashboard.failed_tasks_badge"),
         ],
     },
     {

@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
-from operations import services, views
+from operations import selectors, services, views
 from operations.filters import (
+    FailureResolutionFilter,
     QueuedAtFilter,
     QueueFilter,
     TaskKindFilter,
@@ -29,15 +31,28 @@ STATE_COLOURS = {
 }
 
 
+TIME_FORMAT = "Y-m-d H:i:s"
+
+
 def state_badge(state: str) -> str:
     return format_html('<span class="bo-state bo-state-{}" data-state="{}">{}</span>',
                        STATE_COLOURS.get(state, "default"), state, state)
 
 
+def time_column(field: str, label: str):
+    """An admin column or detail field showing a time to the second, in the local zone."""
+    @admin.display(description=label, ordering=field)
+    def column(self, obj):
+        value = getattr(obj, field)
+        return dateformat.format(timezone.localtime(value), TIME_FORMAT) if value else "—"
+
+    return column
+
+
 class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     deletable = False
-    list_display = ("short_id", "name", "queue", "state_display", "queued_at", "runtime_display",
-                    "worker", "retries")
+    list_display = ("short_id", "name", "queue", "state_display", "queued_at_display",
+                    "runtime_display", "worker", "retries")
     list_filter = (TaskKindFilter, ("state", ChoicesDropdownFilter), TaskNameFilter, QueueFilter,
                    ("queued_at", QueuedAtFilter))
     list_filter_submit = True
@@ -49,9 +64,10 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     date_hierarchy = None
     list_select_related = ("retried_as",)
     readonly_fields = ("task_id", "name", "queue", "state_display", "args", "kwargs", "options",
-                       "worker", "retries", "result", "traceback_display", "queued_at",
-                       "started_at", "finished_at", "runtime", "parent_id", "root_id", "group_id",
-                       "retry_of_link", "retried_as_link", "discarded_at")
+                       "worker", "retries", "result", "traceback_display", "queued_at_display",
+                       "started_at_display", "finished_at_display", "runtime", "parent_id",
+                       "root_id", "group_id", "retry_of_link", "retried_as_link",
+                       "discarded_at_display", "resolved_at_display")
 
     class Media:
         js = ("backoffice/js/ops.js",)
@@ -102,6 +118,12 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
                 f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"),
         })
 
+    queued_at_display = time_column("queued_at", "queued at")
+    started_at_display = time_column("started_at", "started at")
+    finished_at_display = time_column("finished_at", "finished at")
+    discarded_at_display = time_column("discarded_at", "discarded at")
+    resolved_at_display = time_column("resolved_at", "resolved at")
+
     @admin.display(description="id", ordering="task_id")
     def short_id(self, obj):
         return obj.task_id[:8]
@@ -126,7 +148,8 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
         if run is None:
             return "—"
         url = reverse("admin:operations_taskrun_change", args=[run.pk])
-        return format_html('<a href="{}">{}</a> {}', url, run.task_id, state_badge(run.state))
+        return format_html('<a class="bo-link underline" data-run-link href="{}">{}</a> {}', url,
+                           run.task_id, state_badge(run.state))
 
     @admin.display(description="retry of")
     def retry_of_link(self, obj):
@@ -172,17 +195,18 @@ class TaskRunAdmin(TaskRunAdminBase):
 
 @admin.register(FailedTaskRun)
 class FailedTaskRunAdmin(TaskRunAdminBase):
-    """Failed runs not yet discarded; a retried run shows how its latest retry went."""
+    """Failed runs, unresolved ones unless the resolution filter asks for others; a retried
+    run shows how its latest retry went."""
 
-    list_display = ("short_id", "name", "queue", "state_display", "finished_at", "result",
-                    "worker", "retries")
-    list_filter = (TaskKindFilter, TaskNameFilter, QueueFilter, ("queued_at", QueuedAtFilter))
+    list_display = ("short_id", "name", "queue", "state_display", "finished_at_display",
+                    "result", "worker", "retries")
+    list_filter = (FailureResolutionFilter, TaskKindFilter, TaskNameFilter, QueueFilter,
+                   ("queued_at", QueuedAtFilter))
     actions = ("retry_selected", "discard_selected")
     change_list_template = "operations/failed_change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(state=TaskRun.State.FAILURE,
-                                                    discarded_at__isnull=True)
+        return super().get_queryset(request).filter(state=TaskRun.State.FAILURE)
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(VIEW_PERMISSION)
@@ -191,7 +215,8 @@ class FailedTaskRunAdmin(TaskRunAdminBase):
         return self.has_view_permission(request)
 
     def changelist_view(self, request, extra_context=None):
-        waiting = self.get_queryset(request).filter(retried_as__isnull=True)
+        waiting = selectors.unresolved_failures(self.get_queryset(request)).filter(
+            retried_as__isnull=True)
         # One index-backed EXISTS per registered task: a DISTINCT over every failure is slow.
         names = [name for name in registered_task_names() if waiting.filter(name=name).exists()]
         extra_context = {**(extra_context or {}), "retry_names": names,

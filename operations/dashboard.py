@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from backoffice.housekeeping import housekeeping_task_names
 from operations.models import TaskMinuteStat, TaskRun
+from operations.selectors import unresolved_failure_count
 
 RECENT_LIMIT = 8
 NIGHTLY_TASKS = (
@@ -56,3 +57,11 @@ def nightly_runs(*, user) -> list[dict]:
             _with_url(last)
         runs.append({"label": label, "task_name": task_name, "last": last})
     return runs
+
+
+def failed_tasks_badge(request) -> str | None:
+    """The sidebar badge of Failed tasks: how many failures are unresolved ("99+" past 99)."""
+    if not request.user.has_perm("operations.view_taskrun"):
+        return None
+    count, more = unresolved_failure_count()
+    return f"{count}+" if more else (str(count) if count else None)

@@ -8,6 +8,7 @@ from unfold.utils import parse_datetime_str
 
 from backoffice.celery import app, import_task_modules
 from backoffice.housekeeping import housekeeping_task_names
+from operations.selectors import unresolved_failures
 
 
 def registered_task_names() -> list[str]:
@@ -60,6 +61,28 @@ class TaskResultKindFilter(_TaskKind, admin.SimpleListFilter):
         for value, label in self.lookup_choices:
             yield {"selected": self.value() == value, "display": label,
                    "query_string": changelist.get_query_string({self.parameter_name: value})}
+
+
+class FailureResolutionFilter(DropdownFilter):
+    """Failed runs by what became of them: the unresolved ones unless another is chosen."""
+
+    title = "resolution"
+    parameter_name = "resolution"
+    RESOLVED, DISCARDED, ALL = "resolved", "discarded", "all"
+    all_option = ["", "Unresolved"]
+
+    def lookups(self, request, model_admin):
+        return [(self.RESOLVED, "Resolved by a retry"), (self.DISCARDED, "Discarded"),
+                (self.ALL, "All failures")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.RESOLVED:
+            return queryset.filter(resolved_at__isnull=False)
+        if self.value() == self.DISCARDED:
+            return queryset.filter(discarded_at__isnull=False)
+        if self.value() == self.ALL:
+            return queryset
+        return unresolved_failures(queryset)
 
 
 class TaskNameFilter(DropdownFilter):

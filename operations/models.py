@@ -52,6 +52,10 @@ class TaskRun(models.Model):
         help_text="The latest run that retried this one",
     )
     discarded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When a retry of this failed run, or of one of its retries, succeeded",
+    )
 
     class Meta:
         ordering = ("-queued_at", "-id")

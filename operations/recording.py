@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 20_000
 RETRY_OF_HEADER = "backoffice_retry_of"
+RESOLVE_DEPTH_LIMIT = 100  # retries of retries followed back, at most
 _started: dict[str, float] = {}  # task id -> monotonic start, per worker process
 
 
@@ -68,6 +69,13 @@ def _record_new(task_id: str, *, create: dict, **changes) -> None:
         logger.warning("could not record task %s", task_id, exc_info=True)
 
 
+def _signature_task_id(signature) -> str | None:
+    """The task id a serialized signature was frozen with (a chord's callback has one)."""
+    if not isinstance(signature, dict):
+        return None
+    return (signature.get("options") or {}).get("task_id")
+
+
 def publish_options(*, headers: dict, body, routing_key: str, exchange, properties: dict,
                     declare) -> dict:
     """The options a retry needs to send the run exactly as it was sent (JSON-able)."""
@@ -81,6 +89,7 @@ def publish_options(*, headers: dict, body, routing_key: str, exchange, properti
         "link": (embed or {}).get("callbacks"), "link_error": (embed or {}).get("errbacks"),
         "chain": (embed or {}).get("chain"),
         "in_chord": bool((embed or {}).get("chord")) or None,
+        "chord_callback": _signature_task_id((embed or {}).get("chord")),
     }
     return {key: value for key, value in options.items() if value not in (None, "", [])}
 
@@ -122,6 +131,22 @@ def record_started(task_id=None, task=None, args=None, kwargs=None, **_):
         retries=request.retries or 0)
 
 
+def _retried_task_id(request) -> str | None:
+    """The task id a console retry was sent for (its message header), else None."""
+    return getattr(request, RETRY_OF_HEADER, None) or (
+        (getattr(request, "headers", None) or {}).get(RETRY_OF_HEADER))
+
+
+def failures_resolve(*, retried_task_id: str, when) -> None:
+    """A retry succeeded: the run it retried, and every run that one retried, are resolved."""
+    current = TaskRun.objects.filter(task_id=retried_task_id).values_list("pk", flat=True).first()
+    for _ in range(RESOLVE_DEPTH_LIMIT):
+        if current is None:
+            return
+        TaskRun.objects.filter(pk=current, resolved_at__isnull=True).update(resolved_at=when)
+        current = TaskRun.objects.filter(pk=current).values_list("retry_of_id", flat=True).first()
+
+
 @signals.task_postrun.connect(dispatch_uid="operations.finished")
 def record_finished(task_id=None, task=None, retval=None, state=None, **_):
     started = _started.pop(task_id, None)
@@ -132,6 +157,12 @@ def record_finished(task_id=None, task=None, retval=None, state=None, **_):
     elif state in (TaskRun.State.FAILURE, TaskRun.State.RETRY):
         changes["state"] = state
     _record(task_id, **changes)
+    retried = _retried_task_id(task.request) if state == TaskRun.State.SUCCESS else None
+    if retried:
+        try:
+            failures_resolve(retried_task_id=retried, when=changes["finished_at"])
+        except Exception:
+            logger.warning("could not resolve the runs %s retried", task_id, exc_info=True)
     # The counters feed the dashboard's and the overview's counts: housekeeping stays out.
     if state in (TaskRun.State.SUCCESS, TaskRun.State.FAILURE) and not is_housekeeping(task):
         delivery = task.request.delivery_info or {}

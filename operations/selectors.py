@@ -15,6 +15,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
+from backoffice.celery import app, import_task_modules
 from backoffice.redis_client import redis_client, redis_status
 from operations.beat import beat_status
 from operations.models import TaskMinuteStat, TaskRun
@@ -22,6 +23,22 @@ from operations.registry import paused_queues, worker_records
 
 RUNNING_LIMIT = 20
 IN_FLIGHT_STATES = (TaskRun.State.QUEUED, TaskRun.State.STARTED, TaskRun.State.RETRY)
+BADGE_COUNT_CAP = 99
+
+
+def unresolved_failures(queryset=None):
+    """Failed runs that still need someone: not discarded, and no retry of them (or of
+    their retries) has succeeded. A retry still waiting or failed leaves them unresolved."""
+    queryset = TaskRun.objects.all() if queryset is None else queryset
+    return queryset.filter(state=TaskRun.State.FAILURE, discarded_at__isnull=True,
+                           resolved_at__isnull=True)
+
+
+def unresolved_failure_count(*, cap: int = BADGE_COUNT_CAP) -> tuple[int, bool]:
+    """How many unresolved failures there are, counting at most `cap` + 1 of them:
+    (count, whether there are more than `cap`)."""
+    found = unresolved_failures().order_by().values("pk")[:cap + 1].count()
+    return min(found, cap), found > cap
 
 
 def queue_names() -> list[str]:
@@ -107,6 +124,25 @@ def running_runs(limit: int = RUNNING_LIMIT) -> list[TaskRun]:
                       "queued_at")[:limit])
 
 
+def running_for(run: TaskRun, *, now=None) -> str:
+    """How long a started run has been running, in words ("2 h 5 min 3 s")."""
+    if run.started_at is None:
+        return "—"
+    seconds = max(0, round(((now or timezone.now()) - run.started_at).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if hours or minutes else "",
+             f"{seconds} s"]
+    return " ".join(part for part in parts if part)
+
+
+def task_acks_late(task_name: str) -> bool:
+    """Whether the task acknowledges its message only after it ran (its own or the default)."""
+    import_task_modules()
+    task = app.tasks.get(task_name)
+    return bool(task.acks_late) if task is not None else bool(app.conf.task_acks_late)
+
+
 def _alerts(*, queues: list[dict], workers: list[dict]) -> list[dict]:
     alerts = []
     online = [w for w in workers if w["online"]]
@@ -130,8 +166,10 @@ def _alerts(*, queues: list[dict], workers: list[dict]) -> list[dict]:
 def ops_overview() -> dict:
     """Everything the overview shows. When Redis is down it says so and reads only the DB."""
     broker = redis_status()
+    unresolved, more = unresolved_failure_count()
     data = {"broker": broker, "checked_at": timezone.now(), "throughput": throughput(),
-            "queues": [], "workers": [], "alerts": [], "running": running_runs()}
+            "queues": [], "workers": [], "alerts": [], "running": running_runs(),
+            "unresolved_failures": {"count": unresolved, "more": more}}
     if not broker["ok"]:
         data["alerts"].append({"level": "danger", "text": "The broker (Redis) is unreachable: "
                                f"{broker['error']}. Nothing can be queued or run."})
@@ -163,8 +201,42 @@ def ops_overview() -> dict:
     return data
 
 
+def _member_roles(members: list[TaskRun]) -> dict[int, str]:
+    """Each member's role, read from the ids the runs were recorded with.
+
+    A chord's header members carry its callback (recorded as `chord_callback`); the callback
+    is recorded with the header's group id, so a run in a chord's group that is not a header
+    member is its callback.
+    """
+    callbacks = {m.options.get("chord_callback") for m in members} - {None}
+    chord_groups = {m.group_id for m in members if m.options.get("in_chord") and m.group_id}
+    roles = {}
+    for member in members:
+        if member.task_id in callbacks or (member.group_id in chord_groups
+                                           and not member.options.get("in_chord")):
+            roles[member.pk] = "chord callback"
+        elif member.options.get("in_chord"):
+            roles[member.pk] = "chord header member"
+        elif member.group_id:
+            roles[member.pk] = "group member"
+        elif member.parent_id or member.options.get("chain"):
+            roles[member.pk] = "chain step"
+        else:
+            roles[member.pk] = "single task"
+    return roles
+
+
+def _workflow_kind(members: list[TaskRun], roles: dict[int, str]) -> str:
+    found = set(roles.values())
+    if "chord callback" in found or "chord header member" in found:
+        return "chord"
+    if "group member" in found:
+        return "group"
+    return "chain" if len(members) > 1 else "single task"
+
+
 def workflow_runs(*, task_id: str) -> dict | None:
-    """The chain, group or chord that `task_id` belongs to: every member and its state."""
+    """The chain, group or chord that `task_id` belongs to: every member, its role and state."""
     run = TaskRun.objects.filter(task_id=task_id).first()
     if run is None:
         return None
@@ -175,20 +247,19 @@ def workflow_runs(*, task_id: str) -> dict | None:
         known = {m.pk for m in members}
         members += [m for m in TaskRun.objects.filter(group_id__in=groups)[:500]
                     if m.pk not in known]
+    callbacks = {m.options.get("chord_callback") for m in members} - {None}
+    if callbacks - {m.task_id for m in members}:
+        members += list(TaskRun.objects.filter(task_id__in=callbacks).exclude(
+            pk__in=[m.pk for m in members]))
     members.sort(key=lambda m: (m.queued_at, m.pk))
-    if any(m.options.get("in_chord") for m in members):
-        kind = "chord"
-    elif groups:
-        kind = "group"
-    elif len(members) > 1:
-        kind = "chain"
-    else:
-        kind = "single task"
+    roles = _member_roles(members)
+    for member in members:
+        member.role = roles[member.pk]
     states = {}
     for member in members:
         states[member.state] = states.get(member.state, 0) + 1
-    return {"run": run, "root_id": root, "kind": kind, "members": members,
-            "groups": sorted(groups), "states": states}
+    return {"run": run, "root_id": root, "kind": _workflow_kind(members, roles),
+            "members": members, "groups": sorted(groups), "states": states}
 
 
 def metrics_snapshot() -> dict:

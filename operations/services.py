@@ -220,8 +220,8 @@ def task_revoke(*, task_id: str) -> TaskRun:
     return run
 
 
-def task_terminate(*, task_id: str) -> list[str]:
-    """Terminate a running run (SIGTERM to the pool process); returns the workers that ack."""
+def task_terminate_check(*, task_id: str) -> TaskRun:
+    """The run `task_id` if it can be terminated now; else OpsError says why."""
     run = TaskRun.objects.filter(task_id=task_id).first()
     if run is None:
         raise OpsError(f"No task run {task_id!r} is known.")
@@ -229,6 +229,12 @@ def task_terminate(*, task_id: str) -> list[str]:
         raise OpsError(f"Only running runs can be terminated; {task_id} is "
                        f"{run.get_state_display().lower()}.")
     _require_broker()
+    return run
+
+
+def task_terminate(*, task_id: str) -> list[str]:
+    """Terminate a running run (SIGTERM to the pool process); returns the workers that ack."""
+    task_terminate_check(task_id=task_id)
     replies = current_app.control.revoke(task_id, terminate=True, signal="SIGTERM", reply=True,
                                          timeout=CONTROL_TIMEOUT, limit=_online_count())
     return _consumers_reply(replies)

@@ -83,7 +83,7 @@ class OpsActionView(UnfoldModelAdminViewMixin, View):
     title = "Operations"
 
     def next_url(self) -> str:
-        url = self.request.POST.get("next") or ""
+        url = self.request.POST.get("next") or self.request.GET.get("next") or ""
         if url and url_has_allowed_host_and_scheme(url, {self.request.get_host()},
                                                    self.request.is_secure()):
             return url
@@ -106,23 +106,47 @@ def _workers(names: list[str]) -> str:
     return ", ".join(names) if names else "no worker was online to answer"
 
 
-class QueuePurgeView(OpsActionView):
-    """GET: confirmation with the number of waiting messages. POST: purge."""
+class ConfirmedActionView(OpsActionView):
+    """GET: a confirmation page on admin/confirm_page.html, saying what will happen.
+    POST with confirm=yes: the action; any other POST changes nothing."""
 
     http_method_names = ["get", "post"]
+    template_name = ""
+
+    def confirmation(self, **kwargs) -> dict:  # pragma: no cover - subclasses implement it
+        raise NotImplementedError
+
+    def get(self, request, **kwargs):
+        context = self.get_context_data(**kwargs)
+        context.update(cancel_url=self.next_url(), **self.confirmation(**kwargs))
+        return TemplateResponse(request, self.template_name, context)
+
+    def post(self, request, **kwargs):
+        if request.POST.get("confirm") != "yes":
+            messages.warning(request, "Not confirmed; nothing was changed.")
+            return redirect(self.next_url())
+        return super().post(request, **kwargs)
+
+
+class QueuePurgeView(ConfirmedActionView):
+    """GET: confirmation with the number of waiting messages. POST: purge."""
+
     permission_required = (ACTION_PERMISSIONS["purge"],)
     title = "Purge queue"
+    template_name = "operations/purge_confirm.html"
 
-    def get(self, request, queue):
+    def confirmation(self, queue):
         if queue not in selectors.queue_names():
             raise Http404("Unknown queue.")
-        context = self.get_context_data(queue=queue)
-        context["title"] = f"Purge queue {queue}"
+        context = {"title": f"Purge queue {queue}", "queue": queue, "page_id": "purge-confirm",
+                   "confirm_attrs": {"data-action": "purge-confirm"}}
         try:
-            context["depth"] = selectors.queue_depths()[queue]
+            depth = selectors.queue_depths()[queue]
         except Exception as exc:
-            context["error"] = f"The broker (Redis) is unreachable ({exc})."
-        return TemplateResponse(request, "operations/purge_confirm.html", context)
+            context["confirm_error"] = (f"The broker (Redis) is unreachable ({exc}). "
+                                        "Nothing can be purged now.")
+            return context
+        return {**context, "depth": depth, "confirm_label": f"Purge {depth} message(s)"}
 
     def perform(self, queue):
         count = services.queue_purge(queue=queue)
@@ -174,8 +198,25 @@ class RevokeView(RunActionView):
         return f"Revoked {run.name} [{task_id}]: {run.result}."
 
 
-class TerminateView(RunActionView):
+class TerminateView(ConfirmedActionView, RunActionView):
+    """GET: which running task would be killed and what that means. POST: terminate it."""
+
     permission_required = (ACTION_PERMISSIONS["terminate"],)
+    title = "Terminate task"
+    template_name = "operations/terminate_confirm.html"
+
+    def confirmation(self, task_id):
+        run = self.run(task_id)
+        context = {"run": run, "title": f"Terminate {run.name}?", "page_id": "terminate-confirm",
+                   "running_for": selectors.running_for(run),
+                   "acks_late": selectors.task_acks_late(run.name),
+                   "confirm_label": "Yes, terminate it",
+                   "confirm_attrs": {"data-action": "terminate-confirm"}}
+        try:
+            services.task_terminate_check(task_id=task_id)
+        except services.OpsError as exc:
+            context["confirm_error"] = str(exc)
+        return context
 
     def perform(self, task_id):
         workers = services.task_terminate(task_id=task_id)

@@ -42,24 +42,30 @@ def test_overview_shows_the_worker_and_the_depth_of_a_paused_queue(logged_in_pag
     expect(depth).to_have_text("0", timeout=20000)
 
 
-def test_retrying_a_failed_task_from_the_browser_turns_it_green(logged_in_page, live_server,
-                                                                celery_worker):
+def test_retrying_a_failed_task_from_the_browser_resolves_it(logged_in_page, live_server,
+                                                             celery_worker):
     page = logged_in_page
     switch = "browser-flaky"
     redis_client().delete(tasks.FLAKY_KEY.format(switch))
     failed = wait_for_state(tasks.flaky.delay(switch).id, "FAILURE")
     redis_client().set(tasks.FLAKY_KEY.format(switch), "1", ex=300)
 
-    page.goto(live_server.url + reverse("admin:operations_failedtaskrun_changelist")
-              + "?name=maintenance.tasks.flaky")
+    failed_list = (live_server.url + reverse("admin:operations_failedtaskrun_changelist")
+                   + "?name=maintenance.tasks.flaky")
+    page.goto(failed_list)
     row = page.locator("#result_list tbody tr", has_text=failed.task_id[:8])
     expect(row.locator(".bo-state-danger")).to_be_visible()
     row.locator('button[data-action="retry"]').click()
 
     expect(page.locator("body")).to_contain_text("Sent maintenance.tasks.flaky again")
     row = page.locator("#result_list tbody tr", has_text=failed.task_id[:8])
-    green = row.locator(".bo-state-success")
-    expect(green).to_be_visible(timeout=30000)  # the list refreshes itself
-    assert green.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(220, 252, 231)"
+    # The retry succeeds: the failure is resolved and leaves the list (which refreshes itself).
+    expect(row).to_have_count(0, timeout=30000)
     failed.refresh_from_db()
     assert wait_for_state(failed.retried_as.task_id, "SUCCESS").retry_of_id == failed.pk
+
+    page.goto(failed_list + "&resolution=resolved")
+    green = page.locator("#result_list tbody tr", has_text=failed.task_id[:8]).locator(
+        ".bo-state-success")
+    expect(green).to_be_visible()
+    assert green.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(220, 252, 231)"

@@ -77,7 +77,7 @@ def test_broker_down_actions_refuse_and_change_nothing(client, broker_down):
     for url in (reverse("admin:operations_retry", args=[run.task_id]),
                 reverse("admin:operations_queue_purge", args=["default"]),
                 reverse("admin:operations_queue_pause", args=["default"])):
-        response = client.post(url, follow=True)
+        response = client.post(url, {"confirm": "yes"}, follow=True)
         assert response.status_code == 200
         assert "The broker (Redis) is unreachable" in response.text
         assert "nothing was changed" in response.text

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from backoffice.redis_client import redis_client
 from maintenance import tasks
-from operations import services
+from operations import selectors, services
 from operations.models import TaskMinuteStat, TaskRun
 from operations.tests.ops_support import operator, wait_for_state
 from tests.processes import wait_until
@@ -62,8 +62,12 @@ def test_retry_of_a_flaky_task_succeeds_once_fixed(celery_worker):
     redis_client().delete(tasks.FLAKY_KEY.format(switch))
     failed = wait_for_state(tasks.flaky.delay(switch).id, "FAILURE")
     redis_client().set(tasks.FLAKY_KEY.format(switch), "1", ex=300)
+    assert selectors.unresolved_failures().filter(pk=failed.pk).exists()
     retry = services.task_run_retry(task_run=failed)
+    assert selectors.unresolved_failures().filter(pk=failed.pk).exists()  # still in flight
     assert wait_for_state(retry.task_id, "SUCCESS").retry_of_id == failed.pk
+    wait_until(lambda: not selectors.unresolved_failures().filter(pk=failed.pk).exists(),
+               what="the failure resolved by its retry")
 
 
 def test_retry_all_of_a_name_goes_in_batches_and_skips_retried_and_discarded(celery_worker):
@@ -113,6 +117,10 @@ def test_workflow_view_shows_chain_group_and_chord_members(client, celery_worker
     assert 'data-kind="chord"' in page.text
     header = TaskRun.objects.filter(options__in_chord=True, name="maintenance.tasks.echo")
     assert header.exists()
+    assert {run.options["chord_callback"] for run in header} == {chorded.id}
+    assert page.text.count('data-role="chord header member"') == 2
+    assert page.text.count('data-role="chord callback"') == 1
+    assert f'data-task-id="{chorded.id}"' in page.text
     assert page.text.count('data-state="SUCCESS"') >= 3
 
     missing = client.get(reverse("admin:operations_workflow", args=["no-such-task"]))

@@ -42,7 +42,7 @@ def test_purge_confirms_the_count_then_empties_the_real_redis_queue(client, ops_
     assert depth() == 3  # the confirmation page changes nothing
 
     response = client.post(reverse("admin:operations_queue_purge", args=[ops_queue]),
-                           follow=True)
+                           {"confirm": "yes"}, follow=True)
     assert "Purged 3 waiting message(s)" in response.text
     assert depth() == 0
     assert set(TaskRun.objects.filter(task_id__in=ids).values_list("state", flat=True)) == {
@@ -113,18 +113,24 @@ def test_terminate_a_running_task_needs_its_own_permission(client, ops_queue, qu
 
     client.force_login(staff_user("terminator", ALL_OPS_PERMS))
     overview = client.get(reverse("admin:operations_overview"))
-    assert f'formaction="{url}"' in overview.text
-    response = client.post(url, follow=True)
+    assert f'href="{url}?next=' in overview.text
+    confirm = client.get(url)
+    assert queue_worker.hostname in confirm.text and "running for" in confirm.text
+    assert TaskRun.objects.get(task_id=running).state == "STARTED"  # asking changes nothing
+    response = client.post(url, {"confirm": "yes"}, follow=True)
     assert queue_worker.hostname in response.text
     run = wait_for_state(running, "REVOKED")
     assert run.result == "terminated"
+    again = client.post(url, {"confirm": "yes"}, follow=True)  # a second press is harmless
+    assert "Only running runs can be terminated" in again.text
+    assert TaskRun.objects.get(task_id=running).result == "terminated"
 
 
 def test_bad_queue_input_is_refused_and_changes_nothing(client, ops_queue):
     client.force_login(operator())
     tasks.echo.apply_async((1,), queue=ops_queue)
     response = client.post(reverse("admin:operations_queue_purge", args=["nope"]),
-                           follow=True)
+                           {"confirm": "yes"}, follow=True)
     assert "Unknown queue &#x27;nope&#x27;" in response.text
     response = client.post(reverse("admin:operations_queue_resume", args=[ops_queue]),
                            follow=True)

@@ -22,6 +22,16 @@
     }
   }
 
+  // Stands in for the table when no row matches the view any more (a failure resolved by
+  // its retry leaves the unresolved list), and keeps the id the next refresh looks for.
+  function emptyList() {
+    const note = document.createElement("p");
+    note.id = "result_list";
+    note.className = "text-subtle p-4";
+    note.textContent = "No run matches this view any more.";
+    return note;
+  }
+
   // Task history and failed lists: replace the result table every 10 s unless the user
   // has selected rows or is typing.
   function refreshList() {
@@ -33,7 +43,7 @@
       .then((html) => {
         if (!html) return;
         const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("result_list");
-        if (fresh) table.replaceWith(fresh);
+        table.replaceWith(fresh || emptyList());
       })
       .catch(() => {});
   }
