@@ -31,12 +31,8 @@ def staff_client(client, django_user_model):
 
 def wait_for_beat_heartbeat(timeout=45):
     client = redis.Redis.from_url(settings.REDIS_URL)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.get(BEAT_HEARTBEAT_KEY):
-            return
-        time.sleep(0.2)
-    raise AssertionError("beat wrote no heartbeat")
+    wait_until(lambda: client.get(BEAT_HEARTBEAT_KEY), timeout, "beat's heartbeat",
+               interval=0.2)
 
 
 def empty_redis_url(settings) -> str:

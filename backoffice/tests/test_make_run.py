@@ -7,7 +7,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,16 +28,16 @@ def session_processes(sid: int) -> list[str]:
 
 
 def read_until(stream_lines, pattern, process, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def seen():
         for line in stream_lines():
             match = re.search(pattern, line)
             if match:
                 return match
         if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"never saw {pattern!r}")
+            raise AssertionError(f"`make run` exited before printing {pattern!r}")
+        return None
+
+    return wait_until(seen, timeout, repr(pattern), interval=0.2)
 
 
 def get_health(port):
@@ -131,17 +130,14 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         assert "started a private Redis" in log_path.read_text()
         for worker in ("worker", "mail"):  # every queue, and transactional mail alone
             read_until(lines, rf"{worker}@\S+ ready", make, 90)
-        deadline = time.monotonic() + 90
-        status, report = None, None
-        while time.monotonic() < deadline:
+        def healthy():
             try:
-                status, report = get_health(web_port)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(1)
-        assert status == 200, report  # web, private Redis, worker and beat all answer
+                return get_health(web_port)[0] == 200
+            except OSError:  # web not listening yet
+                return False
+
+        # web, private Redis, worker and beat all answer
+        wait_until(healthy, 90, "/healthz to answer 200", interval=1)
         assert len(password) >= 12
 
         # The web process logs its own /api/ requests with DEBUG on (query logging wraps
@@ -171,8 +167,8 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(timeout=60)
 
-    time.sleep(1)
-    assert session_processes(make.pid) == [], "processes left behind after Ctrl-C"
+    wait_until(lambda: not session_processes(make.pid), 10,
+               "no process of `make run` left behind after Ctrl-C", interval=0.2)
     with pytest.raises(redis.ConnectionError):
         redis.Redis(port=redis_port, socket_connect_timeout=1).ping()
     assert "[backoffice] stopped" in log_path.read_text()

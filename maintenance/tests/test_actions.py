@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,13 +34,11 @@ def status(client, run) -> dict:
 
 
 def wait_finished(client, run, timeout=60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished():
         current = status(client, run)
-        if current["finished"]:
-            return current
-        time.sleep(0.2)
-    raise AssertionError(f"run {run.pk} did not finish: {current}")
+        return current if current["finished"] else None
+
+    return wait_until(finished, timeout, f"run {run.pk} to finish", interval=0.2)
 
 
 @pytest.fixture

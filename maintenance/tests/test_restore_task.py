@@ -3,8 +3,6 @@ progress readable while it runs and its outcome recorded like any maintenance ru
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.urls import reverse
 
@@ -12,6 +10,7 @@ from maintenance.backups import backup_dir
 from maintenance.models import MaintenanceRun
 from maintenance.services import backup_create, backup_delete
 from maintenance.tests.helpers import fingerprint, make_data, wipe_and_change
+from tests.processes import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -32,13 +31,11 @@ def backup():
 
 
 def follow(client, url, run, timeout=90) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished():
         state = client.get(f"{url}?run={run.pk}", HTTP_ACCEPT="application/json").json()
-        if state["finished"]:
-            return state
-        time.sleep(0.2)
-    raise AssertionError(f"restore run {run.pk} did not finish: {state}")
+        return state if state["finished"] else None
+
+    return wait_until(finished, timeout, f"restore run {run.pk} to finish", interval=0.2)
 
 
 def test_restore_runs_on_the_worker_once_with_progress(admin_client, admin_user, backup,
