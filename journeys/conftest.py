@@ -107,17 +107,29 @@ def stack(tmp_path_factory, smtp_sink):
             make.wait()
 
 
+@pytest.fixture(scope="session")
+def staff_session(stack, tmp_path_factory) -> Path:
+    """Where the superuser's signed-in browser state is kept: the first journey signs in
+    through the login page, the others reuse its session (as a staff member's browser
+    does; the login throttle would refuse a sign-in per journey)."""
+    return tmp_path_factory.mktemp("staff") / "state.json"
+
+
 @pytest.fixture
-def staff_page(browser, stack):
+def staff_page(browser, stack, staff_session):
     """A 1440×900 Chromium page signed in to the admin as the superuser."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    state = str(staff_session) if staff_session.exists() else None
+    context = browser.new_context(viewport={"width": 1440, "height": 900},
+                                  storage_state=state)
     page = context.new_page()
     page.set_default_timeout(20000)
-    page.goto(f"{stack.url}/admin/login/")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", stack.password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{stack.url}/admin/")
+    if state is None:
+        page.goto(f"{stack.url}/admin/login/")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", stack.password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{stack.url}/admin/")
+        context.storage_state(path=str(staff_session))
     yield page
     context.close()
 
