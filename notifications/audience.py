@@ -83,21 +83,13 @@ def audience_recipients(notification: Notification) -> Iterator[tuple[int | None
         yield user_id, normalise_email(address), ""
 
 
-def recipient_summary(notification: Notification) -> dict:
-    """How many recipients a send would reach, before anything is sent."""
-    if notification.audience == Audience.ADDRESSES:
-        parsed = parse_addresses(notification.addresses)
-        return {"valid": len(parsed.valid), "invalid": len(parsed.invalid),
-                "duplicates": parsed.duplicates}
-    return {"valid": audience_users(notification).count(), "invalid": 0, "duplicates": 0}
-
-
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def _left_topic_users(topic: str):
+def users_left_topic(topic: str):
+    """Users who unsubscribed from `topic`: a send on it skips them, by user or address."""
     return get_user_model().objects.filter(subscriptions__topic=topic,
                                            subscriptions__subscribed=False)
 
@@ -109,7 +101,7 @@ def _addresses_breakdown(notification: Notification) -> dict:
     for chunk in _chunks(parsed.valid):
         suppressed.update(Suppression.objects.filter(email__in=chunk)
                           .values_list("email", flat=True))
-        left = _left_topic_users(notification.topic).annotate(address=Lower("email"))
+        left = users_left_topic(notification.topic).annotate(address=Lower("email"))
         unsubscribed.update(left.filter(address__in=chunk).values_list("address", flat=True))
     unsubscribed -= suppressed
     return {"recipients": len(parsed.valid) - len(suppressed) - len(unsubscribed),

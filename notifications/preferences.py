@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from notifications.audience import users_left_topic
 from notifications.models import Delivery, Subscription, Suppression, Topic
 
 SALT = "notifications.unsubscribe"
@@ -150,10 +151,7 @@ def deliveries_skip_unwanted(*, notification_id: int, topic: str) -> int:
                                .values("email")).update(
             status=DStatus.SKIPPED, last_error=f"suppressed: {display.lower()}")
     # A pasted address that belongs to a user who left the topic counts as theirs.
-    from django.contrib.auth import get_user_model
-
-    left = get_user_model().objects.filter(subscriptions__topic=topic,
-                                           subscriptions__subscribed=False)
+    left = users_left_topic(topic)
     skipped += rows.filter(user_id__isnull=True,
                            email__in=left.annotate(address=Lower("email")).values("address")
                            ).update(

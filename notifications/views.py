@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachable
 from unfold.views import UnfoldModelAdminViewMixin
 
 from notifications import lifecycle
-from notifications.audience import audience_breakdown, recipient_summary
+from notifications.audience import audience_breakdown
 from notifications.forms import ScheduleForm
 from notifications.models import Notification
 from notifications.selectors import notification_progress, notification_stalled_since
@@ -185,8 +185,7 @@ def delivery_context(request, notification: Notification) -> dict:
         "can_send": request.user.has_perm(SEND_PERMISSION),
         # Once the deliveries exist they are the recipients: no re-reading of the audience
         # (a pasted list can be long) on every poll.
-        "recipients": {"valid": total, "invalid": 0, "duplicates": 0} if total
-        else recipient_summary(notification),
+        "recipients": {"recipients": total} if total else audience_breakdown(notification),
         "progress": progress,
         "stalled_since": notification_stalled_since(notification),
         "schedule_form": ScheduleForm(),

@@ -89,7 +89,9 @@ def test_fifty_thousand_pasted_addresses_with_junk(admin_client):
     notification = Notification.objects.get()
     page = admin_client.get(reverse("admin:notifications_notification_change",
                                     args=[notification.pk]))
-    assert page.context["recipients"] == {"valid": 50_000, "invalid": 4, "duplicates": 100}
+    assert page.context["recipients"] == {"recipients": 50_000, "suppressed": 0,
+                                          "unsubscribed": 0, "invalid": 4, "duplicates": 100,
+                                          "excluded": 4}
     assert not Delivery.objects.exists()  # nothing is sent until Send now
 
 
@@ -168,7 +170,7 @@ def test_recipient_count_before_sending_for_groups(admin_client):
     page = admin_client.get(reverse("admin:notifications_notification_change",
                                     args=[notification.pk]))
 
-    assert page.context["recipients"]["valid"] == 3
+    assert page.context["recipients"]["recipients"] == 3
     assert 'id="progress-bar"' in page.content.decode()
 
 
