@@ -39,7 +39,7 @@ test-postgres: venv
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test $(PY) -m backoffice.launcher test -- $(PYTEST_ARGS)
 
 journeys: venv
-	$(PY) -m backoffice.launcher test -- journeys $(PYTEST_ARGS)
+	TEST_WORKERS=1 $(PY) -m backoffice.launcher test -- journeys $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) -m bench --all

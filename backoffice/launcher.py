@@ -218,25 +218,46 @@ def claim_test_redis_database(url: str) -> tuple[int, Callable[[], None]]:
     sys.exit("backoffice: every Redis database a test run may use is taken by another run")
 
 
+def test_workers() -> int:
+    """How many pytest processes share the suite: TEST_WORKERS, else 2 (one per core of the
+    smallest machine we run on; most of a test's time is spent waiting on real processes)."""
+    raw = os.environ.get("TEST_WORKERS", "2")
+    if not raw.isdigit() or int(raw) < 1:
+        sys.exit(f"backoffice: TEST_WORKERS must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
 def test(pytest_args: list[str]) -> int:
     # Always the test settings: importing this package already set a default (dev) for Celery.
     os.environ["DJANGO_SETTINGS_MODULE"] = "backoffice.settings.test"
     redis_url = settings_value(os.environ["DJANGO_SETTINGS_MODULE"], "REDIS_URL")
     redis_server = ensure_redis(redis_url)
-    release = None
+    releases: list[Callable[[], None]] = []
     try:
+        workers = 1
         if "TEST_REDIS_URL" not in os.environ:  # set by hand: the caller chose, keep it
-            number, release = claim_test_redis_database(redis_url)
+            workers = test_workers()
+            numbers = []
+            for _ in range(workers):
+                number, release = claim_test_redis_database(redis_url)
+                numbers.append(number)
+                releases.append(release)
+            urls = [urlsplit(redis_url)._replace(path=f"/{n}").geturl() for n in numbers]
             os.environ["TEST_RUN_CLAIM"] = test_run_owner()  # the suite checks it is its own
-            os.environ["TEST_REDIS_URL"] = str(urlsplit(redis_url)._replace(path=f"/{number}")
-                                               .geturl())
-            os.environ.setdefault("TEST_DATABASE_NAME", f"test_backoffice_{number}")
-            say(f"test run on Redis database {number}, test database "
+            os.environ["TEST_REDIS_URL"] = urls[0]
+            os.environ["TEST_REDIS_URLS"] = ",".join(urls)  # one per pytest worker
+            os.environ.setdefault("TEST_DATABASE_NAME", f"test_backoffice_{numbers[0]}")
+            say(f"test run in {workers} process(es) on Redis database(s) "
+                f"{', '.join(map(str, numbers))}, test database "
                 f"{os.environ['TEST_DATABASE_NAME']}")
+        if workers > 1:
+            # Whole files per process: a module's fixtures (a held queue, a private stack)
+            # are set up once.
+            pytest_args = ["-n", str(workers), "--dist", "loadfile", *pytest_args]
         pytest = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
         return wait_ignoring_interrupts(pytest)
     finally:
-        if release is not None:
+        for release in releases:
             release()
         stop(redis_server)
 

@@ -50,6 +50,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # only the browser tests' own process needs it
+    env.pop("TEST_REDIS_URLS", None)  # the child uses TEST_REDIS_URL, this process's database
     env.update(extra)
     return env
 

@@ -1,5 +1,7 @@
 """Tests: real Redis (its own database number), real SQLite file or PostgreSQL."""
 
+import os
+
 from backoffice.settings.base import *  # noqa: F403
 from backoffice.settings.base import DATABASES, REST_FRAMEWORK, VAR_DIR
 from backoffice.settings.broker import redis_settings
@@ -17,11 +19,24 @@ def _test_database_name(engine: str) -> str | None:
     return name if "/" in name else str(VAR_DIR / f"{name}.sqlite3")
 
 
+def _test_redis_url() -> str:
+    """This process's Redis database: under pytest-xdist each worker (gw0, gw1, ...) takes
+    its own from TEST_REDIS_URLS, which `make test` claims; otherwise TEST_REDIS_URL."""
+    urls = env.list("TEST_REDIS_URLS", default=[])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if urls and worker.startswith("gw"):
+        return urls[int(worker[2:]) % len(urls)]
+    return redis_url("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
+
+
 DEBUG = False
 ENVIRONMENT_NAME = "test"
 # A Redis database of its own so a test run never eats a running dev stack's queues.
-REDIS_URL = redis_url("TEST_REDIS_URL", default="redis://127.0.0.1:6379/9")
+REDIS_URL = _test_redis_url()
 CELERY_BROKER_URL, CACHES = redis_settings(REDIS_URL, key_prefix="backoffice-test")
+# Backups made by workers of this run, apart from those of another run or pytest worker.
+BACKUP_DIR = env.path("BACKUP_DIR", default=str(
+    VAR_DIR / "test-backups" / REDIS_URL.rstrip("/").rsplit("/", 1)[-1]))
 
 # TEST_DATABASE_NAME lets two checkouts run their suites side by side on one server.
 if _test_name := _test_database_name(DATABASES["default"]["ENGINE"]):

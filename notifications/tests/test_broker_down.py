@@ -7,16 +7,17 @@ Redis is never touched.
 
 import json
 import sys
-import time
 import urllib.request
 
 import pytest
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backoffice.launcher import redis_answers
 from notifications.models import TransactionalEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.tests.helpers import PrivateRedis, final
+from operations.models import TaskRun
 from tests.processes import (
     CeleryBeat,
     CeleryWorker,
@@ -100,5 +101,9 @@ def test_registration_while_broker_is_down_is_sent_when_it_is_back(stack, smtp):
     assert message["To"] == "offline@example.com"
     email = final(email)
     assert email.status == "sent" and email.attempts == 1
-    time.sleep(2)  # further sweeps must not send it again
+    # Two more sweeps finish after the email is sent; neither sends it again.
+    sent_at = timezone.now()
+    wait_until(lambda: TaskRun.objects.filter(name=SWEEP_TASK, state=TaskRun.State.SUCCESS,
+                                              finished_at__gt=sent_at).count() >= 2,
+               60, "two more sweeps")
     assert len(smtp.messages) == 1
