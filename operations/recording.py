@@ -1,14 +1,16 @@
 """Celery signal handlers that keep the task history (`TaskRun`) and feed the minute counters.
 
-The enqueuing process records QUEUED in `before_task_publish`; the worker records STARTED,
-then the outcome. Every handler swallows its own errors: bookkeeping must never stop a task
-from being sent or run.
+The enqueuing process records QUEUED once the broker has the message (`after_task_publish`,
+from what `before_task_publish` saw), so a publish that fails, e.g. with the broker
+unreachable, leaves no row; the worker records STARTED, then the outcome. Every handler
+swallows its own errors: bookkeeping must never stop a task from being sent or run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from celery import signals
@@ -25,6 +27,8 @@ TEXT_LIMIT = 20_000
 RETRY_OF_HEADER = "backoffice_retry_of"
 RESOLVE_DEPTH_LIMIT = 100  # retries of retries followed back, at most
 _started: dict[str, float] = {}  # task id -> monotonic start, per worker process
+# The row of the message this thread is publishing, written once the publish succeeded.
+_publishing = threading.local()
 
 
 def _json(value) -> str:
@@ -97,6 +101,7 @@ def publish_options(*, headers: dict, body, routing_key: str, exchange, properti
 @signals.before_task_publish.connect(dispatch_uid="operations.queued")
 def record_queued(sender=None, body=None, exchange=None, routing_key=None, headers=None,
                   properties=None, declare=None, **_):
+    _publishing.row = None
     headers = headers or {}
     task_id = headers.get("id")
     if not task_id:
@@ -108,12 +113,21 @@ def record_queued(sender=None, body=None, exchange=None, routing_key=None, heade
     changes = {"retries": retries, "options": options, "queue": options["queue"]}
     if retries:
         changes["state"] = TaskRun.State.RETRY
-    _record_new(task_id, create={
+    _publishing.row = (task_id, {
         "name": headers.get("task") or sender or "", "state": TaskRun.State.QUEUED,
         "args": _json(args), "kwargs": _json(kwargs),
         "parent_id": headers.get("parent_id") or "", "root_id": headers.get("root_id") or "",
         "group_id": headers.get("group") or "",
-    }, **changes)
+    }, changes)
+
+
+@signals.after_task_publish.connect(dispatch_uid="operations.published")
+def record_published(headers=None, **_):
+    row, _publishing.row = getattr(_publishing, "row", None), None
+    if row is None or row[0] != (headers or {}).get("id"):
+        return
+    task_id, create, changes = row
+    _record_new(task_id, create=create, **changes)
 
 
 @signals.task_prerun.connect(dispatch_uid="operations.started")
