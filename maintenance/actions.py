@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from backoffice.locks import redis_lock
 from backoffice.schedules import task_exists
@@ -155,20 +156,31 @@ def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRu
     """Enqueue and record one run of `key` unless one is in flight (under a short lock,
     so two presses at the same moment still make one run)."""
     busy = ActionRefused(f"{label} is being started by someone else; try again")
-    with redis_lock(f"action-start:{key}", timeout=30, wait=10, refused=busy):
-        in_flight = runs_in_flight(key=key)
-        if in_flight:
-            run = in_flight[0]
-            raise ActionRefused(f"{run.label or label} is already in flight (started "
-                                f"{timezone.localtime(run.requested_at):%H:%M:%S} by "
-                                f"{run.user or 'someone'})", run=run)
-        try:
-            result = enqueue()
-        except KombuOperationalError as exc:
-            raise ActionRefused(
-                f"Nothing was queued: the broker is unreachable ({exc}).") from exc
-        run = run_record(key=key, label=label, user=user, task_id=result.id, queue=QUEUE)
-        return runs_with_outcomes([run])[0]
+    run = None
+    try:
+        with redis_lock(f"action-start:{key}", timeout=30, wait=10, refused=busy):
+            in_flight = runs_in_flight(key=key)
+            if in_flight:
+                busy_run = in_flight[0]
+                raise ActionRefused(
+                    f"{busy_run.label or label} is already in flight (started "
+                    f"{timezone.localtime(busy_run.requested_at):%H:%M:%S} by "
+                    f"{busy_run.user or 'someone'})", run=busy_run)
+            try:
+                result = enqueue()
+            except KombuOperationalError as exc:
+                raise ActionRefused(_unreachable(exc)) from exc
+            run = run_record(key=key, label=label, user=user, task_id=result.id, queue=QUEUE)
+    except RedisError as exc:
+        # The lock lives in the broker's Redis: not taken means nothing was queued. Not
+        # released after the run was recorded: it expires by itself.
+        if run is None:
+            raise ActionRefused(_unreachable(exc)) from exc
+    return runs_with_outcomes([run])[0]
+
+
+def _unreachable(exc: Exception) -> str:
+    return f"Nothing was queued: the broker is unreachable ({exc})."
 
 
 def runs_in_flight(*, key: str) -> list[MaintenanceRun]:

@@ -1,14 +1,16 @@
 """Celery signal handlers that keep the task history (`TaskRun`) and feed the minute counters.
 
-The enqueuing process records QUEUED in `before_task_publish`; the worker records STARTED,
-then the outcome. Every handler swallows its own errors: bookkeeping must never stop a task
-from being sent or run.
+The enqueuing process records QUEUED once the broker has the message (`after_task_publish`,
+from what `before_task_publish` saw), so a publish that fails, e.g. with the broker
+unreachable, leaves no row; the worker records STARTED, then the outcome. Every handler
+swallows its own errors: bookkeeping must never stop a task from being sent or run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from celery import signals
@@ -25,6 +27,8 @@ TEXT_LIMIT = 20_000
 RETRY_OF_HEADER = "backoffice_retry_of"
 RESOLVE_DEPTH_LIMIT = 100  # retries of retries followed back, at most
 _started: dict[str, float] = {}  # task id -> monotonic start, per worker process
+# The row of the message this thread is publishing, written once the publish succeeded.
+_publishing = threading.local()
 
 
 def _json(value) -> str:
@@ -46,23 +50,30 @@ def _update_or_create(queryset, *, create: dict | None, changes: dict) -> None:
         queryset.update(**changes)
 
 
-def _record(task_id: str, *, create: dict | None = None, **changes) -> None:
-    """Update the row of `task_id`; create it from `create` (+ changes) when it is missing."""
+def _record(task_id: str, *, create: dict | None = None, attempt: int | None = None,
+            **changes) -> None:
+    """Update the row of `task_id`; create it from `create` (+ changes) when it is missing.
+
+    `attempt` (the run's retry count) keeps a late write of an earlier attempt, e.g. from
+    another pool process, from overwriting what a later attempt already recorded.
+    """
+    queryset = TaskRun.objects.filter(task_id=task_id)
+    if attempt is not None:
+        queryset = queryset.filter(retries__lte=attempt)
     try:
-        _update_or_create(TaskRun.objects.filter(task_id=task_id),
-                          create=create and {"task_id": task_id, **create, **changes},
+        _update_or_create(queryset, create=create and {"task_id": task_id, **create, **changes},
                           changes=changes)
     except Exception:
         logger.warning("could not record task %s", task_id, exc_info=True)
 
 
 def _record_new(task_id: str, *, create: dict, **changes) -> None:
-    """Create the row of a task just published; update it when the id is known already
-    (a retry is published under the id of the run it retries)."""
+    """Create the row of a task just published; when the worker recorded it first, add
+    only what the publisher knows (`changes`)."""
     try:
         try:
             with transaction.atomic():
-                TaskRun.objects.create(task_id=task_id, **create, **changes)
+                TaskRun.objects.create(task_id=task_id, **{**create, **changes})
         except IntegrityError:
             TaskRun.objects.filter(task_id=task_id).update(**changes)
     except Exception:
@@ -97,6 +108,7 @@ def publish_options(*, headers: dict, body, routing_key: str, exchange, properti
 @signals.before_task_publish.connect(dispatch_uid="operations.queued")
 def record_queued(sender=None, body=None, exchange=None, routing_key=None, headers=None,
                   properties=None, declare=None, **_):
+    _publishing.row = None
     headers = headers or {}
     task_id = headers.get("id")
     if not task_id:
@@ -104,16 +116,28 @@ def record_queued(sender=None, body=None, exchange=None, routing_key=None, heade
     options = publish_options(headers=headers, body=body, routing_key=routing_key,
                               exchange=exchange, properties=properties or {}, declare=declare)
     args, kwargs = (body[0], body[1]) if isinstance(body, list | tuple) else ([], {})
-    retries = headers.get("retries") or 0
-    changes = {"retries": retries, "options": options, "queue": options["queue"]}
-    if retries:
-        changes["state"] = TaskRun.State.RETRY
-    _record_new(task_id, create={
+    _publishing.row = (task_id, headers.get("retries") or 0, {
         "name": headers.get("task") or sender or "", "state": TaskRun.State.QUEUED,
         "args": _json(args), "kwargs": _json(kwargs),
         "parent_id": headers.get("parent_id") or "", "root_id": headers.get("root_id") or "",
         "group_id": headers.get("group") or "",
-    }, **changes)
+    }, {"options": options, "queue": options["queue"]})
+
+
+@signals.after_task_publish.connect(dispatch_uid="operations.published")
+def record_published(headers=None, **_):
+    row, _publishing.row = getattr(_publishing, "row", None), None
+    if row is None or row[0] != (headers or {}).get("id"):
+        return
+    task_id, retries, create, changes = row
+    if retries:
+        # Celery's retry: the attempt that raised publishes the next one under the same id.
+        # The next attempt records its own start (and its retry count); until it does, the
+        # run waits to be retried.
+        _record(task_id, create={**create, "retries": retries}, attempt=retries - 1,
+                state=TaskRun.State.RETRY, **changes)
+    else:
+        _record_new(task_id, create=create, **changes)
 
 
 @signals.task_prerun.connect(dispatch_uid="operations.started")
@@ -127,8 +151,8 @@ def record_started(task_id=None, task=None, args=None, kwargs=None, **_):
         "kwargs": _json(kwargs or {}), "parent_id": request.parent_id or "",
         "root_id": request.root_id or "", "group_id": request.group or "",
         "queued_at": timezone.now(),
-    }, state=TaskRun.State.STARTED, started_at=timezone.now(), worker=request.hostname or "",
-        retries=request.retries or 0)
+    }, attempt=request.retries or 0, state=TaskRun.State.STARTED, started_at=timezone.now(),
+        worker=request.hostname or "", retries=request.retries or 0)
 
 
 def _retried_task_id(request) -> str | None:
@@ -156,7 +180,7 @@ def record_finished(task_id=None, task=None, retval=None, state=None, **_):
         changes.update(state=state, result=_json(retval))
     elif state in (TaskRun.State.FAILURE, TaskRun.State.RETRY):
         changes["state"] = state
-    _record(task_id, **changes)
+    _record(task_id, attempt=task.request.retries or 0, **changes)
     retried = _retried_task_id(task.request) if state == TaskRun.State.SUCCESS else None
     if retried:
         try:
@@ -188,7 +212,8 @@ def record_failure(task_id=None, exception=None, einfo=None, **_):
 def record_retry(request=None, reason=None, einfo=None, **_):
     if request is None:
         return
-    _record(request.id, state=TaskRun.State.RETRY, result=str(reason)[:TEXT_LIMIT],
+    _record(request.id, attempt=request.retries or 0, state=TaskRun.State.RETRY,
+            result=str(reason)[:TEXT_LIMIT],
             traceback=str(einfo.traceback)[-TEXT_LIMIT:] if einfo else "")
 
 

@@ -9,8 +9,9 @@ import pytest
 import redis
 from django.conf import settings
 
+from backoffice.celery import app as celery_app
 from backoffice.launcher import TEST_RUN_CLAIM_SECONDS, test_run_claim_key, test_run_claims
-from tests.processes import CeleryBeat, CeleryWorker, SmtpSink
+from tests.processes import CeleryBeat, CeleryWorker, SmtpSink, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -75,6 +76,42 @@ def celery_beat(django_db_setup):
     beat = CeleryBeat().start()
     yield beat
     beat.stop()
+
+
+class UnreachableBroker:
+    """Redis out of reach for this process: the project's own client (settings.REDIS_URL,
+    read per call) and the Celery app's broker both point at a loopback port where nothing
+    listens. Worker subprocesses keep the real one. `restore()` brings it back."""
+
+    def __init__(self, settings):
+        self._settings = settings
+        self._real = (settings.REDIS_URL, celery_app.conf.broker_url)
+        self.url = f"redis://127.0.0.1:{free_port()}/0"
+        self._point_at(self.url, self.url)
+
+    def _point_at(self, redis_url: str, broker_url: str) -> None:
+        self._settings.REDIS_URL = redis_url
+        celery_app.conf.broker_url = broker_url
+        # The app keeps its connection and producer pools; the next publish takes new ones
+        # for the URL now set (kombu keeps one pool per URL, so the real one is reused).
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    def restore(self) -> None:
+        self._point_at(*self._real)
+
+
+@pytest.fixture
+def broker_down(settings):
+    """The broker is unreachable from this process until the test calls `restore()` or ends.
+
+    A publish raises kombu's OperationalError (connection refused) once Celery's publish
+    retry policy has made its few short retries, and the project's own Redis calls raise
+    redis' ConnectionError, as in production when Redis is down.
+    """
+    broker = UnreachableBroker(settings)
+    yield broker
+    broker.restore()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from maintenance.backups import backup_dir
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.services import backup_create
 from maintenance.tests.helpers import fingerprint, make_data, wipe_and_change
+from operations.models import TaskRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,6 +95,33 @@ def test_restore_confirmation_lists_what_is_replaced_then_queues_it(admin_client
     assert 'id="restore-progress"' in progress and 'name="confirm"' not in progress
     state = admin_client.get(f"{url}?run={run.pk}", HTTP_ACCEPT="application/json").json()
     assert (state["status"], state["progress"], state["percent"]) == ("queued", None, 0)
+
+
+def test_with_the_broker_down_a_restore_is_refused_and_starts_once_it_is_back(
+        admin_client, request):
+    make_data()
+    backup = backup_create(triggered_by="test")  # takes a lock in Redis, so before it is down
+    wipe_and_change()
+    before = fingerprint()
+    broker = request.getfixturevalue("broker_down")
+    url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+
+    refused = admin_client.post(url, {"confirm": "yes"}, follow=True)
+
+    assert refused.status_code == 200 and refused.redirect_chain == [(url, 302)]
+    [message] = [str(m) for m in refused.context["messages"]]
+    assert message.startswith("Restore not started: Nothing was queued: the broker is "
+                              "unreachable (")
+    assert 'name="confirm" value="yes"' in refused.content.decode()  # it may be tried again
+    assert not MaintenanceRun.objects.exists() and not TaskRun.objects.exists()
+    assert fingerprint() == before
+
+    broker.restore()
+    queued = admin_client.post(url, {"confirm": "yes"})
+
+    run = MaintenanceRun.objects.get()
+    assert queued["Location"] == f"{url}?run={run.pk}"
+    assert TaskRun.objects.get().task_id == run.task_id
 
 
 def test_admin_refuses_an_altered_file_and_changes_nothing(admin_client):

@@ -14,6 +14,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from maintenance.models import MaintenanceRun
 from maintenance.task_links import task_run_url
+from operations.models import TaskRun
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +101,21 @@ def test_run_now_needs_the_change_permission(client, django_user_model, echo_tas
     assert client.post(run_now_url(echo_task), {"_form_submitted": "on"}).status_code == 403
     assert run_now_url(echo_task) not in client.get(change_url(echo_task)).content.decode()
     assert not MaintenanceRun.objects.exists()
+
+
+def test_run_now_with_the_broker_down_says_so_and_records_nothing(admin_client, echo_task,
+                                                                  broker_down):
+    before = PeriodicTask.objects.filter(pk=echo_task.pk).values().get()
+
+    from_form = admin_client.post(run_now_url(echo_task), {"_form_submitted": "on"},
+                                  follow=True)
+    from_list = admin_client.post(reverse(CHANGELIST), {"action": "run_now",
+                                                        "_selected_action": [echo_task.pk]},
+                                  follow=True)
+
+    for response, page in ((from_form, change_url(echo_task)), (from_list, reverse(CHANGELIST))):
+        assert response.status_code == 200 and response.redirect_chain == [(page, 302)]
+        assert [str(m) for m in response.context["messages"]][0].startswith(
+            "Nothing was queued: the broker is unreachable (")
+    assert not MaintenanceRun.objects.exists() and not TaskRun.objects.exists()
+    assert PeriodicTask.objects.filter(pk=echo_task.pk).values().get() == before

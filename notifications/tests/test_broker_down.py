@@ -1,23 +1,34 @@
-"""Redis is down when a user registers: 201 anyway, the email waits, the sweep sends it.
+"""The broker is down: what waits for it goes out once it is back, once.
 
-Everything here is a real process on its own loopback port: a private redis-server (killed
-and restarted), gunicorn serving the project, a Celery worker and beat. The shared test
-Redis is never touched.
+A user registers: 201 anyway, the email waits, the sweep sends it. Everything there is a
+real process on its own loopback port: a private redis-server (killed and restarted),
+gunicorn serving the project, a Celery worker and beat; the shared test Redis is never
+touched. Send now: the press says the broker is unreachable, nothing is queued or
+delivered, and the sweep issues the send when the broker is back.
 """
 
 import json
 import sys
 import urllib.request
+from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backoffice.launcher import redis_answers
-from notifications.models import TransactionalEmail
+from notifications.models import Delivery, Notification, TransactionalEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
-from notifications.tests.helpers import PrivateRedis, final
+from notifications.tasks import resume_stalled_notifications
+from notifications.tests.helpers import (
+    PrivateRedis,
+    final,
+    finished,
+    received_by_recipient,
+)
 from operations.models import TaskRun
+from tests.people import staff_with
 from tests.processes import (
     CeleryBeat,
     CeleryWorker,
@@ -107,3 +118,34 @@ def test_registration_while_broker_is_down_is_sent_when_it_is_back(stack, smtp):
                                               finished_at__gt=sent_at).count() >= 2,
                60, "two more sweeps")
     assert len(smtp.messages) == 1
+
+
+def test_send_now_while_the_broker_is_down_is_sent_by_the_sweep_when_it_is_back(
+        client, celery_worker, smtp, broker_down):
+    notification = Notification.objects.create(
+        subject="Sent after the outage", text_body="hello", audience="addresses",
+        addresses="ada@example.com\nbob@example.com")
+    client.force_login(staff_with("opal", "view_notification", "send_notification"))
+    confirm = reverse("admin:notifications_notification_send", args=[notification.pk])
+    change = reverse("admin:notifications_notification_change", args=[notification.pk])
+
+    response = client.post(confirm, {"confirm": "yes"}, follow=True)
+
+    assert response.status_code == 200 and response.redirect_chain == [(change, 302)]
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message.startswith("Started, but the broker is unreachable (")
+    assert message.endswith("the sweep issues the send when the broker is back.")
+    notification.refresh_from_db()
+    # Taken for this send (a second press says "Already sending"), but nothing issued.
+    assert notification.status == "sending" and notification.dispatched_at is None
+    assert not Delivery.objects.exists() and not TaskRun.objects.exists()
+
+    broker_down.restore()
+    # Past the stall grace, the sweep that beat sends every minute finds the send stalled.
+    Notification.objects.filter(pk=notification.pk).update(
+        started_at=timezone.now() - timedelta(minutes=5))
+    resume_stalled_notifications.delay()
+
+    assert finished(notification, timeout=60).status == "sent"
+    assert received_by_recipient(smtp, "Sent after the outage") == {
+        "ada@example.com": 1, "bob@example.com": 1}

@@ -1,4 +1,5 @@
-"""Broker or workers down: the console says so plainly and quickly; it never hangs or 500s.
+"""Broker or workers down: the console says so plainly and quickly; it never hangs or 500s,
+and a task that could not be sent leaves no history.
 
 Speed is measured in bench/; here a short pytest timeout only guards against a hang.
 """
@@ -10,20 +11,16 @@ import time
 import pytest
 import redis
 from django.urls import reverse
+from kombu.exceptions import OperationalError
 
 from backoffice.launcher import redis_server_binary
+from maintenance.tasks import echo
 from operations.models import TaskRun
 from operations.registry import WORKERS_KEY
 from operations.tests.ops_support import operator
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(30), pytest.mark.slow]
-
-
-@pytest.fixture
-def broker_down(settings):
-    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    return settings.REDIS_URL
 
 
 @pytest.fixture
@@ -84,6 +81,12 @@ def test_broker_down_actions_refuse_and_change_nothing(client, broker_down):
     run.refresh_from_db()
     assert run.retried_as is None
     assert TaskRun.objects.count() == 1
+
+
+def test_a_task_that_could_not_be_sent_leaves_no_history(broker_down):
+    with pytest.raises(OperationalError, match="Connection refused"):
+        echo.delay("never sent")
+    assert not TaskRun.objects.exists()
 
 
 def test_workers_down_the_overview_says_no_worker_is_online(client, private_redis):

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def test_enqueue_records_queued_then_the_worker_records_the_outcome(celery_worker):
     result = tasks.echo.delay({"a": [1, 2]})
-    queued = TaskRun.objects.get(task_id=result.id)  # written by the publisher, before any worker
+    queued = TaskRun.objects.get(task_id=result.id)  # written by the publisher once it is sent
     assert queued.name == "maintenance.tasks.echo"
     assert queued.queue == "maintenance"
     assert json.loads(queued.args) == [{"a": [1, 2]}]
