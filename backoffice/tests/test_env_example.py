@@ -9,7 +9,8 @@ READERS = re.compile(
     r'|os\.environ\.(?:get|setdefault))\(\s*"([A-Z][A-Z0-9_]+)"'
 )
 # Set by the launcher or the test tooling, not by whoever configures the project.
-NOT_CONFIGURATION = {"DJANGO_ALLOW_ASYNC_UNSAFE", "TEST_RUN_CLAIM", "TEST_REDIS_URLS"}
+NOT_CONFIGURATION = {"DJANGO_ALLOW_ASYNC_UNSAFE", "TEST_RUN_CLAIM", "TEST_REDIS_URLS",
+                     "PYTEST_XDIST_WORKER"}
 
 
 def test_every_environment_variable_is_documented():

@@ -7,7 +7,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from backoffice.launcher import test_run_claim_key, test_run_claims
+from backoffice import launcher
 from maintenance import selectors
 from maintenance.health import health_cache_clear
 from operations.beat import BEAT_HEARTBEAT_KEY
@@ -39,10 +39,10 @@ def wait_for_beat_heartbeat(timeout=45):
 def empty_redis_url(settings) -> str:
     """A Redis database nothing uses now: empty and held by no test run."""
     base, own = settings.REDIS_URL.rsplit("/", 1)
-    claims = test_run_claims(settings.REDIS_URL)
+    claims = launcher.test_run_claims(settings.REDIS_URL)
     for number in range(15, -1, -1):
         url = f"{base}/{number}"
-        if (str(number) != own and not claims.exists(test_run_claim_key(number))
+        if (str(number) != own and not claims.exists(launcher.test_run_claim_key(number))
                 and redis.Redis.from_url(url).dbsize() == 0):
             return url
     pytest.skip("no empty Redis database on this server")

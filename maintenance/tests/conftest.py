@@ -2,26 +2,21 @@
 
 import pytest
 from celery import current_app
-from django.conf import settings
 
 from backoffice.redis_client import redis_client
 from maintenance.actions import QUEUE
-from tests.processes import wait_until
 
 
-def drain_pending_pops(workers: list[str]) -> None:
-    """Return once no blocking pop a worker issued before it stopped consuming `QUEUE` is
-    still waiting (such a pop would take the next maintenance message it sees).
-
-    One probe per worker on the default queue, which every worker here also consumes: a
-    waiting pop takes one and returns, and every pop after it leaves `QUEUE` out.
-    """
+def end_pending_pops() -> None:
+    """End, as if their timeout had passed, the blocking pops the workers of this run are
+    waiting in: one issued before a worker stopped consuming `QUEUE` would still take the
+    next maintenance message; the pop the worker issues next leaves `QUEUE` out."""
     client = redis_client()
-    probe_queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    for _ in workers:
-        current_app.send_task("maintenance.tasks.noop", queue=probe_queue)
-    wait_until(lambda: client.llen(probe_queue) == 0, 30,
-               f"the workers' pending pops to take the probes on {probe_queue}", interval=0.02)
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    for entry in client.client_list():
+        if (int(entry["db"]) == database and "b" in entry["flags"]
+                and entry["cmd"] == "brpop"):
+            client.client_unblock(entry["id"])
 
 
 @pytest.fixture
@@ -33,7 +28,7 @@ def held_maintenance_queue():
     held = [name for reply in control.cancel_consumer(QUEUE, reply=True, timeout=0.5) or []
             for name in reply]
     if held:
-        drain_pending_pops(held)
+        end_pending_pops()
 
     def release():
         if held:
