@@ -3,20 +3,8 @@
 import pytest
 from celery import current_app
 
-from backoffice.redis_client import redis_client
 from maintenance.actions import QUEUE
-
-
-def end_pending_pops() -> None:
-    """End, as if their timeout had passed, the blocking pops the workers of this run are
-    waiting in: one issued before a worker stopped consuming `QUEUE` would still take the
-    next maintenance message; the pop the worker issues next leaves `QUEUE` out."""
-    client = redis_client()
-    database = client.connection_pool.connection_kwargs.get("db", 0)
-    for entry in client.client_list():
-        if (int(entry["db"]) == database and "b" in entry["flags"]
-                and entry["cmd"] == "brpop"):
-            client.client_unblock(entry["id"])
+from tests.broker import drop_waiting_messages, end_waiting_pops
 
 
 @pytest.fixture
@@ -28,7 +16,7 @@ def held_maintenance_queue():
     held = [name for reply in control.cancel_consumer(QUEUE, reply=True, timeout=0.5) or []
             for name in reply]
     if held:
-        end_pending_pops()
+        end_waiting_pops()
 
     def release():
         if held:
@@ -36,7 +24,5 @@ def held_maintenance_queue():
             held.clear()
 
     yield release
-    client = redis_client()
-    for key in client.keys(f"{QUEUE}*"):
-        client.delete(key)
+    drop_waiting_messages([QUEUE])
     release()

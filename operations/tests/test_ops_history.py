@@ -28,7 +28,10 @@ def test_enqueue_records_queued_then_the_worker_records_the_outcome(celery_worke
     assert run.worker == celery_worker.hostname
     assert run.runtime is not None and run.started_at and run.finished_at
     assert json.loads(run.result) == {"a": [1, 2]}
-    assert TaskMinuteStat.objects.filter(queue="maintenance", succeeded__gte=1).exists()
+    # Counted once the run is recorded, as the worker's last step.
+    wait_until(lambda: TaskMinuteStat.objects.filter(queue="maintenance",
+                                                     succeeded__gte=1).exists(),
+               what="the minute counter")
 
 
 def test_failed_task_is_listed_with_traceback_and_retry_links_both_runs(client, celery_worker):
