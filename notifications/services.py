@@ -93,11 +93,13 @@ def transactional_email_enqueue(*, email_id: int) -> bool:
             updated_at=timezone.now(),
         )
         return False
-    # Only a row nobody has touched yet becomes "queued"; the worker may already be sending.
-    TransactionalEmail.objects.filter(
+    # Only a row nobody has touched yet becomes "queued"; the worker may already be sending,
+    # and then only which task sends it is added.
+    if not TransactionalEmail.objects.filter(
         pk=email_id, status__in=[Status.PENDING, Status.QUEUED, Status.RETRYING]
     ).update(status=Status.QUEUED, task_id=result.id, queued_at=timezone.now(),
-             updated_at=timezone.now())
+             updated_at=timezone.now()):
+        TransactionalEmail.objects.filter(pk=email_id, task_id="").update(task_id=result.id)
     return True
 
 
