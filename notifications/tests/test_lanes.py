@@ -116,7 +116,10 @@ def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client, only_
         wait_until(lambda: "at_arrival" in seen, 60, "the reset email")
 
         assert seen["at_arrival"] < total  # bulk mails before it: the send was still running
-        reset = next(m for m in smtp.messages if m["X-Envelope-To"] == "forgetful@example.com")
+        # Noted at RCPT; the message itself is kept once its DATA is in.
+        reset = wait_until(lambda: next((m for m in smtp.messages
+                                         if m["X-Envelope-To"] == "forgetful@example.com"),
+                                        None), 30, "the reset email's message")
         assert "password" in reset["Subject"].lower()
         wait_until(lambda: Notification.objects.get(pk=notification.pk).status == "sent", 120,
                    "the bulk send to finish")
