@@ -10,8 +10,13 @@ import redis
 from django.conf import settings
 
 from backoffice.celery import app as celery_app
-from backoffice.launcher import TEST_RUN_CLAIM_SECONDS, test_run_claim_key, test_run_claims
-from tests.processes import CeleryBeat, CeleryWorker, SmtpSink, free_port
+from backoffice.launcher import (
+    TEST_RUN_CLAIM_SECONDS,
+    redis_server_binary,
+    test_run_claim_key,
+    test_run_claims,
+)
+from tests.processes import CeleryBeat, CeleryWorker, PrivateRedis, SmtpSink, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -43,6 +48,17 @@ def _clean_test_redis():
     yield
     if owner.startswith("pytest:"):
         claims.delete(key)
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of the test's own on a free port: empty, and no worker or beat of
+    this run knows it."""
+    if redis_server_binary() is None:
+        pytest.skip("no redis-server binary")
+    server = PrivateRedis(free_port()).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 
+from backoffice.launcher import redis_answers, redis_server_binary
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOG_DIR = BASE_DIR / "var" / "test-logs"
 
@@ -158,6 +160,23 @@ class CeleryBeat(ManagedProcess):
         argv = [sys.executable, "-m", "celery", "-A", "backoffice", "beat", "--loglevel", "INFO",
                 "--pidfile="]
         super().__init__(f"beat-{uuid.uuid4().hex[:6]}", argv, subprocess_env())
+
+
+class PrivateRedis(ManagedProcess):
+    """A redis-server of the test's own on `port`, keeping nothing on disk: a restart is
+    empty."""
+
+    def __init__(self, port: int):
+        self.url = f"redis://127.0.0.1:{port}/0"
+        super().__init__(f"redis-{port}", [
+            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+            "--appendonly", "no", "--daemonize", "no",
+        ], subprocess_env())
+
+    def start(self):
+        super().start()
+        wait_until(lambda: redis_answers(self.url, timeout=0.2), 15, "private redis")
+        return self
 
 
 class SmtpSink:

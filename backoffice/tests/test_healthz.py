@@ -7,7 +7,6 @@ import pytest
 import redis
 from django.conf import settings
 
-from backoffice import launcher
 from maintenance import selectors
 from maintenance.health import health_cache_clear
 from operations.beat import BEAT_HEARTBEAT_KEY
@@ -34,18 +33,6 @@ def wait_for_beat_heartbeat(timeout=45):
     client = redis.Redis.from_url(settings.REDIS_URL)
     wait_until(lambda: client.get(BEAT_HEARTBEAT_KEY), timeout, "beat's heartbeat",
                interval=0.2)
-
-
-def empty_redis_url(settings) -> str:
-    """A Redis database nothing uses now: empty and held by no test run."""
-    base, own = settings.REDIS_URL.rsplit("/", 1)
-    claims = launcher.test_run_claims(settings.REDIS_URL)
-    for number in range(15, -1, -1):
-        url = f"{base}/{number}"
-        if (str(number) != own and not claims.exists(launcher.test_run_claim_key(number))
-                and redis.Redis.from_url(url).dbsize() == 0):
-            return url
-    pytest.skip("no empty Redis database on this server")
 
 
 def point_at(settings, url):
@@ -91,10 +78,9 @@ def test_broker_on_closed_port_answers_503_naming_redis(staff_client, settings):
     print(f"healthz answered in {elapsed:.2f}s with the broker down")
 
 
-def test_no_worker_and_no_beat_are_named(staff_client, settings):
-    # An empty Redis database: it answers, but no worker or beat uses it.
-    empty = empty_redis_url(settings)
-    point_at(settings, empty)
+def test_no_worker_and_no_beat_are_named(staff_client, settings, private_redis):
+    # An empty Redis: it answers, but no worker or beat uses it.
+    point_at(settings, private_redis.url)
 
     response = staff_client.get("/healthz")
 
@@ -105,11 +91,10 @@ def test_no_worker_and_no_beat_are_named(staff_client, settings):
     assert report["checks"]["beat"]["error"] == "beat has never ticked"
 
 
-def test_stale_beat_heartbeat_is_reported(staff_client, settings):
-    empty = empty_redis_url(settings)
+def test_stale_beat_heartbeat_is_reported(staff_client, settings, private_redis):
     stale = time.time() - settings.BEAT_HEARTBEAT_MAX_AGE - 30
-    redis.Redis.from_url(empty).set(BEAT_HEARTBEAT_KEY, stale, ex=60)
-    point_at(settings, empty)
+    redis.Redis.from_url(private_redis.url).set(BEAT_HEARTBEAT_KEY, stale, ex=60)
+    point_at(settings, private_redis.url)
 
     beat = staff_client.get("/healthz").json()["checks"]["beat"]
 

@@ -5,27 +5,9 @@ import collections
 from django.db import transaction
 
 from accounts.models import User
-from backoffice.launcher import redis_answers, redis_server_binary
 from notifications.models import Notification, TransactionalEmail
 from notifications.services import transactional_email_schedule
-from tests.processes import ManagedProcess, subprocess_env, wait_until
-
-
-class PrivateRedis(ManagedProcess):
-    """A redis-server of the test's own on `port`, keeping nothing on disk: a restart is
-    empty."""
-
-    def __init__(self, port: int):
-        self.url = f"redis://127.0.0.1:{port}/0"
-        super().__init__(f"redis-{port}", [
-            redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-            "--appendonly", "no", "--daemonize", "no",
-        ], subprocess_env())
-
-    def start(self):
-        super().start()
-        wait_until(lambda: redis_answers(self.url, timeout=0.2), 15, "private redis")
-        return self
+from tests.processes import wait_until
 
 
 def user_with_welcome_email(username: str, email: str) -> TransactionalEmail:

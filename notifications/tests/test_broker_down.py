@@ -22,7 +22,6 @@ from notifications.models import Delivery, Notification, TransactionalEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.tasks import resume_stalled_notifications
 from notifications.tests.helpers import (
-    PrivateRedis,
     final,
     finished,
     received_by_recipient,
@@ -33,6 +32,7 @@ from tests.processes import (
     CeleryBeat,
     CeleryWorker,
     ManagedProcess,
+    PrivateRedis,
     free_port,
     subprocess_env,
     wait_until,

@@ -11,12 +11,11 @@ from celery import current_app
 from notifications.models import Delivery, Notification
 from notifications.tasks import resume_stalled_notifications, send_bulk_notifications
 from notifications.tests.helpers import (
-    PrivateRedis,
     finished,
     make_users,
     received_by_recipient,
 )
-from tests.processes import CeleryWorker, ManagedProcess, free_port, wait_until
+from tests.processes import CeleryWorker, ManagedProcess, PrivateRedis, free_port, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -5,7 +5,6 @@ Speed is measured in bench/; here a short pytest timeout only guards against a h
 """
 
 import json
-import subprocess
 import time
 
 import pytest
@@ -13,42 +12,19 @@ import redis
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
-from backoffice.launcher import redis_server_binary
 from maintenance.tasks import echo
 from operations.models import TaskRun
 from operations.registry import WORKERS_KEY
 from operations.tests.ops_support import operator
-from tests.processes import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(30), pytest.mark.slow]
 
 
 @pytest.fixture
-def private_redis(settings):
-    """A Redis of this test's own, on a free port: no worker has ever announced itself."""
-    binary = redis_server_binary()
-    if binary is None:
-        pytest.skip("no redis-server binary")
-    port = free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, decode_responses=True)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.05)
-    settings.REDIS_URL = url
-    yield client
-    server.terminate()
-    server.wait(timeout=10)
+def own_redis(settings, private_redis):
+    """The console reads a Redis of this test's own: no worker has ever announced itself."""
+    settings.REDIS_URL = private_redis.url
+    return redis.Redis.from_url(private_redis.url, decode_responses=True)
 
 
 def test_broker_down_every_page_answers_and_says_so(client, broker_down):
@@ -89,7 +65,7 @@ def test_a_task_that_could_not_be_sent_leaves_no_history(broker_down):
     assert not TaskRun.objects.exists()
 
 
-def test_workers_down_the_overview_says_no_worker_is_online(client, private_redis):
+def test_workers_down_the_overview_says_no_worker_is_online(client, own_redis):
     client.force_login(operator())
     overview = client.get(reverse("admin:operations_overview"))
     assert overview.status_code == 200
@@ -98,7 +74,7 @@ def test_workers_down_the_overview_says_no_worker_is_online(client, private_redi
 
     gone = {"hostname": "gone@host", "queues": ["default"], "heartbeat_at": time.time() - 120,
             "started_at": time.time() - 600, "active": 0, "processed": 5}
-    private_redis.hset(WORKERS_KEY, "gone@host", json.dumps(gone))
+    own_redis.hset(WORKERS_KEY, "gone@host", json.dumps(gone))
     overview = client.get(reverse("admin:operations_overview"))
     assert 'data-worker="gone@host" data-online="0"' in overview.text
     assert "No worker is online: nothing is being run." in overview.text
