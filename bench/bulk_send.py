@@ -23,7 +23,7 @@ from accounts.models import User
 from bench.common import stopwatch
 from notifications.models import Delivery, Notification
 from notifications.tasks import send_bulk_notifications
-from tests.processes import CeleryWorker, ManagedProcess, free_port
+from tests.processes import CeleryWorker, ManagedProcess, free_port, wait_until
 
 SUBJECT = "Bench notification"
 # Personalised, as staff write them: each recipient's message is rendered from these.
@@ -43,14 +43,15 @@ def _start_sink() -> tuple[ManagedProcess, int]:
     sink = ManagedProcess("bench-smtp-sink", [
         sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
         "-c", "aiosmtpd.handlers.Sink"], {}).start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return sink, port
         except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"SMTP sink did not start:\n{sink.log_tail()}")
+            return False
+        return True
+
+    wait_until(answers, 20, f"the SMTP sink on port {port}")
+    return sink, port
 
 
 def _ours(count: int, port: int) -> float:

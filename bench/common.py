@@ -9,6 +9,8 @@ import subprocess
 import time
 from contextlib import contextmanager
 
+from tests.processes import wait_until
+
 
 @contextmanager
 def stopwatch():
@@ -53,14 +55,12 @@ def wait_processed(app, hostname: str, task_name: str, count: int, timeout: floa
 
     Asking the worker (not the result backend) measures both configurations the same way.
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished() -> bool:
         replies = app.control.inspect(destination=[hostname], timeout=1.0).stats() or {}
-        done = replies.get(hostname, {}).get("total", {}).get(task_name, 0)
-        if done >= count:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{hostname} did not finish {count} x {task_name} in {timeout}s")
+        return replies.get(hostname, {}).get("total", {}).get(task_name, 0) >= count
+
+    wait_until(finished, timeout, f"{hostname} to finish {count} x {task_name}",
+               interval=0.05)
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

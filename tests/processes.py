@@ -240,10 +240,12 @@ class SmtpSink:
         }
 
     def wait_for(self, count: int, timeout: float = 30) -> list[Message]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The messages received, once there are at least `count`."""
+        def enough():
             with self._lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+                return list(self.messages) if len(self.messages) >= count else None
+
+        try:
+            return wait_until(enough, timeout, f"{count} messages", interval=0.05)
+        except AssertionError:
+            raise AssertionError(f"expected {count} messages, got {len(self.messages)}") from None
