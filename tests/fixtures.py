@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.db import connections
 
 from backoffice.celery import app as celery_app
 from backoffice.launcher import (
@@ -148,6 +149,9 @@ def browser(monkeypatch):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        # The test ran in Playwright's context, where the ORM opened connections of its
+        # own; close them here, still in that context, or they outlive the test.
+        connections.close_all()
 
 
 @pytest.fixture
