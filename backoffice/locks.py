@@ -7,14 +7,16 @@ restores, cleanups) run one at a time across all hosts under `job_lock`.
 
 from __future__ import annotations
 
-from contextlib import contextmanager, suppress
+import logging
+from contextlib import contextmanager
 
 from django.conf import settings
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from backoffice.redis_client import redis_client
 
 LOCK_KEY = "backoffice:lock:{}"
+logger = logging.getLogger(__name__)
 
 
 class LockTaken(RuntimeError):
@@ -40,8 +42,14 @@ def redis_lock(name: str, *, timeout: float, wait: float = 0,
     try:
         yield lock
     finally:
-        with suppress(LockError):  # expired meanwhile: nothing left to release
+        try:
             lock.release()
+        except LockError:
+            pass  # expired meanwhile: nothing left to release
+        except RedisError as exc:
+            # What the block did stands (a backup made, a run recorded); the lock expires.
+            logger.warning("could not release lock %s (%s); it expires within %ss",
+                           name, exc, timeout)
 
 
 def lock_timeout() -> int:

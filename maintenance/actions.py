@@ -156,7 +156,6 @@ def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRu
     """Enqueue and record one run of `key` unless one is in flight (under a short lock,
     so two presses at the same moment still make one run)."""
     busy = ActionRefused(f"{label} is being started by someone else; try again")
-    run = None
     try:
         with redis_lock(f"action-start:{key}", timeout=30, wait=10, refused=busy):
             in_flight = runs_in_flight(key=key)
@@ -171,11 +170,8 @@ def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRu
             except KombuOperationalError as exc:
                 raise ActionRefused(_unreachable(exc)) from exc
             run = run_record(key=key, label=label, user=user, task_id=result.id, queue=QUEUE)
-    except RedisError as exc:
-        # The lock lives in the broker's Redis: not taken means nothing was queued. Not
-        # released after the run was recorded: it expires by itself.
-        if run is None:
-            raise ActionRefused(_unreachable(exc)) from exc
+    except RedisError as exc:  # the lock lives in the broker's Redis: nothing was queued
+        raise ActionRefused(_unreachable(exc)) from exc
     return runs_with_outcomes([run])[0]
 
 
