@@ -34,9 +34,12 @@ def recent_task_summary(*, since, user) -> dict | None:
         succeeded=Sum("succeeded", default=0), failed=Sum("failed", default=0))
     latest = (TaskRun.objects.exclude(name__in=housekeeping_task_names())
               .order_by("-queued_at", "-id").values(*RUN_FIELDS)[:RECENT_LIMIT])
+    unresolved, more = unresolved_failure_count()
     return {
         **sums,
         "total": sums["succeeded"] + sums["failed"],
+        # The Failed card counts the day's failures; its link opens the unresolved ones.
+        "unresolved": f"{unresolved}+" if more else unresolved,
         "latest": [_with_url(row) for row in latest],
         "changelist_url": reverse("admin:operations_taskrun_changelist"),
         "failed_url": reverse("admin:operations_failedtaskrun_changelist"),

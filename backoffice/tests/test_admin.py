@@ -128,9 +128,17 @@ def test_dashboard_task_counts_come_from_the_minute_counters(client, superuser):
                                   succeeded=100, failed=100)  # older than 24 h
     client.force_login(superuser)
 
-    tasks = client.get("/admin/").context["tasks"]
+    from operations.models import TaskRun
+
+    TaskRun.objects.create(task_id="old-failure", name="maintenance.tasks.fail",
+                           state="FAILURE", queued_at=now - timedelta(days=3))
+    response = client.get("/admin/")
+    tasks = response.context["tasks"]
 
     assert (tasks["total"], tasks["succeeded"], tasks["failed"]) == (12, 10, 2)
+    # The card's link opens the unresolved failures, older than a day or not: it says so.
+    assert tasks["unresolved"] == 1
+    assert "1 unresolved in Failed tasks" in response.text
 
 
 def test_system_written_rows_are_view_only_for_everyone(superuser):
