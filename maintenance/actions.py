@@ -199,7 +199,8 @@ def run_as_dict(run: MaintenanceRun) -> dict:
     outcome = run.outcome
     return {
         "id": run.pk, "action": run.action, "label": run.label, "status": outcome.status,
-        "status_display": outcome.status_display, "finished": outcome.finished,
+        "status_display": outcome.status_display, "status_variant": outcome.status_variant,
+        "finished": outcome.finished,
         "task_id": run.task_id, "queue": run.queue, "result": outcome.result,
         "error": outcome.error, "summary": run_summary(run),
         "user": run.user.get_username() if run.user else None,

@@ -17,7 +17,7 @@ from maintenance.backups import BackupError, backup_dir
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.restore import backup_verify, restore_plan
 from maintenance.restore_progress import restore_progress
-from maintenance.selectors import runs_with_outcomes
+from maintenance.selectors import RUN_STATUS_VARIANTS, runs_with_outcomes
 from maintenance.task_links import task_run_url
 
 
@@ -94,7 +94,9 @@ class BackupRestoreView(UnfoldModelAdminViewMixin, TemplateView):
         if run is not None:
             state = restore_run_state(run)
             context.update(run=state, percent=state["percent"],
-                           task_url=task_run_url(run.task_id))
+                           task_url=task_run_url(run.task_id),
+                           # Unfold's label in each colour, for the page to switch to.
+                           label_variants=sorted(set(RUN_STATUS_VARIANTS.values())))
             return context
         try:
             context["plan"] = restore_plan(backup)

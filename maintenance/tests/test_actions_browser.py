@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from maintenance.models import Backup, MaintenanceRun
-from maintenance.services import backup_delete
+from maintenance.services import backup_create, backup_delete
 from tests.fixtures import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -76,4 +76,26 @@ def test_back_up_then_clean_up_from_the_maintenance_page(wide_page, live_server,
     expect(cleanup).to_have_attribute("data-status", "success", timeout=60000)
     expect(page.locator("[data-action='cleanup'] [data-fact='Total deleted']")).to_be_visible()
     assert MaintenanceRun.objects.filter(action="cleanup").count() == 1
+    backup_delete(backup=backup)
+
+
+def test_the_restore_page_follows_the_run_to_its_outcome_label(wide_page, live_server,
+                                                              django_user_model, celery_worker,
+                                                              held_maintenance_queue):
+    page = wide_page
+    django_user_model.objects.create_superuser("restorer", "r@example.com", "Restore-Pass-123")
+    backup = backup_create(triggered_by="test")
+    log_in(page, live_server, "restorer", "Restore-Pass-123")
+    page.goto(f"{live_server.url}/admin/maintenance/backup/{backup.pk}/restore/")
+    page.get_by_role("button", name="Yes, replace these tables").click()
+
+    label = page.locator("#restore-progress [data-field=status] span")
+    expect(label).to_have_text("Queued")
+    assert "bg-blue-100" in label.get_attribute("class")
+    held_maintenance_queue()  # the worker takes it; the page follows without a reload
+
+    expect(page.locator("#restore-progress")).to_have_attribute("data-status", "success",
+                                                                timeout=60000)
+    expect(label).to_have_text("Succeeded")
+    assert "bg-green-100" in label.get_attribute("class")
     backup_delete(backup=backup)

@@ -8,7 +8,10 @@
   function show(run) {
     box.dataset.status = run.status;
     box.dataset.finished = run.finished ? "true" : "false";
-    box.querySelector("[data-field=status] span").textContent = run.status_display;
+    const status = box.querySelector("[data-field=status]");
+    const label = box.querySelector('template[data-label-variant="' + run.status_variant + '"]');
+    if (label) { status.replaceChildren(label.content.cloneNode(true)); }
+    status.querySelector("span").textContent = run.status_display;
     box.querySelector("[data-field=bar]").style.width = run.percent + "%";
     const progress = run.progress;
     let text = "Waiting for a worker…";
