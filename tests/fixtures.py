@@ -17,6 +17,7 @@ from backoffice.launcher import (
     test_run_claim_key,
     test_run_claims,
 )
+from tests.broker import drop_waiting_messages
 from tests.processes import CeleryBeat, CeleryWorker, PrivateRedis, SmtpSink, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
@@ -82,7 +83,10 @@ def celery_worker(django_db_setup, smtp_sink):
     """One real worker subprocess for the session, on all queues, mailing into the sink.
 
     Tests that use it need `django_db(transaction=True)` so the worker sees their rows.
+    What earlier tests queued with no worker to take it is dropped first: it would run
+    against the rows of whichever test starts the worker.
     """
+    drop_waiting_messages(settings.CELERY_QUEUE_NAMES)
     worker = CeleryWorker(extra_env=smtp_sink.env()).start()
     yield worker
     worker.stop()
