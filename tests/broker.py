@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from backoffice.redis_client import redis_client
-
-PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport: "<queue>\x06\x16<priority>"
+from operations.selectors import queue_keys
 
 
 def end_waiting_pops() -> None:
@@ -24,7 +23,4 @@ def drop_waiting_messages(queues) -> None:
     never run against a later test's rows."""
     client = redis_client()
     for queue in queues:
-        for key in client.keys(f"{queue}*"):
-            name = key.decode() if isinstance(key, bytes) else key
-            if name == queue or name.startswith(queue + PRIORITY_SEPARATOR):
-                client.delete(key)
+        client.delete(*queue_keys(queue))
