@@ -34,12 +34,11 @@ def recent_task_summary(*, since, user) -> dict | None:
         succeeded=Sum("succeeded", default=0), failed=Sum("failed", default=0))
     latest = (TaskRun.objects.exclude(name__in=housekeeping_task_names())
               .order_by("-queued_at", "-id").values(*RUN_FIELDS)[:RECENT_LIMIT])
-    unresolved, more = unresolved_failure_count()
     return {
         **sums,
         "total": sums["succeeded"] + sums["failed"],
         # The Failed card counts the day's failures; its link opens the unresolved ones.
-        "unresolved": f"{unresolved}+" if more else unresolved,
+        "unresolved": unresolved_failures_shown(),
         "latest": [_with_url(row) for row in latest],
         "changelist_url": reverse("admin:operations_taskrun_changelist"),
         "failed_url": reverse("admin:operations_failedtaskrun_changelist"),
@@ -62,9 +61,15 @@ def nightly_runs(*, user) -> list[dict]:
     return runs
 
 
+def unresolved_failures_shown() -> str:
+    """How many failures are unresolved, as the sidebar and the dashboard show it ("99+")."""
+    count, more = unresolved_failure_count()
+    return f"{count}+" if more else str(count)
+
+
 def failed_tasks_badge(request) -> str | None:
     """The sidebar badge of Failed tasks: how many failures are unresolved ("99+" past 99)."""
     if not request.user.has_perm("operations.view_taskrun"):
         return None
-    count, more = unresolved_failure_count()
-    return f"{count}+" if more else (str(count) if count else None)
+    shown = unresolved_failures_shown()
+    return None if shown == "0" else shown

@@ -137,7 +137,7 @@ def test_dashboard_task_counts_come_from_the_minute_counters(client, superuser):
 
     assert (tasks["total"], tasks["succeeded"], tasks["failed"]) == (12, 10, 2)
     # The card's link opens the unresolved failures, older than a day or not: it says so.
-    assert tasks["unresolved"] == 1
+    assert tasks["unresolved"] == "1"
     assert "1 unresolved in Failed tasks" in response.text
 
 
