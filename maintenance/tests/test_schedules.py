@@ -146,7 +146,7 @@ def test_changelist_shows_schedule_and_next_run(admin_client):
 
 
 def test_run_now_sends_with_the_tasks_own_queue_and_options(admin_client, admin_user):
-    queue = "issue6-run-now-test"  # no worker consumes it, so the message can be read back
+    queue = "run-now-test"  # no worker consumes it, so the message can be read back
     redis = redis_client()
     for key in redis.keys(f"{queue}*"):
         redis.delete(key)

@@ -26,7 +26,7 @@ def test_anonymous_and_unknown_tokens_are_refused(client):
 
 def test_staff_token_gets_queue_depths_counts_and_runtimes(client):
     TaskMinuteStat.objects.create(minute=timezone.now().replace(second=0, microsecond=0),
-                                  queue="email", succeeded=4, failed=1, runtime_sum=2.5,
+                                  queue="metrics-test", succeeded=4, failed=1, runtime_sum=2.5,
                                   runtime_count=5)
     TaskRun.objects.create(task_id="q-1", name="x", state="QUEUED")
     token = Token.objects.create(user=auditor())
@@ -36,11 +36,11 @@ def test_staff_token_gets_queue_depths_counts_and_runtimes(client):
     values = samples(response.text)
     assert values[("backoffice_broker_up", ())] == 1
     assert ("backoffice_queue_depth", (("queue", "default"),)) in values
-    assert values[("backoffice_task_runs_finished_24h", (("queue", "email"),
+    assert values[("backoffice_task_runs_finished_24h", (("queue", "metrics-test"),
                                                          ("state", "SUCCESS")))] == 4
-    assert values[("backoffice_task_runs_finished_24h", (("queue", "email"),
+    assert values[("backoffice_task_runs_finished_24h", (("queue", "metrics-test"),
                                                          ("state", "FAILURE")))] == 1
-    assert values[("backoffice_task_runtime_seconds_sum_24h", (("queue", "email"),))] == 2.5
+    assert values[("backoffice_task_runtime_seconds_sum_24h", (("queue", "metrics-test"),))] == 2.5
     assert values[("backoffice_task_runs_in_flight", (("state", "QUEUED"),))] == 1
 
 
