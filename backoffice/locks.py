@@ -63,3 +63,35 @@ def job_lock(name: str):
                       refused=JobLocked(f"another {name} is running; try again when it has "
                                         "finished"))
 
+
+
+SLOT_KEY = "backoffice:slot:{}:{}"
+SLOT_HEADER = "scheduled_slot"
+SLOT_KEEP_SECONDS = 3 * 24 * 3600
+
+
+def scheduled_slot_taken(request) -> str | None:
+    """Why this run of a scheduled task must not do its work (None: it must).
+
+    Beat stamps each message it sends with the periodic task's name and the slot it was due
+    for (`scheduled_slot`). The first message of a slot claims it; another message for the
+    same slot (a restarted beat sending it again) is told the slot already ran, while a
+    redelivery of the claiming message itself (its worker died) runs again. Messages not
+    sent by beat always run. If Redis cannot be asked, the run goes ahead.
+    """
+    name, slot = request.get("periodic_task_name"), request.get(SLOT_HEADER)
+    if not name or not slot or not request.id:
+        return None
+    key = SLOT_KEY.format(name, slot)
+    try:
+        client = redis_client()
+        if client.set(key, request.id, nx=True, ex=SLOT_KEEP_SECONDS):
+            return None
+        holder = client.get(key)
+    except RedisError as exc:
+        logger.warning("could not check the schedule slot of %s (%s); running it", name, exc)
+        return None
+    holder = holder.decode() if isinstance(holder, bytes) else holder
+    if holder == request.id:
+        return None
+    return f"{name} already ran for its slot {slot} (task {holder})"

@@ -22,8 +22,16 @@ class TaskArgumentsError(ValueError):
     """The arguments do not match what the task declares; the message says which."""
 
 
+MAX_INTEGER = 2**31 - 1  # what every supported database's integer column holds
+
+
 class StrictIntegerField(serializers.IntegerField):
-    """An integer given as a JSON number: "30", 30.0 and true are refused, not coerced."""
+    """An integer given as a JSON number: "30", 30.0 and true are refused, not coerced;
+    bounded (at most MAX_INTEGER unless a smaller `max_value` is given)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_value", MAX_INTEGER)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
@@ -32,7 +40,12 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string: numbers are refused, not turned into text."""
+    """A JSON string: numbers are refused, not turned into text; at most 1,000 characters
+    unless a `max_length` is given."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 1000)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

@@ -44,8 +44,7 @@ def _signature(name: str, *args, **kwargs):
 
 
 def _backup(user):
-    return _signature("maintenance.tasks.backup_database",
-                      triggered_by=f"user:{user.get_username()}", user_id=user.pk).apply_async()
+    return _signature("maintenance.tasks.backup_database").apply_async()
 
 
 def _cleanup(user):

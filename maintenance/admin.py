@@ -19,7 +19,12 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from maintenance import admin_backups  # noqa: F401  (Backup, MaintenanceRun, Maintenance page)
-from maintenance.admin_schedules import PeriodicTaskArgumentsFormMixin, PeriodicTaskExtrasMixin
+from maintenance.admin_schedules import (
+    IntervalScheduleForm,
+    PeriodicTaskArgumentsFormMixin,
+    PeriodicTaskExtrasMixin,
+    UserFormMixin,
+)
 from operations.filters import TaskResultKindFilter
 
 for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule,
@@ -53,8 +58,8 @@ class ScheduleAdmin(ModelAdmin):
 
 
 @admin.register(IntervalSchedule)
-class IntervalScheduleAdmin(ScheduleAdmin):
-    pass
+class IntervalScheduleAdmin(UserFormMixin, ScheduleAdmin):
+    form = IntervalScheduleForm
 
 
 @admin.register(CrontabSchedule)

@@ -20,6 +20,8 @@ from maintenance.models import Backup, MaintenanceRun
 from maintenance.selectors import (
     RUN_STATUS_DISPLAY,
     RUN_STATUS_VARIANTS,
+    backup_started_by,
+    backups_with_starter,
     run_status,
     runs_with_outcomes,
     runs_with_task_state,
@@ -41,15 +43,15 @@ STATUS_LABELS = RUN_STATUS_VARIANTS
 
 @admin.register(Backup)
 class BackupAdmin(RecordAdminMixin, ModelAdmin):
-    list_display = ("started_at", "status_badge", "size", "total_rows_display", "triggered_by",
+    list_display = ("started_at", "status_badge", "size", "total_rows_display", "started_by",
                     "finished_at", "file_links")
     list_filter = ("status",)
     ordering = ("-started_at",)
     show_full_result_count = False
     actions = ["restore_backup"]
     readonly_fields = ("started_at", "finished_at", "status", "file_name", "size", "sha256",
-                       "row_counts_table", "schema_table", "error", "triggered_by", "user",
-                       "task_id", "file_links")
+                       "row_counts_table", "schema_table", "error", "started_by", "task_id",
+                       "file_links")
     fields = readonly_fields
 
     def get_urls(self):
@@ -78,6 +80,13 @@ class BackupAdmin(RecordAdminMixin, ModelAdmin):
     @display(description="Status", label=STATUS_LABELS, ordering="status")
     def status_badge(self, obj):
         return obj.status
+
+    def get_queryset(self, request):
+        return backups_with_starter(super().get_queryset(request))
+
+    @display(description="Started by")
+    def started_by(self, obj):
+        return backup_started_by(obj)
 
     @display(description="Size", ordering="size_bytes")
     def size(self, obj):

@@ -15,10 +15,13 @@ from django.utils.html import format_html, format_html_join
 from kombu.exceptions import OperationalError as KombuOperationalError
 from unfold.decorators import action, display
 
+from backoffice.message_options import header_problems, parsed_headers, routing_problems
 from backoffice.task_arguments import TaskArgumentsError
 from maintenance.schedules import (
+    interval_refusal,
     next_run_at,
     periodic_task_check,
+    periodic_task_options_check,
     periodic_task_run_now,
     schedule_description,
 )
@@ -52,6 +55,13 @@ class PeriodicTaskArgumentsFormMixin:
 
     def clean(self):
         data = super().clean()
+        self._check_message_options(data)
+        interval = data.get("interval")
+        if self.user is not None and interval is not None:
+            refused = interval_refusal(user=self.user, every=interval.every,
+                                       period=interval.period)
+            if refused:
+                self.add_error("interval", refused)
         if self.user is None or any(name in self.errors for name in ("task", "args", "kwargs")):
             return data
         try:
@@ -62,8 +72,51 @@ class PeriodicTaskArgumentsFormMixin:
             raise forms.ValidationError(f'{data.get("task")}: {exc}') from exc
         return data
 
+    def _check_message_options(self, data) -> None:
+        """Headers and routing from the allow-list only, for every user."""
+        if "headers" in self.errors:
+            return
+        try:
+            headers = parsed_headers(data.get("headers"))
+        except ValueError:
+            self.add_error("headers", "Enter a JSON object, e.g. {}.")
+            return
+        for problem in header_problems(headers):
+            self.add_error("headers", problem)
+        for name in ("queue", "exchange", "routing_key", "priority"):
+            if name in self.errors:
+                continue
+            problems = routing_problems(**{key: data.get(key) if key == name else None
+                                           for key in ("queue", "exchange", "routing_key",
+                                                       "priority")})
+            for problem in problems:
+                self.add_error(name, problem)
 
-class PeriodicTaskExtrasMixin:
+
+class IntervalScheduleForm(forms.ModelForm):
+    """Refuses staff other than superusers an interval shorter than the minimum."""
+
+    user = None
+
+    def clean(self):
+        data = super().clean()
+        if self.user is not None and data.get("every") is not None and data.get("period"):
+            refused = interval_refusal(user=self.user, every=data["every"],
+                                       period=data["period"])
+            if refused:
+                self.add_error("every", refused)
+        return data
+
+
+class UserFormMixin:
+    """Hands the requesting user to the form (as `form.user`) for its checks."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
+
+
+class PeriodicTaskExtrasMixin(UserFormMixin):
     """Mixed into the Unfold PeriodicTaskAdmin in maintenance/admin.py."""
 
     list_display = ("name_short", "task_short", "schedule_human", "enabled", "last_run_at",
@@ -89,10 +142,6 @@ class PeriodicTaskExtrasMixin:
         found = super().get_actions(request)
         found.pop("run_tasks", None)  # replaced by run_now, which keeps the task's options
         return found
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        return type(form.__name__, (form,), {"user": request.user})
 
     @display(description="Name", ordering="name")
     def name_short(self, obj):
@@ -123,6 +172,11 @@ class PeriodicTaskExtrasMixin:
                 periodic_task_check(user=request.user, task_name=task.task,
                                     args=json.loads(task.args or "[]"),
                                     kwargs=json.loads(task.kwargs or "{}"))
+                periodic_task_options_check(task)
+                refused = task.interval_id and interval_refusal(
+                    user=request.user, every=task.interval.every, period=task.interval.period)
+                if refused:
+                    raise TaskArgumentsError(refused)
             except (TaskArgumentsError, ValueError) as exc:
                 messages.error(request, f"{task.name} left as it was: {exc}")
                 continue

@@ -62,18 +62,33 @@ def next_run_at(task, *, now=None):
 
 
 def periodic_task_options(task) -> dict:
-    """The routing and execution options beat would send `task` with."""
-    options = {"headers": {**json.loads(task.headers or "{}"),
-                           "periodic_task_name": task.name}}
-    for name in ("queue", "exchange", "routing_key", "priority"):
-        value = getattr(task, name)
-        if value not in (None, ""):
-            options[name] = value
+    """The routing and execution options beat sends `task` with (only allowed headers and
+    routing, see backoffice.message_options)."""
+    from backoffice.message_options import message_options_safe
+
+    options = message_options_safe(task)
     if task.expire_seconds is not None:
         options["expires"] = task.expire_seconds
     elif task.expires:
         options["expires"] = task.expires
     return options
+
+
+def interval_refusal(*, user, every: int, period: str) -> str | None:
+    """Why `user` may not use an interval of `every` `period` (None: they may). Staff other
+    than superusers get no interval shorter than SCHEDULE_MIN_INTERVAL_SECONDS: an interval
+    schedule is shared by every task that uses it."""
+    import datetime as dt
+
+    from django.conf import settings
+
+    least = settings.SCHEDULE_MIN_INTERVAL_SECONDS
+    if user.is_superuser or every is None or period not in {
+            "days", "hours", "minutes", "seconds", "microseconds"}:
+        return None
+    if dt.timedelta(**{period: every}).total_seconds() < least:
+        return f"intervals shorter than {least} seconds are for superusers only"
+    return None
 
 
 def periodic_task_check(*, user, task_name: str, args, kwargs) -> None:
@@ -82,6 +97,16 @@ def periodic_task_check(*, user, task_name: str, args, kwargs) -> None:
     from backoffice.task_arguments import task_arguments_check
 
     task_arguments_check(user=user, task_name=task_name, args=args, kwargs=kwargs)
+
+
+def periodic_task_options_check(task) -> None:
+    """Raise TaskArgumentsError when the row's headers or routing are not allowed."""
+    from backoffice.message_options import message_options_problems
+    from backoffice.task_arguments import TaskArgumentsError
+
+    problems = message_options_problems(task)
+    if problems:
+        raise TaskArgumentsError("; ".join(problems))
 
 
 def periodic_task_run_now(*, task, user):
@@ -99,6 +124,7 @@ def periodic_task_run_now(*, task, user):
         raise LookupError(f'task "{task.task}" is not registered; nothing was sent')
     args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
     periodic_task_check(user=user, task_name=task.task, args=args, kwargs=kwargs)
+    periodic_task_options_check(task)
     options = periodic_task_options(task)
     result = current_app.send_task(task.task, args=args, kwargs=kwargs, **options)
     queue = options.get("queue") or current_app.amqp.router.route(

@@ -168,3 +168,23 @@ def backups_past_retention(*, keep_last: int | None = None, keep_days: int | Non
 def maintenance_run_task_ids():
     """The task ids of the recorded maintenance runs (a query, for the history's pruning)."""
     return MaintenanceRun.objects.exclude(task_id="").values("task_id")
+
+
+def backups_with_starter(queryset):
+    """Backups annotated with `starter_name`: the user whose press (a MaintenanceRun with the
+    backup's task id) started it, if any."""
+    press = MaintenanceRun.objects.filter(task_id=OuterRef("task_id")).exclude(task_id="")
+    return queryset.annotate(starter_name=Subquery(press.values("user__username")[:1]))
+
+
+def backup_started_by(backup) -> str:
+    """Who or what started `backup`, in words: a user's press, the schedule, a command."""
+    name = getattr(backup, "starter_name", None)
+    if name is None and backup.task_id:
+        name = (MaintenanceRun.objects.filter(task_id=backup.task_id)
+                .values_list("user__username", flat=True).first())
+    if name:
+        return name
+    if backup.user_id:  # backups made before presses were the record of who started one
+        return backup.user.get_username() if backup.user else "a deleted user"
+    return backup.triggered_by or "—"

@@ -19,10 +19,10 @@ class CleanupArguments(RetentionDays):
 
 
 class BackupArguments(TaskArguments):
+    # No arguments: who started a backup is read from the record of the press (a
+    # MaintenanceRun with the task's id), never from what the message says.
     operable = True
     permission = "maintenance.run_backup"
-    triggered_by = StrictCharField(required=False, max_length=100)
-    user_id = StrictIntegerField(required=False, allow_null=True, min_value=1)
 
 
 class RestoreArguments(TaskArguments):
@@ -35,7 +35,7 @@ class TestEmailArguments(TaskArguments):
     # Mail to an address typed into the admin leaves the building: its own permission.
     operable = True
     permission = "maintenance.email_any_address"
-    to = serializers.EmailField()
+    to = serializers.EmailField(max_length=254)
     requested_by = StrictCharField(required=False, allow_blank=True, max_length=150)
 
 
@@ -100,15 +100,18 @@ _LIMITS = {"acks_late": True, "reject_on_worker_lost": True}
 
 @shared_task(bind=True, name="maintenance.tasks.backup_database", arguments=BackupArguments,
              **_LIMITS)
-def backup_database(self, triggered_by: str = "schedule", user_id: int | None = None) -> dict:
-    """Write a verified backup of the important tables (see maintenance.backups)."""
-    BackupArguments.checked(kwargs={"triggered_by": triggered_by, "user_id": user_id})
-    from backoffice.locks import JobLocked
+def backup_database(self) -> dict:
+    """Write a verified backup of the important tables (see maintenance.backups); once per
+    scheduled slot."""
+    from backoffice.locks import JobLocked, scheduled_slot_taken
     from maintenance.services import backup_create
 
+    ran = scheduled_slot_taken(self.request)
+    if ran:
+        return {"status": "skipped", "reason": ran}
     try:
-        backup = backup_create(triggered_by=triggered_by, user_id=user_id,
-                               task_id=self.request.id or "")
+        backup = backup_create(triggered_by="schedule" if self.request.get("celery_beat_task")
+                               else "", task_id=self.request.id or "")
     except JobLocked as exc:
         return {"status": "skipped", "reason": str(exc)}
     return {"status": "success", "backup_id": backup.pk, "file": backup.file_name,
@@ -136,11 +139,15 @@ def restore_backup(self, backup_id: int, user_id: int | None = None) -> dict:
              **_LIMITS, **HOUSEKEEPING)
 def cleanup_old_logs(self, days: int | None = None) -> dict:
     """Delete API log rows older than `days` (default LOG_RETENTION_DAYS, 30), expired task
-    results, finished emails past their retention and old backups; counts per table."""
+    results, finished emails past their retention and old backups; counts per table. Once
+    per scheduled slot."""
     CleanupArguments.checked(kwargs={"days": days})
-    from backoffice.locks import JobLocked
+    from backoffice.locks import JobLocked, scheduled_slot_taken
     from maintenance.cleanup import logs_cleanup
 
+    ran = scheduled_slot_taken(self.request)
+    if ran:
+        return {"status": "skipped", "reason": ran}
     try:
         return {"status": "success", **logs_cleanup(days=days)}
     except JobLocked as exc:

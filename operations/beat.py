@@ -3,9 +3,14 @@
 import logging
 import time
 
+from celery import schedules
+from celery.utils.time import maybe_make_aware
 from django.conf import settings
-from django_celery_beat.schedulers import DatabaseScheduler
+from django.db import DatabaseError, InterfaceError
+from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
+from backoffice.locks import SLOT_HEADER
+from backoffice.message_options import message_options_safe
 from backoffice.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
@@ -14,14 +19,70 @@ BEAT_HEARTBEAT_KEY = "backoffice:beat:heartbeat"
 HEARTBEAT_EVERY_SECONDS = 5
 
 
-class HeartbeatDatabaseScheduler(DatabaseScheduler):
-    """django-celery-beat's DatabaseScheduler plus a Redis heartbeat written on each tick.
+class CheckedEntry(ModelEntry):
+    """A periodic task row as beat sends it: only allowed headers and routing (see
+    backoffice.message_options), whatever was written to the row."""
 
-    Beat has no liveness signal of its own; the heartbeat key (epoch seconds) is what
-    `/healthz`, the dashboard and the operations overview read as "beat's last tick".
+    def __init__(self, model, app=None):
+        super().__init__(model, app=app)
+        expires = self.options.get("expires")
+        self.options = message_options_safe(model)
+        if expires is not None:
+            self.options["expires"] = expires
+
+
+def scheduled_slot(entry) -> str:
+    """The time `entry` was due at, from its last run before this one: the same for every
+    send of one due run, whoever sends it and however often."""
+    last = maybe_make_aware(entry.last_run_at)
+    schedule = entry.schedule
+    if isinstance(schedule, schedules.crontab):
+        start, delta, _ = schedule.remaining_delta(last, ffwd=schedule.ffwd)
+        due = start + delta
+    elif isinstance(schedule, schedules.solar):
+        due = last + schedule.remaining_estimate(last)
+    elif isinstance(schedule, schedules.schedule):
+        due = last + schedule.run_every
+    else:  # a clocked one-off: its own time
+        due = getattr(schedule, "clocked_time", last)
+    return due.isoformat(timespec="seconds")
+
+
+class HeartbeatDatabaseScheduler(DatabaseScheduler):
+    """django-celery-beat's DatabaseScheduler with three additions:
+
+    - each run is written to the database before its message is sent (the stock scheduler
+      writes every few minutes, so a beat killed in between sends the same runs again);
+    - each message carries the slot it was due for, so a task can refuse to do one slot's
+      work twice (backoffice.locks.scheduled_slot_taken);
+    - a heartbeat in Redis on each tick: beat has no liveness signal of its own, and the
+      key (epoch seconds) is what `/healthz`, the dashboard and the operations overview
+      read as "beat's last tick".
     """
 
+    Entry = CheckedEntry
     _last_heartbeat = 0.0
+
+    def reserve(self, entry):
+        new_entry = super().reserve(entry)
+        try:
+            new_entry.save()
+            self._dirty.discard(new_entry.name)
+        except (DatabaseError, InterfaceError):
+            # Sent anyway (a skipped backup is worse); the write is retried at the next
+            # sync, and the slot stamp keeps a repeat send from doing the work twice.
+            logger.exception("could not record the run of %s before sending it", entry.name)
+        return new_entry
+
+    def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        # `entry` is the one that fell due (tick has already reserved its successor): its
+        # last run gives the slot.
+        slot = scheduled_slot(entry)
+        if advance:
+            entry, advance = self.reserve(entry), False
+        entry.options = {**entry.options,
+                         "headers": {**entry.options.get("headers", {}), SLOT_HEADER: slot}}
+        return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
 
     def install_default_entries(self, data):
         """Add no schedule of Celery's own: every default is declared in the registry

@@ -78,4 +78,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatDatabaseScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 15
+# Staff other than superusers cannot give a schedule a shorter interval (interval schedules
+# are shared by every periodic task that uses them).
+SCHEDULE_MIN_INTERVAL_SECONDS = env.int("SCHEDULE_MIN_INTERVAL_SECONDS", default=60)
+if SCHEDULE_MIN_INTERVAL_SECONDS < 1:
+    fail("SCHEDULE_MIN_INTERVAL_SECONDS", "must be at least 1")
 DJANGO_CELERY_BEAT_TZ_AWARE = True

@@ -210,7 +210,7 @@ def test_failed_backup_is_recorded_with_its_error_and_leaves_no_file(settings, t
 
 def test_a_second_backup_while_one_runs_is_skipped():
     with job_lock("backup"):
-        result = tasks.backup_database.apply(kwargs={"triggered_by": "test"}).get()
+        result = tasks.backup_database.apply().get()
     assert result["status"] == "skipped" and "another backup is running" in result["reason"]
     assert not Backup.objects.exists()
     assert tasks.backup_database.apply().get()["status"] == "success"

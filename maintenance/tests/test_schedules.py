@@ -145,8 +145,10 @@ def test_changelist_shows_schedule_and_next_run(admin_client):
     assert "Next run" in body and "At 02:00" in body and "Run selected tasks now" in body
 
 
-def test_run_now_sends_with_the_tasks_own_queue_and_options(admin_client, admin_user):
+def test_run_now_sends_with_the_tasks_own_queue_and_options(admin_client, admin_user,
+                                                            settings):
     queue = "run-now-test"  # no worker consumes it, so the message can be read back
+    settings.CELERY_QUEUE_NAMES = (*settings.CELERY_QUEUE_NAMES, queue)
     redis = redis_client()
     for key in redis.keys(f"{queue}*"):
         redis.delete(key)
@@ -157,7 +159,7 @@ def test_run_now_sends_with_the_tasks_own_queue_and_options(admin_client, admin_
     task = PeriodicTask.objects.create(
         name="echo hourly", task="maintenance.tasks.echo", interval=every,
         args=json.dumps(["hello"]), queue=queue, exchange=queue, routing_key=queue, priority=7,
-        expire_seconds=600, headers=json.dumps({"origin": "test"}))
+        expire_seconds=600, headers=json.dumps({"x-origin": "test"}))
     assert periodic_task_options(task)["expires"] == 600
 
     response = admin_client.post(reverse("admin:django_celery_beat_periodictask_changelist"),
@@ -173,7 +175,7 @@ def test_run_now_sends_with_the_tasks_own_queue_and_options(admin_client, admin_
     assert message["headers"]["id"] == run.task_id
     assert message["headers"]["task"] == "maintenance.tasks.echo"
     assert message["headers"]["periodic_task_name"] == "echo hourly"
-    assert message["headers"]["origin"] == "test"
+    assert message["headers"]["x-origin"] == "test"
     assert message["headers"]["expires"] is not None
     assert message["properties"]["priority"] == 7
     assert message["properties"]["delivery_info"]["routing_key"] == queue

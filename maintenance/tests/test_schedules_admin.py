@@ -30,7 +30,8 @@ def run_now_url(task):
 
 
 @pytest.fixture
-def echo_task():
+def echo_task(settings):
+    settings.CELERY_QUEUE_NAMES = (*settings.CELERY_QUEUE_NAMES, "run-now-admin-test")
     every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)
     return PeriodicTask.objects.create(
         name="Echo every hour, with a name long enough to need shortening in the list",
