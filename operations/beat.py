@@ -37,7 +37,7 @@ def scheduled_slot(entry) -> str:
     last = maybe_make_aware(entry.last_run_at)
     schedule = entry.schedule
     if isinstance(schedule, schedules.crontab):
-        start, delta, _ = schedule.remaining_delta(last, ffwd=schedule.ffwd)
+        start, delta, _ = schedule.remaining_delta(last)
         due = start + delta
     elif isinstance(schedule, schedules.solar):
         due = last + schedule.remaining_estimate(last)
