@@ -18,6 +18,13 @@ def test_edit_a_schedule_then_run_it_now_and_find_the_run(staff_page, stack):
     task = page.locator("select[name=regtask]")
     assert task.input_value() == "reports.tasks.generate_daily_report"  # the stored task
 
+    # A header that would name another task is refused with the reason; nothing is saved.
+    page.get_by_text("Execution Options").first.click()
+    page.fill("textarea[name=headers]", '{"task": "maintenance.tasks.restore_backup"}')
+    page.click("button[name=_continue]")
+    expect(page.locator("#content")).to_contain_text("header(s) not allowed: task")
+    page.fill("textarea[name=headers]", '{"x-team": "ops"}')
+
     page.fill("textarea[name=description]", "Yesterday's report, edited by a journey.")
     page.click("button[name=_continue]")
     expect(page.locator("textarea[name=description]")).to_have_value(

@@ -6,6 +6,7 @@ import time
 from celery import schedules
 from celery.utils.time import maybe_make_aware
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, InterfaceError
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
@@ -68,7 +69,7 @@ class HeartbeatDatabaseScheduler(DatabaseScheduler):
         try:
             new_entry.save()
             self._dirty.discard(new_entry.name)
-        except (DatabaseError, InterfaceError):
+        except (DatabaseError, InterfaceError, ObjectDoesNotExist):
             # Sent anyway (a skipped backup is worse); the write is retried at the next
             # sync, and the slot stamp keeps a repeat send from doing the work twice.
             logger.exception("could not record the run of %s before sending it", entry.name)
@@ -77,11 +78,15 @@ class HeartbeatDatabaseScheduler(DatabaseScheduler):
     def apply_async(self, entry, producer=None, advance=True, **kwargs):
         # `entry` is the one that fell due (tick has already reserved its successor): its
         # last run gives the slot.
-        slot = scheduled_slot(entry)
+        try:
+            stamp = {SLOT_HEADER: scheduled_slot(entry)}
+        except Exception:  # an odd schedule must not stop the send: it goes unstamped
+            logger.exception("could not work out the slot of %s", entry.name)
+            stamp = {}
         if advance:
             entry, advance = self.reserve(entry), False
         entry.options = {**entry.options,
-                         "headers": {**entry.options.get("headers", {}), SLOT_HEADER: slot}}
+                         "headers": {**entry.options.get("headers", {}), **stamp}}
         return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
 
     def install_default_entries(self, data):
