@@ -30,7 +30,10 @@ def staff_client(client, django_user_model):
 
 
 def wait_for_beat_heartbeat(timeout=45):
+    """Wait for this test's beat to tick: a heartbeat an earlier test's beat left is dropped
+    first (a running beat writes its own again within seconds)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(BEAT_HEARTBEAT_KEY)
     wait_until(lambda: client.get(BEAT_HEARTBEAT_KEY), timeout, "beat's heartbeat",
                interval=0.2)
 

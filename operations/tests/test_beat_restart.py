@@ -62,7 +62,7 @@ def test_a_killed_beat_does_not_send_a_run_again_after_restart():
                    what=f"the restarted beat ticking\n{again.log_tail()}")
     finally:
         again.stop()
-
+        redis_client().delete(BEAT_HEARTBEAT_KEY)  # no later test mistakes it for its beat
     for marker in markers:
         runs = runs_of(marker)
         assert len(runs) == 1, (marker, [r.task_id for r in runs])
