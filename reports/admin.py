@@ -110,7 +110,16 @@ class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
 
     @action(description="Regenerate selected days", permissions=["regenerate"])
     def regenerate(self, request, queryset):
-        days = list(queryset.order_by("date").values_list("date", flat=True))
+        reports = list(queryset.order_by("date"))
+        kept = selectors.reports_the_log_no_longer_covers(reports)
+        if kept:
+            messages.error(request, "Kept as they are, not regenerated: the request log no "
+                           "longer holds every request of {} (its rows are deleted after "
+                           "LOG_RETENTION_DAYS), so regenerating would lose data.".format(
+                               ", ".join(f"{report.date}" for report in kept)))
+        days = [report.date for report in reports if report not in kept]
+        if not days:
+            return
         try:
             results = [generate_daily_report.delay(date=day.isoformat()) for day in days]
         except KombuOperationalError as exc:

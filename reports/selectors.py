@@ -185,3 +185,10 @@ def daily_reports_csv_rows(queryset):
     """A header row, then one row per report (iterated in chunks, never all in memory)."""
     yield CSV_COLUMNS
     yield from queryset.values_list(*CSV_COLUMNS).iterator(chunk_size=500)
+
+
+def reports_the_log_no_longer_covers(reports) -> list:
+    """Those of `reports` (DailyReport rows) that count more requests than the request log
+    now holds for their day: regenerating them would lose data."""
+    return [report for report in reports
+            if report.total_requests > requests_between(*day_bounds(report.date)).count()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -34,31 +35,65 @@ def weekly_analytics_generate(
                           generated_by=generated_by, task_id=task_id)
 
 
+class ReportKept(ValueError):
+    """Regenerating would replace a report with one that counts fewer requests: the log it
+    was made from has been cleaned up since. The report is kept; the message says why."""
+
+
+# The counts a fresh report must not fall below: if it does, the log lost rows.
+KEPT_COUNTS = {DailyReport: ("total_requests",),
+               WeeklyAnalytics: ("total_requests", "previous_total_requests")}
+
+
 def _report_upsert(model, *, key: str, figures: dict, generated_by: str, task_id: str):
-    """The one row of a period (`figures[key]`), created or replaced with fresh figures."""
+    """The one row of a period (`figures[key]`), created or replaced with fresh figures;
+    ReportKept (nothing written) when the fresh figures count fewer requests than the row."""
     period = figures.pop(key)
-    row, _ = model.objects.update_or_create(
-        **{key: period},
-        defaults={**figures, "generated_at": timezone.now(), "generated_by": generated_by,
-                  "task_id": task_id},
-    )
+    with transaction.atomic():
+        stored = model.objects.select_for_update().filter(**{key: period}).first()
+        for field in KEPT_COUNTS[model] if stored is not None else ():
+            if getattr(stored, field) > figures[field]:
+                raise ReportKept(
+                    f"The report of {period} is kept as it is: it counts "
+                    f"{getattr(stored, field):,} requests and the request log now holds "
+                    f"{figures[field]:,} for that period (log rows older than "
+                    f"LOG_RETENTION_DAYS are deleted). Regenerating it would lose data.")
+        row, _ = model.objects.update_or_create(
+            **{key: period},
+            defaults={**figures, "generated_at": timezone.now(), "generated_by": generated_by,
+                      "task_id": task_id},
+        )
     return row
+
+
+@dataclass
+class Backfill:
+    reports: list[DailyReport]
+    kept: list[str]
 
 
 def reports_backfill(
     *, start: dt.date, end: dt.date, generated_by: str = "backfill",
     progress: Callable[[int, int, dt.date], None] | None = None,
-) -> list[DailyReport]:
-    """Generate every day from `start` to `end` (both included) and the weeks they touch."""
+) -> Backfill:
+    """Generate every day from `start` to `end` (both included) and the weeks they touch;
+    a period whose log no longer covers its report is kept as it is and reported in
+    `kept` (one message each)."""
     days = date_range(start, end)
-    reports = []
+    reports, kept = [], []
     for number, day in enumerate(days, start=1):
-        reports.append(daily_report_generate(day=day, generated_by=generated_by))
+        try:
+            reports.append(daily_report_generate(day=day, generated_by=generated_by))
+        except ReportKept as exc:
+            kept.append(str(exc))
         if progress:
             progress(number, len(days), day)
     for monday in sorted({monday_of(day) for day in days}):
-        weekly_analytics_generate(week_start=monday, generated_by=generated_by)
-    return reports
+        try:
+            weekly_analytics_generate(week_start=monday, generated_by=generated_by)
+        except ReportKept as exc:
+            kept.append(str(exc))
+    return Backfill(reports=reports, kept=kept)
 
 
 def daily_report_as_result(report: DailyReport) -> dict:

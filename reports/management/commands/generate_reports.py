@@ -24,10 +24,13 @@ class Command(BaseCommand):
         except InvalidPeriod as exc:
             raise CommandError(str(exc)) from None
         interactive = self.stdout.isatty() if hasattr(self.stdout, "isatty") else False
-        reports = reports_backfill(start=first, end=last, generated_by="generate_reports",
-                                   progress=self._bar if interactive else None)
+        done = reports_backfill(start=first, end=last, generated_by="generate_reports",
+                                progress=self._bar if interactive else None)
         if interactive:
             sys.stdout.write("\n")
+        for message in done.kept:
+            self.stderr.write(self.style.WARNING(message))
+        reports = done.reports
         total = sum(report.total_requests for report in reports)
         self.stdout.write(self.style.SUCCESS(
             f"generated {len(reports)} daily report(s) from {first} to {last} "

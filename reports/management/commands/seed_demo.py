@@ -39,7 +39,9 @@ class Command(BaseCommand):
         if interactive:
             sys.stdout.write("\n")
         first = end.fromordinal(end.toordinal() - days + 1)
-        reports = reports_backfill(start=first, end=end, generated_by="seed_demo")
+        done = reports_backfill(start=first, end=end, generated_by="seed_demo")
+        for message in done.kept:
+            self.stdout.write(self.style.WARNING(message))
         self.stdout.write(self.style.SUCCESS(
-            f"created {created} demo requests over {days} days and {len(reports)} daily reports"
-        ))
+            f"created {created} demo requests over {days} days and {len(done.reports)} daily "
+            "reports"))
