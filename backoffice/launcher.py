@@ -157,6 +157,14 @@ def run() -> int:
     # Links in emails (password reset) point at this server unless SITE_URL says otherwise.
     link_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
     os.environ.setdefault("SITE_URL", f"http://{link_host}:{port}")
+    processes = ["web", "worker", "mail", "beat"]
+    if settings_value(settings_module, "MAIL_CATCHER"):
+        catcher = (settings_value(settings_module, "MAIL_CATCHER_HOST"),
+                   settings_value(settings_module, "MAIL_CATCHER_PORT"))
+        if not port_is_free(*catcher):
+            sys.exit(f"backoffice: port {catcher[1]} on {catcher[0]} (the mail catcher) is in "
+                     "use; set MAIL_CATCHER_PORT to another port, or MAIL_CATCHER=false")
+        processes.append("catcher")
     redis_server = ensure_redis(redis_url)
     try:
         manage("migrate", "--noinput")
@@ -165,11 +173,14 @@ def run() -> int:
         if os.environ.get("DEMO_DATA", "true").lower() not in {"0", "false", "no", "off"}:
             manage("seed_demo", "--if-empty")  # a fresh install shows real charts
         say(f"admin: http://{host}:{port}/admin/   (Ctrl-C stops everything)")
+        if "catcher" in processes:
+            say(f"email is caught, not sent: read it at http://{host}:{port}"
+                "/admin/devmail/caughtemail/ (MAIL_CATCHER=false and EMAIL_URL to send it)")
         bin_dir = Path(sys.executable).parent  # gunicorn and celery of this venv
         env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
         honcho = subprocess.Popen(
             [sys.executable, "-m", "honcho", "start", "-f", str(BASE_DIR / "Procfile"),
-             "-d", str(BASE_DIR)],
+             "-d", str(BASE_DIR), *processes],
             env=env, cwd=BASE_DIR,
         )
         return wait_ignoring_interrupts(honcho)

@@ -26,6 +26,13 @@ def _item(title, icon, url_name, permission=None, badge=None):
     return item
 
 
+def _mail_catcher_reader(request) -> bool:
+    """Caught mail (development only) holds working reset links: superusers only."""
+    from django.conf import settings
+
+    return bool(settings.MAIL_CATCHER and request.user.is_superuser)
+
+
 def _is_current(link):
     """Active when `link` is the sidebar link that matches the page most closely.
 
@@ -120,6 +127,8 @@ SIDEBAR_NAVIGATION = [
                   "notifications.view_subscription"),
             _item(_("Suppression list"), "block", "admin:notifications_suppression_changelist",
                   "notifications.view_suppression"),
+            _item(_("Caught mail"), "inbox", "admin:devmail_caughtemail_changelist",
+                  _mail_catcher_reader),
         ],
     },
     {

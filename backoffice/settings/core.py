@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "reports",
     "operations",
     "maintenance",
+    "devmail",  # the development mail catcher (off unless MAIL_CATCHER)
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,8 @@ each comes from its own variable.
 
 from __future__ import annotations
 
+import os
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -47,6 +49,22 @@ else:
     EMAIL_USE_SSL = False
     EMAIL_FILE_PATH = ""
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+
+# The development mail catcher (the devmail app): an SMTP server on a local port that
+# `make run` starts and that keeps what it receives, for superusers to read under
+# *Email → Caught mail*. Off here; the development settings turn it on when no SMTP server
+# is configured; the production settings keep it off.
+MAIL_CATCHER = False
+MAIL_CATCHER_HOST = env.str("MAIL_CATCHER_HOST", default="127.0.0.1")
+MAIL_CATCHER_PORT = env.int("MAIL_CATCHER_PORT", default=1025)
+MAIL_CATCHER_KEEP = env.int("MAIL_CATCHER_KEEP", default=500)
+if MAIL_CATCHER_KEEP < 1:
+    fail("MAIL_CATCHER_KEEP", "must be at least 1")
+
+
+def smtp_server_configured() -> bool:
+    """Whether the environment names an SMTP server (or another email backend)."""
+    return any(name in os.environ for name in ("EMAIL_URL", "EMAIL_HOST", "EMAIL_BACKEND"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Backoffice <backoffice@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -5,6 +5,7 @@ from backoffice.settings.base import CONTENT_SECURITY_POLICY
 from backoffice.settings.config import env, fail, required
 
 DEBUG = False
+MAIL_CATCHER = False  # mail goes to the configured SMTP server, never to a catcher
 ENVIRONMENT_NAME = env.str("ENVIRONMENT_NAME", default="production")
 SECRET_KEY = required("SECRET_KEY")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-insecure"):
