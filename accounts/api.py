@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import serializers as s
 from accounts import services
-from accounts.login_throttle import login_attempt
+from accounts.login_throttle import login_attempt, login_succeeded
 from accounts.network import client_ip
 from accounts.throttles import ScopedCacheThrottle
 
@@ -72,7 +72,7 @@ class RegisterView(ThrottledView):
 
 
 class LoginView(APIView):
-    # Counted per client and per username by login_attempt, shared with the admin login.
+    # Throttled by login_attempt / login_succeeded, shared with the admin login.
     permission_classes = [AllowAny]
     throttle_classes = []
 
@@ -84,13 +84,15 @@ class LoginView(APIView):
     )
     def post(self, request):
         username = getattr(request.data, "get", lambda _key: "")("username")
-        verdict = login_attempt(client=client_ip(request),
-                                username=username if isinstance(username, str) else "")
+        username = username if isinstance(username, str) else ""
+        client = client_ip(request)
+        verdict = login_attempt(client=client, username=username)
         if not verdict.allowed:
             raise Throttled(wait=verdict.retry_after, detail=verdict.message)
         token = _call(services.token_login, s.LoginSerializer, request, request=request)
         if token is None:
             raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
+        login_succeeded(client=client, username=username)
         return Response({"token": token.key, "user_id": token.user_id,
                          "username": token.user.get_username()})
 

@@ -9,7 +9,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
-from accounts.login_throttle import login_attempt
+from accounts.login_throttle import login_attempt, login_succeeded
 from accounts.network import client_ip
 
 
@@ -20,10 +20,13 @@ def admin_login(request, extra_context=None):
     """Admin login; a POST over the limit gets the login page again, 429 and Retry-After."""
     if request.method != "POST":
         return admin.site.login(request, extra_context)
-    username = request.POST.get("username", "")
-    verdict = login_attempt(client=client_ip(request), username=username)
+    username, client = request.POST.get("username", ""), client_ip(request)
+    verdict = login_attempt(client=client, username=username)
     if verdict.allowed:
-        return admin.site.login(request, extra_context)
+        response = admin.site.login(request, extra_context)
+        if response.status_code == 302 and request.user.is_authenticated:
+            login_succeeded(client=client, username=username)
+        return response
     messages.error(request, verdict.message)
     request.method = "GET"  # show the form again without checking the password
     response = admin.site.login(request, extra_context)

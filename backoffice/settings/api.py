@@ -26,9 +26,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
-        # Admin and API login share these: per client address, and per username.
+        # Admin and API login share these (accounts/login_throttle.py): attempts per client
+        # address, failures per client and username, failures per username before delays.
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
         "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="5/minute"),
+        "login_failures": env.str("THROTTLE_LOGIN_FAILURES", default="10/hour"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
         "password_reset_confirm": env.str("THROTTLE_PASSWORD_RESET_CONFIRM", default="10/hour"),
     },
@@ -36,6 +38,13 @@ REST_FRAMEWORK = {
 for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
     if not re.fullmatch(r"\d+/(s|m|h|d)[a-z]*", _rate):
         fail(f"THROTTLE_{_scope.upper()}", f"must look like 10/minute, got {_rate!r}")
+# Beyond `login_failures` for one username, a client that failed for it waits this many
+# seconds, doubling with each further failure, up to the maximum.
+THROTTLE_LOGIN_DELAY = env.int("THROTTLE_LOGIN_DELAY", default=2)
+THROTTLE_LOGIN_DELAY_MAX = env.int("THROTTLE_LOGIN_DELAY_MAX", default=900)
+if not 1 <= THROTTLE_LOGIN_DELAY <= THROTTLE_LOGIN_DELAY_MAX <= 86400:
+    fail("THROTTLE_LOGIN_DELAY", "and THROTTLE_LOGIN_DELAY_MAX must satisfy "
+         "1 <= THROTTLE_LOGIN_DELAY <= THROTTLE_LOGIN_DELAY_MAX <= 86400")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backoffice API",
     "DESCRIPTION": "Accounts (registration, token login, profile, password reset) and demo "
