@@ -138,3 +138,11 @@ def login_succeeded(*, client: str | None, username: str) -> None:
         redis_client().register_script(_SUCCESS)(keys=keys[1:])
     except (RedisError, OSError):
         logger.warning("login throttle unreachable; success not recorded", exc_info=True)
+
+
+class LoginThrottled(Exception):
+    """A password check refused by the login policy before it ran."""
+
+    def __init__(self, verdict: Verdict):
+        super().__init__(verdict.message)
+        self.verdict = verdict

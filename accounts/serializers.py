@@ -90,12 +90,34 @@ class ProfileSerializer(serializers.ModelSerializer):
         child=serializers.BooleanField(), required=False, write_only=True,
         help_text="Email topics and whether you receive them, e.g. {\"announcements\": false}."
     )
+    current_password = serializers.CharField(
+        max_length=256, required=False, write_only=True, trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Needed to change `email`. The address changes only when the link emailed "
+        "to the new address is opened; staff accounts change theirs in the admin."
+    )
 
     class Meta:
         model = User
         fields = ("id", "username", "email", "first_name", "last_name", "date_joined",
-                  "preferences")
+                  "preferences", "current_password")
         read_only_fields = ("id", "username", "date_joined")
+
+
+class ProfileResponseSerializer(ProfileSerializer):
+    email_change = serializers.ChoiceField(
+        choices=["pending"], required=False,
+        help_text="Present when an email change was asked for: the address is unchanged "
+        "until the link sent to the new address is opened."
+    )
+    message = serializers.CharField(required=False)
+
+    class Meta(ProfileSerializer.Meta):
+        fields = (*ProfileSerializer.Meta.fields, "email_change", "message")
+
+
+class EmailChangeConfirmSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1024, help_text="The `token` of the emailed link.")
 
 
 class PasswordResetSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
-"""Pages outside the API: the throttled admin login and the password-reset page."""
+"""Pages outside the API: the throttled admin login, the password-reset and email-change pages."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -67,3 +67,34 @@ def password_reset_page(request):
         return render(request, RESET_TEMPLATE, context, status=400)
     context["done"] = True
     return render(request, RESET_TEMPLATE, context)
+
+
+EMAIL_TEMPLATE = "accounts/email_change.html"
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def email_change_page(request, undo=False):
+    """The page an email-change link opens: a button (POST) confirms, or undoes, the change."""
+    token = request.GET.get("token", "")
+    context = {**admin.site.each_context(request), "undo": undo,
+               "title": "Undo the email change" if undo else "Confirm your new email address"}
+    if request.method != "POST":
+        if selectors.email_change_link_is_valid(token=token, undo=undo):
+            return render(request, EMAIL_TEMPLATE, context)
+        context["link_spent"] = True
+        return render(request, EMAIL_TEMPLATE, context, status=400)
+    change = services.email_change_undo if undo else services.email_change_confirm
+    try:
+        user = change(token=token)
+    except ValidationError as exc:
+        errors = exc.message_dict
+        context["link_spent"] = "token" in errors
+        context["errors"] = errors.get("email", [])
+        return render(request, EMAIL_TEMPLATE, context, status=400)
+    except PermissionDenied as exc:
+        context["errors"] = [str(exc)]
+        return render(request, EMAIL_TEMPLATE, context, status=403)
+    context.update(done=True, email=user.email)
+    return render(request, EMAIL_TEMPLATE, context)

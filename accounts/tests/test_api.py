@@ -112,11 +112,15 @@ def test_login_logout_profile_and_protected(api, registration):
 
 def test_profile_email_taken_by_someone_else_is_400(api, registration):
     api.post("/api/register/", registration, format="json")
-    other = api.post("/api/register/", {**registration, "username": "bob",
-                                        "email": "bob@example.com"}, format="json").json()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {other['token']}")
+    api.post("/api/register/", {**registration, "username": "bob", "email": "bob@example.com"},
+             format="json")
+    token = api.post("/api/login/", {"username": "bob", "password": registration["password"]},
+                     format="json").json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
-    response = api.patch("/api/profile/", {"email": "ADA@example.com"}, format="json")
+    response = api.patch("/api/profile/", {"email": "ADA@example.com",
+                                           "current_password": registration["password"]},
+                         format="json")
 
     assert response.status_code == 400 and "email" in response.json()
     assert User.objects.get(username="bob").email == "bob@example.com"

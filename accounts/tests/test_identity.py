@@ -62,12 +62,16 @@ def test_quoted_local_parts_are_refused(api):
 
 
 def test_profile_email_change_is_normalised(api):
-    token = register(api, "first", "one@example.com").json()["token"]
+    register(api, "first", "one@example.com")
+    token = api.post("/api/login/", {"username": "first", "password": PASSWORD},
+                     format="json").json()["token"]
     register(api, "second", "two@bücher.de")
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    taken = api.patch("/api/profile/", {"email": "TWO@xn--bcher-kva.de"}, format="json")
+    taken = api.patch("/api/profile/", {"email": "TWO@xn--bcher-kva.de",
+                                        "current_password": PASSWORD}, format="json")
     assert taken.status_code == 400 and "email" in taken.json()
-    quoted = api.patch("/api/profile/", {"email": '"one"@example.com'}, format="json")
+    quoted = api.patch("/api/profile/", {"email": '"one"@example.com',
+                                         "current_password": PASSWORD}, format="json")
     assert quoted.status_code == 400
 
 

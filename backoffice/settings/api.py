@@ -63,6 +63,22 @@ PASSWORD_RESET_LINK = env.str(
     "PASSWORD_RESET_LINK", default=SITE_URL + "/account/reset/?uid={uid}&token={token}")
 if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
     fail("PASSWORD_RESET_LINK", "must contain {uid} and {token}")
+# Email change: the confirmation link (sent to the new address) and the undo link (sent to
+# the old one once changed); {token} is filled in; their lifetimes in seconds.
+EMAIL_CHANGE_LINK = env.str(
+    "EMAIL_CHANGE_LINK", default=SITE_URL + "/account/email/confirm/?token={token}")
+EMAIL_CHANGE_UNDO_LINK = env.str(
+    "EMAIL_CHANGE_UNDO_LINK", default=SITE_URL + "/account/email/undo/?token={token}")
+for _name, _link in (("EMAIL_CHANGE_LINK", EMAIL_CHANGE_LINK),
+                     ("EMAIL_CHANGE_UNDO_LINK", EMAIL_CHANGE_UNDO_LINK)):
+    if "{token}" not in _link:
+        fail(_name, "must contain {token}")
+EMAIL_CHANGE_TIMEOUT = env.int("EMAIL_CHANGE_TIMEOUT", default=24 * 3600)
+EMAIL_CHANGE_UNDO_TIMEOUT = env.int("EMAIL_CHANGE_UNDO_TIMEOUT", default=7 * 24 * 3600)
+for _name, _seconds in (("EMAIL_CHANGE_TIMEOUT", EMAIL_CHANGE_TIMEOUT),
+                        ("EMAIL_CHANGE_UNDO_TIMEOUT", EMAIL_CHANGE_UNDO_TIMEOUT)):
+    if not 60 <= _seconds <= 90 * 86400:
+        fail(_name, "must be between 60 and 7776000 seconds")
 # Module with preferences_read(user=) / preferences_update(user=, preferences=) behind the
 # `preferences` of /api/profile/ (named here so accounts does not import notifications).
 PROFILE_PREFERENCES_MODULE = "notifications.preferences"
