@@ -19,8 +19,10 @@ from accounts.network import client_ip
 from accounts.throttles import ScopedCacheThrottle
 
 BAD_CREDENTIALS = "Unable to log in with these credentials."
-WELCOME_QUEUED = "Welcome email will be sent shortly"
-WELCOME_RECORDED = "Welcome email will be sent as soon as the task queue is back"
+REGISTERED = ("Registration received. Log in with POST /api/login/ to get your token; an "
+              "email to the address given says what to do next.")
+EMAIL_QUEUED = "An email to the address given will be sent shortly"
+EMAIL_RECORDED = "An email to the address given will be sent as soon as the task queue is back"
 RESET_MESSAGE = "If an account with that email address exists, a reset link has been sent to it."
 
 BAD_REQUEST = OpenApiResponse(s.FieldErrorsSerializer, description="Field errors")
@@ -61,15 +63,16 @@ class RegisterView(ThrottledView):
         responses={201: s.RegisterResponseSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED,
                    429: THROTTLED},
         auth=[],
+        description="Answers 201 alike whether the email address was free (an account is "
+        "created and a welcome email sent) or already had an account (nothing is created; "
+        "its owner is emailed). A taken username or a weak password is a 400.",
     )
     def post(self, request):
         result = _call(services.user_register, s.RegisterSerializer, request)
         body = {
-            "message": "User registered successfully",
-            "user_id": result.user.pk,
-            "username": result.user.username,
-            "token": result.token,
-            "email_sent": WELCOME_QUEUED if result.email_queued else WELCOME_RECORDED,
+            "message": REGISTERED,
+            "username": result.username,
+            "email_sent": EMAIL_QUEUED if result.email_queued else EMAIL_RECORDED,
             "email_queued": result.email_queued,
         }
         return Response(body, status=status.HTTP_201_CREATED)

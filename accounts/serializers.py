@@ -65,11 +65,11 @@ class RegisterSerializer(KnownFieldsOnly, serializers.Serializer):
         return value
 
     def validate_email(self, value):
+        # A taken address is not reported: registration answers alike either way.
         try:
-            email = identity.normalize_email(value)
+            identity.normalize_email(value)
         except ValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
-        self._refuse_conflict("email", username=None, email=email)
         return value
 
     @staticmethod
@@ -95,15 +95,14 @@ class RegisterSerializer(KnownFieldsOnly, serializers.Serializer):
 
 class RegisterResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
-    user_id = serializers.IntegerField()
     username = serializers.CharField()
-    token = serializers.CharField()
     email_sent = serializers.CharField(
-        help_text="What happens to the welcome email, in words (see email_queued)."
+        help_text="What happens to the email to the address given, in words (see "
+        "email_queued)."
     )
     email_queued = serializers.BooleanField(
-        help_text="True when the welcome email was queued now; false when the queue was "
-        "unreachable and it was recorded to be queued as soon as it is back."
+        help_text="True when the email was queued now; false when the queue was unreachable "
+        "and it was recorded to be queued as soon as it is back."
     )
 
 

@@ -29,6 +29,7 @@ from accounts.signals import (
     email_change_requested,
     email_changed,
     password_reset_requested,
+    registration_attempted,
     user_registered,
 )
 
@@ -47,8 +48,9 @@ PASSWORD_NEEDED = "Give your current password to change your email address."
 
 @dataclass
 class Registration:
-    user: User
-    token: str
+    """What a registration answers; alike whether the address was free or taken."""
+
+    username: str
     email_queued: bool
 
 
@@ -68,10 +70,12 @@ def _canonical_email(email: str) -> str:
 def user_register(
     *, username: str, email: str, password: str, first_name: str = "", last_name: str = ""
 ) -> Registration:
-    """Create an active user and an API token; a welcome email is queued after commit.
+    """Create an active user; a welcome email is queued after commit.
 
-    Raises ValidationError (field -> messages) for duplicates or a weak password; nothing
-    is written then.
+    When the address belongs to an account already, nothing is created and its owner is
+    emailed instead; the caller cannot tell the two apart (same answer, same work: the
+    password is hashed either way). Raises ValidationError (field -> messages) for a taken
+    username or a weak password; nothing is written then.
     """
     username = identity.normalize_username(username)
     if len(username) > User._meta.get_field("username").max_length:
@@ -79,9 +83,9 @@ def user_register(
     errors: dict[str, list[str]] = {}
     try:
         email = _canonical_email(email)
-        _check_unique(username=username, email=email)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    errors.update(identity_conflicts(username=username, email=""))
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     try:
         validate_password(password, user=user)
@@ -90,16 +94,29 @@ def user_register(
     if errors:  # every bad field at once, not only the first
         raise ValidationError(errors)
     user.set_password(password)
+    owner = User.objects.filter(email__iexact=email).first()
     try:
         with transaction.atomic():
-            user.save()
-            token = Token.objects.create(user=user)
-            responses = user_registered.send(sender=User, user=user)
+            if owner is None:
+                user.save()
+                responses = user_registered.send(sender=User, user=user)
+            else:
+                responses = _registration_attempt_tell(owner)
     except IntegrityError as exc:  # a concurrent registration won the race
-        _check_unique(username=username, email=email)
-        raise ValidationError({"username": [DUPLICATE_USERNAME]}) from exc
+        _check_unique(username=username, email="")
+        owner = User.objects.filter(email__iexact=email).first()
+        if owner is None:
+            raise ValidationError({"username": [DUPLICATE_USERNAME]}) from exc
+        with transaction.atomic():
+            responses = _registration_attempt_tell(owner)
     queued = any(getattr(response, "queued", False) for _, response in responses)
-    return Registration(user=user, token=token.key, email_queued=queued)
+    return Registration(username=username, email_queued=queued)
+
+
+def _registration_attempt_tell(owner: User) -> list:
+    if not owner.is_active:
+        return []
+    return registration_attempted.send(sender=User, user=owner)
 
 
 def token_login(*, request, username: str, password: str) -> Token | None:
