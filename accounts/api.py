@@ -14,13 +14,15 @@ from rest_framework.views import APIView
 
 from accounts import serializers as s
 from accounts import services
-from accounts.login_throttle import login_attempt
+from accounts.login_throttle import LoginThrottled, login_attempt, login_succeeded
 from accounts.network import client_ip
 from accounts.throttles import ScopedCacheThrottle
 
 BAD_CREDENTIALS = "Unable to log in with these credentials."
-WELCOME_QUEUED = "Welcome email will be sent shortly"
-WELCOME_RECORDED = "Welcome email will be sent as soon as the task queue is back"
+REGISTERED = ("Registration received. Log in with POST /api/login/ to get your token; an "
+              "email to the address given says what to do next.")
+EMAIL_QUEUED = "An email to the address given will be sent shortly"
+EMAIL_RECORDED = "An email to the address given will be sent as soon as the task queue is back"
 RESET_MESSAGE = "If an account with that email address exists, a reset link has been sent to it."
 
 BAD_REQUEST = OpenApiResponse(s.FieldErrorsSerializer, description="Field errors")
@@ -28,6 +30,10 @@ UNAUTHORIZED = OpenApiResponse(s.ErrorSerializer, description="No or invalid tok
 UNSUPPORTED = OpenApiResponse(s.ErrorSerializer, description="Body media type unsupported or "
                               "unreadable")
 THROTTLED = OpenApiResponse(s.ErrorSerializer, description="Too many requests (see Retry-After)")
+STAFF = OpenApiResponse(s.ErrorSerializer, description="No token, or a staff account changing "
+                        "its email address (staff change it in the admin)")
+EMAIL_PENDING = ("A confirmation link has been sent to {email}. Your email address changes when "
+                 "you open it; until then it stays {old}.")
 
 
 def _field_errors(exc: DjangoValidationError) -> ValidationError:
@@ -57,22 +63,23 @@ class RegisterView(ThrottledView):
         responses={201: s.RegisterResponseSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED,
                    429: THROTTLED},
         auth=[],
+        description="Answers 201 alike whether the email address was free (an account is "
+        "created and a welcome email sent) or already had an account (nothing is created; "
+        "its owner is emailed). A taken username or a weak password is a 400.",
     )
     def post(self, request):
         result = _call(services.user_register, s.RegisterSerializer, request)
         body = {
-            "message": "User registered successfully",
-            "user_id": result.user.pk,
-            "username": result.user.username,
-            "token": result.token,
-            "email_sent": WELCOME_QUEUED if result.email_queued else WELCOME_RECORDED,
+            "message": REGISTERED,
+            "username": result.username,
+            "email_sent": EMAIL_QUEUED if result.email_queued else EMAIL_RECORDED,
             "email_queued": result.email_queued,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 class LoginView(APIView):
-    # Counted per client and per username by login_attempt, shared with the admin login.
+    # Throttled by login_attempt / login_succeeded, shared with the admin login.
     permission_classes = [AllowAny]
     throttle_classes = []
 
@@ -84,13 +91,15 @@ class LoginView(APIView):
     )
     def post(self, request):
         username = getattr(request.data, "get", lambda _key: "")("username")
-        verdict = login_attempt(client=client_ip(request),
-                                username=username if isinstance(username, str) else "")
+        username = username if isinstance(username, str) else ""
+        client = client_ip(request)
+        verdict = login_attempt(client=client, username=username)
         if not verdict.allowed:
             raise Throttled(wait=verdict.retry_after, detail=verdict.message)
         token = _call(services.token_login, s.LoginSerializer, request, request=request)
         if token is None:
             raise ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
+        login_succeeded(client=client, username=username)
         return Response({"token": token.key, "user_id": token.user_id,
                          "username": token.user.get_username()})
 
@@ -115,21 +124,55 @@ class ProfileView(APIView):
 
     @extend_schema(
         request=s.ProfileSerializer,
-        responses={200: s.ProfileSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED, 401: UNAUTHORIZED,
-                   403: UNAUTHORIZED},
+        responses={200: s.ProfileResponseSerializer, 400: BAD_REQUEST, 415: UNSUPPORTED,
+                   401: UNAUTHORIZED, 403: STAFF, 429: THROTTLED},
+        description="Changes first_name, last_name and preferences at once. A new `email` "
+        "needs `current_password` and is not set here: a one-time link is emailed to the new "
+        "address (the old one gets a notice), and the answer says `\"email_change\": "
+        "\"pending\"`. Staff accounts cannot change their email through the API.",
     )
     def patch(self, request):
         data = s.ProfileSerializer(request.user, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        fields = {k: v for k, v in data.validated_data.items() if k != "preferences"}
+        values = dict(data.validated_data)
+        preferences = values.pop("preferences", None)
+        password = values.pop("current_password", "")
         try:
             with transaction.atomic():
-                user = services.user_profile_update(user=request.user, data=fields)
-                if "preferences" in data.validated_data:
-                    _preferences().preferences_update(
-                        user=user, preferences=data.validated_data["preferences"])
+                pending = None
+                if "email" in values:
+                    pending = services.email_change_request(
+                        user=request.user, email=values.pop("email"),
+                        current_password=password, client=client_ip(request))
+                user = services.user_profile_update(user=request.user, data=values)
+                if preferences is not None:
+                    _preferences().preferences_update(user=user, preferences=preferences)
         except DjangoValidationError as exc:
             raise _field_errors(exc) from exc
+        except LoginThrottled as exc:
+            raise Throttled(wait=exc.verdict.retry_after, detail=exc.verdict.message) from exc
+        body = _profile(user)
+        if pending:
+            body.update(email_change="pending",
+                        message=EMAIL_PENDING.format(email=pending, old=user.email))
+        return Response(body)
+
+
+class EmailChangeConfirmView(ThrottledView):
+    throttle_scope = "password_reset_confirm"
+
+    @extend_schema(
+        request=s.EmailChangeConfirmSerializer,
+        responses={200: s.ProfileSerializer, 400: BAD_REQUEST, 403: STAFF, 415: UNSUPPORTED,
+                   429: THROTTLED},
+        description="Confirms an email change with the token of the link sent to the new "
+        "address. Revokes the user's API tokens (all but the one this request sent, if any); "
+        "the old address is told, with a link that undoes the change.",
+    )
+    def post(self, request):
+        keep = getattr(request.auth, "key", None)
+        user = _call(services.email_change_confirm, s.EmailChangeConfirmSerializer, request,
+                     keep_token=keep)
         return Response(_profile(user))
 
 

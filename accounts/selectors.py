@@ -6,7 +6,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
-from accounts import identity
+from accounts import email_change, identity
 from accounts.models import LOOKALIKE_USERNAME, User
 
 DUPLICATE_USERNAME = "A user with that username already exists."
@@ -42,3 +42,14 @@ def identity_conflicts(*, username: str | None, email: str,
     if email and others.filter(email__iexact=email).exists():
         errors["email"] = [DUPLICATE_EMAIL]
     return errors
+
+
+def email_change_link_is_valid(*, token: str, undo: bool = False) -> bool:
+    """Whether a confirm (or undo) link can still change the address it names."""
+    read = email_change.undo_token_read if undo else email_change.confirm_token_read
+    change = read(token)
+    if change is None:
+        return False
+    expected = change.new_email if undo else change.old_email
+    return User.objects.filter(pk=change.user_id, is_active=True,
+                               email__iexact=expected).exists()

@@ -1,4 +1,7 @@
-"""Writes about users: registration, tokens, profile, password reset. Keyword-only."""
+"""Writes about users: registration, tokens, profile, email change, password reset.
+
+Keyword-only.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from celery import current_app
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
-from accounts import identity
+from accounts import email_change, identity
+from accounts.login_throttle import LoginThrottled, login_attempt, login_succeeded
 from accounts.models import User
 from accounts.selectors import (
     DUPLICATE_EMAIL,
@@ -21,7 +25,13 @@ from accounts.selectors import (
     identity_conflicts,
     password_reset_user_id,
 )
-from accounts.signals import password_reset_requested, user_registered
+from accounts.signals import (
+    email_change_requested,
+    email_changed,
+    password_reset_requested,
+    registration_attempted,
+    user_registered,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +39,18 @@ logger = logging.getLogger(__name__)
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                         "interval_max": 0.2}
 BAD_RESET_LINK = "This reset link is invalid, expired or already used."
+BAD_EMAIL_LINK = "This link is invalid, expired or already used."
+STAFF_EMAIL = ("Staff accounts cannot change their email address through the API; "
+               "change it in the admin.")
+WRONG_PASSWORD = "The current password is wrong."
+PASSWORD_NEEDED = "Give your current password to change your email address."
 
 
 @dataclass
 class Registration:
-    user: User
-    token: str
+    """What a registration answers; alike whether the address was free or taken."""
+
+    username: str
     email_queued: bool
 
 
@@ -54,10 +70,12 @@ def _canonical_email(email: str) -> str:
 def user_register(
     *, username: str, email: str, password: str, first_name: str = "", last_name: str = ""
 ) -> Registration:
-    """Create an active user and an API token; a welcome email is queued after commit.
+    """Create an active user; a welcome email is queued after commit.
 
-    Raises ValidationError (field -> messages) for duplicates or a weak password; nothing
-    is written then.
+    When the address belongs to an account already, nothing is created and its owner is
+    emailed instead; the caller cannot tell the two apart (same answer, same work: the
+    password is hashed either way). Raises ValidationError (field -> messages) for a taken
+    username or a weak password; nothing is written then.
     """
     username = identity.normalize_username(username)
     if len(username) > User._meta.get_field("username").max_length:
@@ -65,9 +83,9 @@ def user_register(
     errors: dict[str, list[str]] = {}
     try:
         email = _canonical_email(email)
-        _check_unique(username=username, email=email)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    errors.update(identity_conflicts(username=username, email=""))
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     try:
         validate_password(password, user=user)
@@ -76,16 +94,29 @@ def user_register(
     if errors:  # every bad field at once, not only the first
         raise ValidationError(errors)
     user.set_password(password)
+    owner = User.objects.filter(email__iexact=email).first()
     try:
         with transaction.atomic():
-            user.save()
-            token = Token.objects.create(user=user)
-            responses = user_registered.send(sender=User, user=user)
+            if owner is None:
+                user.save()
+                responses = user_registered.send(sender=User, user=user)
+            else:
+                responses = _registration_attempt_tell(owner)
     except IntegrityError as exc:  # a concurrent registration won the race
-        _check_unique(username=username, email=email)
-        raise ValidationError({"username": [DUPLICATE_USERNAME]}) from exc
+        _check_unique(username=username, email="")
+        owner = User.objects.filter(email__iexact=email).first()
+        if owner is None:
+            raise ValidationError({"username": [DUPLICATE_USERNAME]}) from exc
+        with transaction.atomic():
+            responses = _registration_attempt_tell(owner)
     queued = any(getattr(response, "queued", False) for _, response in responses)
-    return Registration(user=user, token=token.key, email_queued=queued)
+    return Registration(username=username, email_queued=queued)
+
+
+def _registration_attempt_tell(owner: User) -> list:
+    if not owner.is_active:
+        return []
+    return registration_attempted.send(sender=User, user=owner)
 
 
 def token_login(*, request, username: str, password: str) -> Token | None:
@@ -102,18 +133,89 @@ def token_logout(*, user: User) -> None:
 
 
 def user_profile_update(*, user: User, data: dict) -> User:
-    """Change the editable profile fields (email, first_name, last_name)."""
-    fields = [name for name in ("email", "first_name", "last_name") if name in data]
-    if "email" in data:
-        data = {**data, "email": _canonical_email(data["email"])}
-        _check_unique(username=None, email=data["email"], exclude_pk=user.pk)
+    """Change the names (first_name, last_name); the address changes by email_change_*."""
+    fields = [name for name in ("first_name", "last_name") if name in data]
     for name in fields:
         setattr(user, name, data[name])
+    if fields:
+        user.save(update_fields=fields)
+    return user
+
+
+def email_change_request(*, user: User, email: str, current_password: str,
+                         client: str | None) -> str | None:
+    """Ask to change the user's address: nothing changes until the emailed link is opened.
+
+    Returns the new address, or None when it is the current one. Needs the current password
+    (checked under the login throttle, so a stolen API token cannot guess it); staff change
+    their address in the admin only. The link goes to the new address, a notice to the old.
+    """
+    new = _canonical_email(email)
+    if new.lower() == (user.email or "").lower():
+        return None
+    if user.is_staff or user.is_superuser:
+        raise PermissionDenied(STAFF_EMAIL)
+    if not current_password:
+        raise ValidationError({"current_password": [PASSWORD_NEEDED]})
+    verdict = login_attempt(client=client, username=user.get_username())
+    if not verdict.allowed:
+        raise LoginThrottled(verdict)
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": [WRONG_PASSWORD]})
+    login_succeeded(client=client, username=user.get_username())
+    _check_unique(username=None, email=new, exclude_pk=user.pk)
+    with transaction.atomic():
+        email_change_requested.send(sender=User, user=user, new_email=new)
+    return new
+
+
+def _email_set(*, change, expected: str, to: str) -> User:
+    """Lock the user and set `to` when their address is still `expected` (else the link is
+    spent) and `to` is free."""
+    user = User.objects.select_for_update().filter(pk=change.user_id, is_active=True).first()
+    if user is None or (user.email or "").lower() != expected.lower():
+        raise ValidationError({"token": [BAD_EMAIL_LINK]})
+    _check_unique(username=None, email=to, exclude_pk=user.pk)
+    user.email = to
     try:
         with transaction.atomic():
-            user.save(update_fields=fields)
+            user.save(update_fields=["email"])
     except IntegrityError as exc:
         raise ValidationError({"email": [DUPLICATE_EMAIL]}) from exc
+    return user
+
+
+def email_change_confirm(*, token: str, keep_token: str | None = None) -> User:
+    """Set the new address a confirm link names; the old address is told, with an undo link.
+
+    Every API token of the user is revoked except `keep_token` (the key the confirming
+    request itself authenticated with, if it is the user's).
+    """
+    change = email_change.confirm_token_read(token)
+    if change is None:
+        raise ValidationError({"token": [BAD_EMAIL_LINK]})
+    with transaction.atomic():
+        user = _email_set(change=change, expected=change.old_email, to=change.new_email)
+        if user.is_staff or user.is_superuser:
+            raise PermissionDenied(STAFF_EMAIL)
+        Token.objects.filter(user=user).exclude(key=keep_token or "").delete()
+        email_changed.send(sender=User, user=user, old_email=change.old_email)
+    return user
+
+
+def email_change_undo(*, token: str) -> User:
+    """Put back the address an undo link names, revoke every API token and send a reset link.
+
+    Whoever changed the address may know the password, so the owner is asked to reset it.
+    """
+    change = email_change.undo_token_read(token)
+    if change is None:
+        raise ValidationError({"token": [BAD_EMAIL_LINK]})
+    with transaction.atomic():
+        user = _email_set(change=change, expected=change.new_email, to=change.old_email)
+        Token.objects.filter(user=user).delete()
+        if user.has_usable_password():
+            password_reset_requested.send(sender=User, user=user)
     return user
 
 

@@ -9,6 +9,8 @@ urlpatterns = [
     path("login/", api.LoginView.as_view(), name="api-login"),
     path("logout/", api.LogoutView.as_view(), name="api-logout"),
     path("profile/", api.ProfileView.as_view(), name="api-profile"),
+    path("profile/email/confirm/", api.EmailChangeConfirmView.as_view(),
+         name="api-email-change-confirm"),
     path("password-reset/", api.PasswordResetView.as_view(), name="api-password-reset"),
     path("password-reset/confirm/", api.PasswordResetConfirmView.as_view(),
          name="api-password-reset-confirm"),

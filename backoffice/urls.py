@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.views import admin_login, password_reset_page
+from accounts.views import admin_login, email_change_page, password_reset_page
 from backoffice.health import healthz
 from operations.metrics import metrics, ops_auth
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("ops/auth", ops_auth, name="ops_auth"),
     path("admin/login/", admin_login, name="admin-login"),  # throttled; before the admin's own
     path("account/reset/", password_reset_page, name="password-reset-page"),
+    path("account/email/confirm/", email_change_page, name="email-change-page"),
+    path("account/email/undo/", email_change_page, {"undo": True}, name="email-undo-page"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(

@@ -1,4 +1,4 @@
-"""Email records: transactional email (welcome, reset) and bulk notifications with deliveries.
+"""Email records: transactional (account) email and bulk notifications with deliveries.
 
 The row is the truth: it is written in the same transaction as the user change, so an
 email is never lost when the broker is down (a sweep enqueues what is pending), and a
@@ -27,6 +27,10 @@ class TransactionalEmail(models.Model):
     class Kind(models.TextChoices):
         WELCOME = "welcome", "Welcome"
         PASSWORD_RESET = "password_reset", "Password reset"
+        EMAIL_CHANGE_CONFIRM = "email_change_confirm", "Email change: confirm (new address)"
+        EMAIL_CHANGE_NOTICE = "email_change_notice", "Email change: requested (old address)"
+        EMAIL_CHANGED = "email_changed", "Email change: done, with undo (old address)"
+        REGISTRATION_ATTEMPT = "registration_attempt", "Registration with a taken address"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     user = models.ForeignKey(
@@ -34,6 +38,8 @@ class TransactionalEmail(models.Model):
         related_name="transactional_emails",
     )
     to_email = models.EmailField(max_length=254)
+    # What the email needs beyond its user, e.g. the other address of an email change.
+    context = models.JSONField(default=dict, blank=True)
     subject = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.email_change import EmailChange, confirm_link, confirm_token, undo_link
 from notifications.mailer import SENT, Mailer, SendOutcome
 from notifications.models import EmailAttempt, TransactionalEmail
 from notifications.retries import retry_delay
@@ -29,12 +30,20 @@ Kind = TransactionalEmail.Kind
 SUBJECTS = {
     Kind.WELCOME: "Welcome to {site}, {name}!",
     Kind.PASSWORD_RESET: "Reset your {site} password",
+    Kind.EMAIL_CHANGE_CONFIRM: "Confirm your new {site} email address",
+    Kind.EMAIL_CHANGE_NOTICE: "A change of your {site} email address was requested",
+    Kind.EMAIL_CHANGED: "Your {site} email address was changed",
+    Kind.REGISTRATION_ATTEMPT: "Someone tried to register at {site} with your address",
 }
 # The tasks that send each kind, by name: the tasks call these services, so the services
 # enqueue them by name rather than import them.
 SEND_TASKS = {
     Kind.WELCOME: "notifications.tasks.send_welcome_email",
     Kind.PASSWORD_RESET: "notifications.tasks.send_password_reset_email",
+    Kind.EMAIL_CHANGE_CONFIRM: "notifications.tasks.send_account_email",
+    Kind.EMAIL_CHANGE_NOTICE: "notifications.tasks.send_account_email",
+    Kind.EMAIL_CHANGED: "notifications.tasks.send_account_email",
+    Kind.REGISTRATION_ATTEMPT: "notifications.tasks.send_account_email",
 }
 # How long a freshly recorded email is left to its own on_commit enqueue before the sweep.
 SWEEP_MIN_AGE = timedelta(seconds=5)
@@ -65,9 +74,13 @@ class SendResult:
                 "smtp_code": self.smtp_code, "error": self.error}
 
 
-def transactional_email_schedule(*, kind: str, user) -> Ticket:
-    """Record an email for `user` in the current transaction and enqueue it after commit."""
-    email = TransactionalEmail.objects.create(kind=kind, user=user, to_email=user.email)
+def transactional_email_schedule(*, kind: str, user, to_email: str | None = None,
+                                 context: dict | None = None) -> Ticket:
+    """Record an email for `user` (to their address unless `to_email`) in the current
+    transaction and enqueue it after commit."""
+    email = TransactionalEmail.objects.create(kind=kind, user=user,
+                                              to_email=to_email or user.email,
+                                              context=context or {})
     ticket = Ticket(email_id=email.pk)
 
     def enqueue():
@@ -130,6 +143,8 @@ def _message(email: TransactionalEmail) -> EmailMultiAlternatives:
             reset_link=settings.PASSWORD_RESET_LINK.format(uid=uid, token=token),
             valid_hours=max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
         )
+    elif email.kind in EMAIL_CHANGE_KINDS:
+        context.update(_email_change_context(email))
     subject = SUBJECTS[email.kind].format(site=settings.SITE_NAME, name=name)
     subject = " ".join(subject.split())[:200]  # no header injection through a user's name
     template = f"notifications/email/{email.kind}"
@@ -141,6 +156,24 @@ def _message(email: TransactionalEmail) -> EmailMultiAlternatives:
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
+
+
+EMAIL_CHANGE_KINDS = {Kind.EMAIL_CHANGE_CONFIRM, Kind.EMAIL_CHANGE_NOTICE, Kind.EMAIL_CHANGED}
+
+
+def _email_change_context(email: TransactionalEmail) -> dict:
+    # Links are signed at send time, as reset links are, so no live token sits in a row.
+    user, other = email.user, email.context.get("other_email", "")
+    if email.kind == Kind.EMAIL_CHANGE_CONFIRM:  # to the new address; the user has the old
+        change = EmailChange(user.pk, user.email, email.to_email)
+        return {"old_email": user.email, "new_email": email.to_email,
+                "token": confirm_token(change), "link": confirm_link(change),
+                "valid_hours": max(1, settings.EMAIL_CHANGE_TIMEOUT // 3600)}
+    if email.kind == Kind.EMAIL_CHANGE_NOTICE:  # to the old address
+        return {"old_email": email.to_email, "new_email": other}
+    change = EmailChange(user.pk, email.to_email, other)  # changed: to the old address
+    return {"old_email": email.to_email, "new_email": other, "link": undo_link(change),
+            "valid_days": max(1, settings.EMAIL_CHANGE_UNDO_TIMEOUT // 86400)}
 
 
 def transactional_email_send(*, email_id: int, worker: str = "",

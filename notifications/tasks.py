@@ -50,6 +50,13 @@ def send_password_reset_email(self, user_id: int, email_id: int | None = None) -
     return _send(self, Kind.PASSWORD_RESET, user_id, email_id)
 
 
+@shared_task(bind=True, name="notifications.tasks.send_account_email", acks_late=True,
+             max_retries=None)
+def send_account_email(self, user_id: int, email_id: int) -> dict:
+    """Send a recorded account email (email change, registration with a taken address)."""
+    return _send(self, "", user_id, email_id)
+
+
 @shared_task(name="notifications.tasks.sweep_pending_emails", arguments=Sweep, **HOUSEKEEPING)
 def sweep_pending_emails() -> dict:
     """Enqueue emails recorded while the broker was down, and stuck ones (periodic)."""

@@ -23,7 +23,7 @@ def test_registration_sends_welcome_email_through_the_worker(celery_worker, smtp
     response = APIClient().post("/api/register/", registration, format="json")
 
     assert response.status_code == 201
-    assert response.json()["email_sent"] == "Welcome email will be sent shortly"
+    assert response.json()["email_sent"] == "An email to the address given will be sent shortly"
     assert response.json()["email_queued"] is True
     [message] = smtp.wait_for(1)
     assert message["To"] == "ada@example.com"
@@ -34,7 +34,7 @@ def test_registration_sends_welcome_email_through_the_worker(celery_worker, smtp
     assert set(body) == {"text/plain", "text/html"}
     assert "Hello Ada" in body["text/plain"] and "<html" in body["text/html"]
     assert "Ada" in body["text/html"] and "ada" in body["text/plain"]
-    email = final(TransactionalEmail.objects.get(user_id=response.json()["user_id"]))
+    email = final(TransactionalEmail.objects.get(user__username=response.json()["username"]))
     assert email.status == "sent" and email.attempts == 1 and email.sent_at
     assert email.message_id and email.message_id == message["Message-ID"]
     [attempt] = email.attempt_log.all()
@@ -85,3 +85,27 @@ def test_reset_lookup_runs_in_the_worker_for_known_and_unknown_addresses(celery_
     assert sorted(r.result for r in lookups) == ['{"queued": 0}', '{"queued": 1}']
     messages = smtp.wait_for(2)
     assert [m["To"] for m in messages[1:]] == ["ada@example.com"]
+
+
+def test_registering_a_taken_address_answers_alike_and_emails_its_owner(celery_worker, smtp,
+                                                                      registration):
+    api = APIClient()
+    api.post("/api/register/", registration, format="json")
+    smtp.wait_for(1)
+
+    fresh = api.post("/api/register/", {**registration, "username": "bob",
+                                        "email": "bob@example.com"}, format="json")
+    taken = api.post("/api/register/", {**registration, "username": "eve",
+                                        "email": "Ada@Example.com"}, format="json")
+
+    assert fresh.status_code == taken.status_code == 201
+    assert taken.json() == {**fresh.json(), "username": "eve"}
+    assert taken.json()["email_queued"] is True
+    by_to = {m["To"]: m for m in smtp.wait_for(3)[1:]}
+    assert set(by_to) == {"bob@example.com", "ada@example.com"}
+    notice = by_to["ada@example.com"]
+    assert "tried to register" in notice["Subject"]
+    text = parts(notice)["text/plain"]
+    assert '"ada"' in text and "no account was created" in text and "reset your password" in text
+    assert api.post("/api/login/", {"username": "eve", "password": registration["password"]},
+                    format="json").status_code == 400

@@ -26,9 +26,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
-        # Admin and API login share these: per client address, and per username.
+        # Admin and API login share these (accounts/login_throttle.py): attempts per client
+        # address, failures per client and username, failures per username before delays.
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
         "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="5/minute"),
+        "login_failures": env.str("THROTTLE_LOGIN_FAILURES", default="10/hour"),
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="5/hour"),
         "password_reset_confirm": env.str("THROTTLE_PASSWORD_RESET_CONFIRM", default="10/hour"),
     },
@@ -36,6 +38,13 @@ REST_FRAMEWORK = {
 for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
     if not re.fullmatch(r"\d+/(s|m|h|d)[a-z]*", _rate):
         fail(f"THROTTLE_{_scope.upper()}", f"must look like 10/minute, got {_rate!r}")
+# Beyond `login_failures` for one username, a client that failed for it waits this many
+# seconds, doubling with each further failure, up to the maximum.
+THROTTLE_LOGIN_DELAY = env.int("THROTTLE_LOGIN_DELAY", default=2)
+THROTTLE_LOGIN_DELAY_MAX = env.int("THROTTLE_LOGIN_DELAY_MAX", default=900)
+if not 1 <= THROTTLE_LOGIN_DELAY <= THROTTLE_LOGIN_DELAY_MAX <= 86400:
+    fail("THROTTLE_LOGIN_DELAY", "and THROTTLE_LOGIN_DELAY_MAX must satisfy "
+         "1 <= THROTTLE_LOGIN_DELAY <= THROTTLE_LOGIN_DELAY_MAX <= 86400")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backoffice API",
     "DESCRIPTION": "Accounts (registration, token login, profile, password reset) and demo "
@@ -54,6 +63,22 @@ PASSWORD_RESET_LINK = env.str(
     "PASSWORD_RESET_LINK", default=SITE_URL + "/account/reset/?uid={uid}&token={token}")
 if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
     fail("PASSWORD_RESET_LINK", "must contain {uid} and {token}")
+# Email change: the confirmation link (sent to the new address) and the undo link (sent to
+# the old one once changed); {token} is filled in; their lifetimes in seconds.
+EMAIL_CHANGE_LINK = env.str(
+    "EMAIL_CHANGE_LINK", default=SITE_URL + "/account/email/confirm/?token={token}")
+EMAIL_CHANGE_UNDO_LINK = env.str(
+    "EMAIL_CHANGE_UNDO_LINK", default=SITE_URL + "/account/email/undo/?token={token}")
+for _name, _link in (("EMAIL_CHANGE_LINK", EMAIL_CHANGE_LINK),
+                     ("EMAIL_CHANGE_UNDO_LINK", EMAIL_CHANGE_UNDO_LINK)):
+    if "{token}" not in _link:
+        fail(_name, "must contain {token}")
+EMAIL_CHANGE_TIMEOUT = env.int("EMAIL_CHANGE_TIMEOUT", default=24 * 3600)
+EMAIL_CHANGE_UNDO_TIMEOUT = env.int("EMAIL_CHANGE_UNDO_TIMEOUT", default=7 * 24 * 3600)
+for _name, _seconds in (("EMAIL_CHANGE_TIMEOUT", EMAIL_CHANGE_TIMEOUT),
+                        ("EMAIL_CHANGE_UNDO_TIMEOUT", EMAIL_CHANGE_UNDO_TIMEOUT)):
+    if not 60 <= _seconds <= 90 * 86400:
+        fail(_name, "must be between 60 and 7776000 seconds")
 # Module with preferences_read(user=) / preferences_update(user=, preferences=) behind the
 # `preferences` of /api/profile/ (named here so accounts does not import notifications).
 PROFILE_PREFERENCES_MODULE = "notifications.preferences"

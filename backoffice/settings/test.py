@@ -63,5 +63,6 @@ REST_FRAMEWORK = {
         **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
         "login": env.str("THROTTLE_LOGIN", default="1000/minute"),
         "login_username": env.str("THROTTLE_LOGIN_USERNAME", default="1000/minute"),
+        "login_failures": env.str("THROTTLE_LOGIN_FAILURES", default="1000/minute"),
     },
 }

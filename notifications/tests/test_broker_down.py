@@ -93,7 +93,7 @@ def test_registration_while_broker_is_down_is_sent_when_it_is_back(stack, smtp):
     })
 
     assert status == 201 and body["email_queued"] is False
-    email = TransactionalEmail.objects.get(user_id=body["user_id"])
+    email = TransactionalEmail.objects.get(user__username=body["username"])
     assert email.status == "pending" and "queue unreachable" in email.last_error
 
     # Redis comes back; beat runs the sweep (every second here), a worker sends the email.
