@@ -13,7 +13,7 @@ from django.core import signing
 from django.test import Client
 
 from accounts.models import User
-from accounts.roles import AUDITORS, roles_sync
+from accounts.roles import AUDITORS, OPERATORS, roles_sync
 from notifications.models import Notification, Subscription, Suppression
 from notifications.preferences import (
     SALT,
@@ -169,15 +169,15 @@ def test_the_unsubscribe_button_works_without_a_session_under_debug(reader, sett
 TOKEN_IN_URL = re.compile(r"/email/unsubscribe/([^/\s\"<>]+)/")
 
 
-@pytest.mark.parametrize("role", ["superuser", "auditor"])
+@pytest.mark.parametrize("role", ["superuser", "operator", "auditor"])
 def test_a_preview_shows_a_link_that_unsubscribes_nobody(client, reader, role, settings):
     settings.DEBUG = True
     roles_sync()
     if role == "superuser":
         viewer = User.objects.create_superuser("boss", "boss@example.com", "pw")
     else:
-        viewer = User.objects.create_user("aud", "aud@example.com", "pw", is_staff=True)
-        viewer.groups.add(Group.objects.get(name=AUDITORS))
+        viewer = User.objects.create_user(role, f"{role}@example.com", "pw", is_staff=True)
+        viewer.groups.add(Group.objects.get(name=AUDITORS if role == "auditor" else OPERATORS))
     client.force_login(viewer)
     notification = Notification.objects.create(subject="News", html_body="<p>Hi</p>",
                                                text_body="Hi")
