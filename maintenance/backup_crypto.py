@@ -161,6 +161,11 @@ class _DecryptingRaw(io.RawIOBase):
         return size
 
 
+def is_encrypted(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(len(MAGIC)) == MAGIC
+
+
 def open_stored(path: Path):
     """The gzip stream of a stored backup, decrypted when the file is encrypted."""
     raw = open(path, "rb")  # noqa: SIM115 - closed with the returned reader

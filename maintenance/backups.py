@@ -89,6 +89,18 @@ def backup_dir() -> Path:
     return path
 
 
+def stored_path(file_name: str) -> Path:
+    """The file a Backup row names, which must lie directly in BACKUP_DIR: a name with
+    directories, an absolute path or a symlink leading out is refused (BackupError) before
+    anything is read."""
+    directory = backup_dir().resolve()
+    path = (directory / file_name).resolve() if file_name else directory
+    if Path(file_name).name != file_name or path.parent != directory:
+        raise BackupError(f"the file name {file_name!r} leads outside the backup directory; "
+                          "refused")
+    return path
+
+
 def backup_suffix() -> str:
     return SUFFIX + ".enc" if encryption_key() else SUFFIX
 

@@ -2,8 +2,10 @@
 
 Nothing is touched before the checksum, the signature (an HMAC made with a key from the
 settings, required wherever the file lies), the format and the schema version have been
-checked. The load itself runs in a single transaction, so any error (a damaged file, a
-row the database refuses, a count that does not match) leaves the database as it was.
+checked. A Backup row's file must lie in BACKUP_DIR (checked before anything is read), and
+while BACKUP_ENCRYPTION_KEY is set only an encrypted file is restored. The load itself runs
+in a single transaction, so any error (a damaged file, a row the database refuses, a count
+that does not match) leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, transaction
 
 from backoffice.locks import JobLocked, job_lock
-from maintenance.backup_crypto import BackupCryptoError, signature_path, signature_valid
+from maintenance.backup_crypto import (
+    BackupCryptoError,
+    encryption_key,
+    is_encrypted,
+    signature_path,
+    signature_valid,
+)
 from maintenance.backups import (
     FORMAT,
     VERSION,
@@ -29,6 +37,7 @@ from maintenance.backups import (
     file_sha256,
     open_backup,
     schema_version,
+    stored_path,
 )
 from maintenance.models import Backup
 
@@ -49,7 +58,11 @@ def resolve_backup(ref) -> tuple[Path, str, Backup | None]:
     if backup is not None:
         if backup.status != Backup.Status.SUCCESS or not backup.file_name:
             raise BackupError(f"backup {backup.pk} did not succeed; it cannot be restored")
-        return backup_dir() / backup.file_name, backup.sha256, backup
+        try:
+            path = stored_path(backup.file_name)
+        except BackupError as exc:
+            raise BackupError(f"backup {backup.pk}: {exc}") from None
+        return path, backup.sha256, backup
     path = Path(ref).expanduser().resolve()
     backup = Backup.objects.filter(file_name=path.name, status=Backup.Status.SUCCESS).first()
     if backup is not None and path.parent == backup_dir().resolve():
@@ -94,6 +107,12 @@ def backup_verify(ref) -> dict:
     if not signed:
         raise BackupError(f"{path.name}: signature does not verify, the file was altered or "
                           "was not made with this installation's BACKUP_HMAC_KEY; refused")
+    if encryption_key() is not None and not is_encrypted(path):
+        raise BackupError(
+            f"{path.name} is not encrypted, and BACKUP_ENCRYPTION_KEY is set: a plain backup "
+            "is refused. If you trust this file, restore it from a shell with the key unset "
+            f"for that one command: BACKUP_ENCRYPTION_KEY= python manage.py restore_backup "
+            f"{backup.pk if backup else path}")
     header = _read_header(path)
     current = schema_version(header["schema"].keys())
     different = {app: (migration, current.get(app, "none"))

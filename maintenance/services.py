@@ -11,11 +11,13 @@ from django.utils import timezone
 from backoffice.locks import job_lock, lock_timeout
 from maintenance.backup_crypto import signature_path
 from maintenance.backups import (
+    BackupError,
     backup_dir,
     backup_models,
     backup_suffix,
     backup_write,
     checksum_path,
+    stored_path,
 )
 from maintenance.models import Backup
 from maintenance.selectors import backups_past_retention
@@ -50,9 +52,15 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
 
 
 def backup_delete(*, backup: Backup) -> None:
-    """Remove a backup's file (and its checksum and signature files) and its row."""
+    """Remove a backup's file (and its checksum and signature files) and its row; a file
+    name that leads outside BACKUP_DIR removes the row only."""
     if backup.file_name:
-        path = backup_dir() / backup.file_name
+        try:
+            path = stored_path(backup.file_name)
+        except BackupError as exc:
+            logger.warning("backup %s: file left alone: %s", backup.pk, exc)
+            backup.delete()
+            return
         path.unlink(missing_ok=True)
         checksum_path(path).unlink(missing_ok=True)
         signature_path(path).unlink(missing_ok=True)

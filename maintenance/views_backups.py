@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from unfold.views import UnfoldModelAdminViewMixin
 
 from maintenance import actions
-from maintenance.backups import BackupError, backup_dir
+from maintenance.backups import BackupError, stored_path
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.restore import backup_verify, restore_plan
 from maintenance.restore_progress import restore_progress
@@ -32,9 +32,11 @@ class BackupDownloadView(View):
     def get(self, request, pk):
         _superuser_only(request)
         backup = get_object_or_404(Backup, pk=pk, status=Backup.Status.SUCCESS)
-        directory = backup_dir().resolve()
-        path = (directory / backup.file_name).resolve()
-        if path.parent != directory or not path.is_file():
+        try:
+            path = stored_path(backup.file_name)
+        except BackupError as exc:
+            raise Http404(f"the backup file is not available: {exc}") from None
+        if not path.is_file():
             raise Http404("the backup file is missing")
         response = FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115
                                 filename=backup.file_name,
@@ -82,7 +84,13 @@ class BackupRestoreView(UnfoldModelAdminViewMixin, TemplateView):
         run = self._run()
         if run is not None and request.headers.get("Accept") == "application/json":
             return JsonResponse(restore_run_state(run))
-        return super().get(request, *args, **kwargs)
+        return self._page(**kwargs)
+
+    def _page(self, **kwargs):
+        """The page; 400 when the backup cannot be restored (it says why, with no form)."""
+        context = self.get_context_data(**kwargs)
+        return self.render_to_response(context, status=400 if "confirm_error" in context
+                                       else 200)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -115,7 +123,7 @@ class BackupRestoreView(UnfoldModelAdminViewMixin, TemplateView):
             run = actions.restore_start(backup=backup, user=request.user)
         except BackupError as exc:
             messages.error(request, f"Restore refused: {exc}. Nothing changed.")
-            return HttpResponseRedirect(here)
+            return self._page(pk=pk)
         except actions.ActionRefused as exc:
             messages.warning(request, f"Restore not started: {exc}")
             if exc.run is not None:

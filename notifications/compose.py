@@ -25,7 +25,7 @@ from django.utils.text import slugify
 
 from notifications.models import Notification, Topic
 from notifications.personalise import CompiledMessage, Recipient
-from notifications.preferences import UnsubscribeLinks
+from notifications.preferences import PREVIEW_TOKEN, UnsubscribeLinks
 
 CRLF = "\r\n"
 MAX_LINE = 990
@@ -96,11 +96,16 @@ class BulkMessage:
         self.html_footer = ('\n<hr><p style="font-size:12px;color:#666">You receive this as a '
                             f'subscriber to {escape(topic)}. <a href="')
 
-    def parts(self, recipient: Recipient, user_id: int | None) -> tuple[str, str, str, str]:
-        """(subject, text, html, token) as `recipient` sees them, footer included."""
+    def parts(self, recipient: Recipient, user_id: int | None, *,
+              preview: bool = False) -> tuple[str, str, str, str]:
+        """(subject, text, html, token) as `recipient` sees them, footer included. A
+        `preview` gets a placeholder link that unsubscribes nobody."""
         subject, text, html = self.compiled.render(recipient)
-        token = self.links.token(email=recipient.email, user_id=user_id,
-                                 topic=self.notification.topic)
+        if preview:
+            token = PREVIEW_TOKEN
+        else:
+            token = self.links.token(email=recipient.email, user_id=user_id,
+                                     topic=self.notification.topic)
         url = self.links.url(token)
         text = f"{text.rstrip()}{self.text_footer}{url}\n"
         if self.has_html:

@@ -7,7 +7,8 @@ import nh3
 
 
 def sanitise_html(value: str) -> str:
-    """Staff-written HTML without scripts, event handlers or javascript: links (Ammonia)."""
+    """HTML without scripts, event handlers or links other than http(s) and mailto (Ammonia):
+    staff-written bodies at save, and each recipient's body once personal fields are in."""
     return nh3.clean(value or "", url_schemes={"http", "https", "mailto"})
 
 

@@ -4,8 +4,9 @@ engine limited to a few variables and one filter.
     Hello {{ first_name|default:"there" }}, your account is {{ username }}.
 
 Tags, other filters, attribute lookups and unknown names are refused when saving, with the
-line and column. The HTML body is autoescaped; subject and text body are not (they are not
-HTML). Templates are compiled once per batch and rendered per recipient.
+line and column. The HTML body is autoescaped, and sanitised again once a recipient's values
+are in it (a first name `javascript:…` in an href must not become a link); subject and text
+body are not HTML. Templates are compiled once per batch and rendered per recipient.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Library, TemplateSyntaxError
 from django.template.base import TextNode, VariableNode
 from django.template.defaultfilters import default as default_filter
+
+from notifications.content import sanitise_html
 
 FIELDS = ("first_name", "last_name", "username", "email")
 
@@ -124,6 +127,8 @@ class CompiledMessage:
                 nodelist, fields, context = part
                 fields.update(values)
                 part = str(nodelist.render(context))
+                if name == "html":
+                    part = sanitise_html(part)
             out.append(part)
         out[0] = " ".join(out[0].split())
         return out[0], out[1], out[2]

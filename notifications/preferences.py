@@ -3,10 +3,8 @@ the suppression list (addresses that unsubscribed or were refused permanently)."
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -33,15 +31,27 @@ class UnsubscribeTarget:
     topic: str
 
 
+# What a preview shows instead of a token: a link that names nobody and that the page
+# refuses as not valid, so a preview never hands out someone's working link.
+PREVIEW_TOKEN = "PREVIEW-not-a-working-link"
+
+
 def unsubscribe_token(*, email: str, user_id: int | None, topic: str) -> str:
-    """A signed, login-free token naming the recipient and the topic (no expiry: a link in an
-    old message must still work)."""
+    """A signed, login-free token naming the recipient and the topic, with the time it was
+    made (it works for UNSUBSCRIBE_LINK_MAX_AGE_DAYS)."""
     return UnsubscribeLinks().token(email=email, user_id=user_id, topic=topic)
 
 
 def unsubscribe_target(token: str) -> UnsubscribeTarget:
-    """The recipient a token names; signing.BadSignature when it was altered."""
-    data = signing.Signer(salt=SALT).unsign_object(token)
+    """The recipient a token names. signing.SignatureExpired when it is older than
+    UNSUBSCRIBE_LINK_MAX_AGE_DAYS, signing.BadSignature when it was altered."""
+    signer = signing.TimestampSigner(salt=SALT)
+    try:
+        data = signer.unsign_object(
+            token, max_age=timedelta(days=settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS))
+    except ValueError as exc:
+        # Correctly signed but without a time: it cannot prove its age.
+        raise signing.SignatureExpired("unsubscribe token without a time") from exc
     if not isinstance(data, dict) or data.get("t") not in Topic.values:
         raise signing.BadSignature("malformed unsubscribe token")
     user_id = data.get("u")
@@ -54,16 +64,11 @@ def unsubscribe_url(token: str) -> str:
 
 
 class UnsubscribeLinks:
-    """Makes tokens and links with the settings, signer and URL prefix looked up once (a
+    """Makes tokens and links with the signer, settings and URL prefix looked up once (a
     bulk batch makes one per recipient)."""
 
     def __init__(self):
-        # Django's Signer (sha256, SECRET_KEY) with the key derived once per batch instead of
-        # once per token: the same tokens Signer.sign_object makes and unsign_object checks.
-        signer = signing.Signer(salt=SALT)
-        key = hashlib.sha256(f"{signer.salt}signer{signer.key}".encode()).digest()
-        self.mac = hmac.new(key, digestmod=hashlib.sha256)
-        self.sep = signer.sep
+        self.signer = signing.TimestampSigner(salt=SALT)
         marker = "-"
         self.prefix, _, self.suffix = (
             settings.SITE_URL.rstrip("/")
@@ -73,11 +78,7 @@ class UnsubscribeLinks:
         self.mailto_prefix = f"mailto:{address}?subject=unsubscribe%20"
 
     def token(self, *, email: str, user_id: int | None, topic: str) -> str:
-        data = json.dumps({"e": email, "u": user_id, "t": topic}, separators=(",", ":"))
-        value = signing.b64_encode(data.encode("latin-1")).decode()
-        mac = self.mac.copy()
-        mac.update(value.encode())
-        return f"{value}{self.sep}{signing.b64_encode(mac.digest()).decode()}"
+        return self.signer.sign_object({"e": email, "u": user_id, "t": topic})
 
     def url(self, token: str) -> str:
         return f"{self.prefix}{token}{self.suffix}"

@@ -152,10 +152,12 @@ def preview_recipient(notification: Notification, chosen: str = "", fallback_use
 
 def notification_preview(notification: Notification, chosen: str = "",
                          fallback_user=None) -> dict:
-    """Subject and both parts exactly as one recipient receives them (footer included)."""
+    """Subject and both parts as one recipient receives them (footer included), except the
+    unsubscribe link: a placeholder, since whoever previews must not get a working one."""
     recipient, user_id = preview_recipient(notification, chosen, fallback_user)
     try:
-        subject, text, html, _token = BulkMessage(notification).parts(recipient, user_id)
+        subject, text, html, _token = BulkMessage(notification).parts(recipient, user_id,
+                                                                      preview=True)
     except ValidationError as exc:
         return {"recipient": recipient, "error": " ".join(exc.messages)}
     return {"recipient": recipient, "subject": subject, "text": text, "html": html,

@@ -23,3 +23,11 @@ if NOTIFICATION_STALL_GRACE_SECONDS < 0:
     fail("NOTIFICATION_STALL_GRACE_SECONDS", "must not be negative")
 # Address in the mailto: part of List-Unsubscribe; empty: unsubscribe@<DEFAULT_FROM_EMAIL's domain>.
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+# Days an unsubscribe link keeps working after the message was made. US CAN-SPAM requires an
+# opt-out to work for at least 30 days after sending, so less is refused.
+try:
+    UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=90)
+except ValueError:
+    UNSUBSCRIBE_LINK_MAX_AGE_DAYS = 0
+if UNSUBSCRIBE_LINK_MAX_AGE_DAYS < 30:
+    fail("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", "must be a whole number of days, at least 30")

@@ -3,14 +3,20 @@ progress readable while it runs and its outcome recorded like any maintenance ru
 
 from __future__ import annotations
 
+import base64
+import os
+import shutil
+
 import pytest
 from django.urls import reverse
 
-from maintenance.backups import backup_dir
-from maintenance.models import MaintenanceRun
+from maintenance import actions
+from maintenance.backup_crypto import signature_path
+from maintenance.backups import backup_dir, checksum_path
+from maintenance.models import Backup, MaintenanceRun
 from maintenance.services import backup_create, backup_delete
 from maintenance.tests.helpers import fingerprint, make_data, wipe_and_change
-from tests.processes import wait_until
+from tests.processes import CeleryWorker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -79,3 +85,45 @@ def test_a_file_altered_after_queueing_is_refused_by_the_worker(admin_client, ba
     assert fingerprint() == before
     page = admin_client.get(reverse("admin:maintenance_actions")).content.decode()
     assert "checksum mismatch" in page
+
+
+def test_a_row_pointed_outside_the_backup_dir_after_queueing_is_refused_by_the_worker(
+        admin_client, backup, held_queue, tmp_path):
+    wipe_and_change()
+    before = fingerprint()
+    url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+    admin_client.post(url, {"confirm": "yes"})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    path = backup_dir() / backup.file_name
+    for each in (path, checksum_path(path), signature_path(path)):
+        shutil.copy(each, outside / each.name)  # a good, signed file, just elsewhere
+    Backup.objects.filter(pk=backup.pk).update(file_name=str(outside / backup.file_name))
+    held_queue()
+
+    final = follow(admin_client, url, MaintenanceRun.objects.get(action="restore"))
+
+    assert final["status"] == "failed"
+    assert "outside the backup directory" in final["error"]
+    assert fingerprint() == before
+
+
+def test_a_worker_with_an_encryption_key_refuses_a_plain_backup(admin_client, admin_user,
+                                                                 backup,
+                                                                 held_maintenance_queue):
+    """The session's workers (no key) stay off the maintenance queue; a worker configured
+    with BACKUP_ENCRYPTION_KEY takes the restore, and refuses the plain file."""
+    wipe_and_change()
+    before = fingerprint()
+    worker = CeleryWorker(concurrency=1, queues=("maintenance",), extra_env={
+        "BACKUP_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode()}).start()
+    try:
+        run = actions.restore_start(backup=backup, user=admin_user)
+        url = reverse("admin:maintenance_backup_restore", args=[backup.pk])
+        final = follow(admin_client, url, run)
+    finally:
+        worker.stop()
+
+    assert final["status"] == "failed"
+    assert "not encrypted" in final["error"]
+    assert fingerprint() == before

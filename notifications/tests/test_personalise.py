@@ -1,5 +1,8 @@
 """Personal fields: what the engine accepts, and one compilation per batch."""
 
+import html as htmllib
+import re
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
@@ -42,7 +45,9 @@ def test_html_is_escaped_and_text_is_not():
                                html='<a title="{{ first_name }}">{{ first_name }}</a>')
     subject, text, html = compiled.render(Recipient(email="a@b.c", first_name='"Jo" <b>'))
     assert subject == '"Jo" <b> news' and text == '"Jo" <b>'
-    assert html == '<a title="&quot;Jo&quot; &lt;b&gt;">&quot;Jo&quot; &lt;b&gt;</a>'
+    # Sanitised once filled in: still escaped, as Ammonia writes it.
+    assert html == ('<a title="&quot;Jo&quot; &lt;b&gt;" rel="noopener noreferrer">'
+                    '"Jo" &lt;b&gt;</a>')
 
 
 @pytest.mark.django_db
@@ -66,3 +71,58 @@ def test_a_batch_compiles_the_templates_once(monkeypatch):
     assert sorted(message.subject for message in mail.outbox) == [f"For P{n}" for n in range(5)]
     assert all(message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
                for message in mail.outbox)
+
+
+HOSTILE_NAMES = [
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "  javascript:alert(1)",
+    "\tjava\nscript:alert(1)", "&#106;avascript:alert(1)", "&#x6A;avascript:alert(1)",
+    "javascript&colon;alert(1)", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)", "\x01javascript:alert(1)",
+]
+
+
+def hrefs(html: str) -> list[str]:
+    """Every URL attribute's value as a browser reads it (entities decoded once)."""
+    found = re.findall(r'\b(?:href|src|action|formaction|xlink:href)\s*=\s*"([^"]*)"', html,
+                       re.I)
+    return [htmllib.unescape(value) for value in found]
+
+
+def is_safe(url: str) -> bool:
+    """Whether a browser would follow `url` as http(s), mailto or a relative link (the URL
+    standard's scheme: outer C0 controls and spaces dropped, tabs and newlines removed)."""
+    url = re.sub(r"[\t\n\r]", "", url.strip("".join(map(chr, range(0x21)))))
+    scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*):", url)
+    return scheme is None or scheme.group(1).lower() in ("http", "https", "mailto")
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_personal_field_never_makes_a_dangerous_url(name):
+    compiled = CompiledMessage(
+        subject="Hi", text="Hi {{ first_name }}",
+        html='<p><a href="{{ first_name }}">x</a> <a href="{{ last_name }}/x">y</a>'
+             '<img src="{{ first_name }}"> <a href="https://example.com/{{ first_name }}">z</a>'
+             '</p>')
+    _subject, text, html = compiled.render(Recipient(email="a@b.c", first_name=name,
+                                                     last_name=name))
+    assert all(is_safe(url) for url in hrefs(html)), html
+    assert "https://example.com/" in html  # a field inside a safe URL stays
+    assert text == f"Hi {name}"  # the text part is not HTML
+
+
+@pytest.mark.django_db
+def test_a_recipient_named_javascript_gets_no_such_href_in_the_sent_email(settings, mailoutbox):
+    settings.DEBUG = True
+    user = User.objects.create_user("js", "js@example.com", "pw",
+                                    first_name="JaVaScRiPt:alert(document.domain)")
+    notification = Notification.objects.create(
+        subject="Hi", html_body='<p><a href="{{ first_name }}">Open</a></p>', text_body="Hi",
+        status="sending", started_at=timezone.now())
+    delivery = Delivery.objects.create(notification=notification, user=user, email=user.email)
+
+    assert batch_send(notification_id=notification.pk, delivery_ids=[delivery.pk]).sent == 1
+
+    [message] = mailoutbox
+    [(html, _type)] = message.alternatives
+    assert "alert(document.domain)" not in "".join(hrefs(html))
+    assert all(is_safe(url) for url in hrefs(html)), html
