@@ -37,6 +37,7 @@ ROLE_RULES: dict[str, list[tuple[str, str]]] = {
         ("maintenance", "send_test_email"),
         ("operations", "can_*_tasks"),
         ("operations", "can_*_queues"),
+        ("operations", "can_*_workers"),
         ("django_celery_beat", "add_*"),
         ("django_celery_beat", "change_*"),
     ],

@@ -106,6 +106,7 @@ SIDEBAR_NAVIGATION = [
         "items": [
             _item(_("Operations overview"), "monitor_heart", "admin:operations_overview",
                   "operations.view_taskrun"),
+            _item(_("Workers"), "dns", "admin:operations_workers", "operations.view_taskrun"),
             _item(_("Task history"), "history", "admin:operations_taskrun_changelist",
                   "operations.view_taskrun"),
             _item(_("Failed tasks"), "error", "admin:operations_failedtaskrun_changelist",

@@ -12,7 +12,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
-from operations import selectors, services, views
+from operations import selectors, services, views, views_workers
 from operations.filters import (
     FailureResolutionFilter,
     QueuedAtFilter,
@@ -184,6 +184,14 @@ class TaskRunAdmin(TaskRunAdminBase):
         ("runs/<str:task_id>/revoke/", views.RevokeView, "revoke"),
         ("runs/<str:task_id>/terminate/", views.TerminateView, "terminate"),
         ("retry-by-name/", views.RetryByNameView, "retry_by_name"),
+        ("workers/", views_workers.WorkersView, "workers"),
+        ("workers/<str:hostname>/rate-limit/", views_workers.RateLimitView, "worker_rate_limit"),
+        ("workers/<str:hostname>/grow/", views_workers.PoolGrowView, "worker_pool_grow"),
+        ("workers/<str:hostname>/shrink/", views_workers.PoolShrinkView, "worker_pool_shrink"),
+        ("workers/<str:hostname>/autoscale/", views_workers.AutoscaleView, "worker_autoscale"),
+        ("workers/<str:hostname>/restart-pool/", views_workers.PoolRestartView,
+         "worker_pool_restart"),
+        ("workers/<str:hostname>/shutdown/", views_workers.ShutdownView, "worker_shutdown"),
     )
 
     def get_urls(self):

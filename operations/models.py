@@ -74,6 +74,10 @@ class TaskRun(models.Model):
             ("can_pause_queues", "Can pause and resume queues"),
             ("can_revoke_tasks", "Can revoke waiting tasks"),
             ("can_terminate_tasks", "Can terminate running tasks"),
+            ("can_rate_limit_tasks", "Can set and clear task rate limits on workers"),
+            ("can_scale_workers", "Can grow, shrink and autoscale worker pools"),
+            ("can_restart_workers", "Can restart worker pools"),
+            ("can_shutdown_workers", "Can shut workers down"),
         ]
 
     def __str__(self) -> str:

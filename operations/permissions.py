@@ -10,6 +10,10 @@ ACTION_PERMISSIONS = {
     "pause": "operations.can_pause_queues",
     "revoke": "operations.can_revoke_tasks",
     "terminate": "operations.can_terminate_tasks",
+    "rate_limit": "operations.can_rate_limit_tasks",
+    "scale": "operations.can_scale_workers",
+    "restart_pool": "operations.can_restart_workers",
+    "shutdown": "operations.can_shutdown_workers",
 }
 
 

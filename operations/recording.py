@@ -51,15 +51,18 @@ def _update_or_create(queryset, *, create: dict | None, changes: dict) -> None:
 
 
 def _record(task_id: str, *, create: dict | None = None, attempt: int | None = None,
-            **changes) -> None:
+            keep_revoked: bool = False, **changes) -> None:
     """Update the row of `task_id`; create it from `create` (+ changes) when it is missing.
 
     `attempt` (the run's retry count) keeps a late write of an earlier attempt, e.g. from
-    another pool process, from overwriting what a later attempt already recorded.
+    another pool process, from overwriting what a later attempt already recorded;
+    `keep_revoked` leaves a run that was revoked or terminated as it is.
     """
     queryset = TaskRun.objects.filter(task_id=task_id)
     if attempt is not None:
         queryset = queryset.filter(retries__lte=attempt)
+    if keep_revoked:
+        queryset = queryset.exclude(state=TaskRun.State.REVOKED)
     try:
         _update_or_create(queryset, create=create and {"task_id": task_id, **create, **changes},
                           changes=changes)
@@ -180,7 +183,8 @@ def record_finished(task_id=None, task=None, retval=None, state=None, **_):
         changes.update(state=state, result=_json(retval))
     elif state in (TaskRun.State.FAILURE, TaskRun.State.RETRY):
         changes["state"] = state
-    _record(task_id, attempt=task.request.retries or 0, **changes)
+    revoked_stays = state == TaskRun.State.FAILURE  # a terminated run failing late stays REVOKED
+    _record(task_id, attempt=task.request.retries or 0, keep_revoked=revoked_stays, **changes)
     retried = _retried_task_id(task.request) if state == TaskRun.State.SUCCESS else None
     if retried:
         try:

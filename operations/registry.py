@@ -1,6 +1,7 @@
 """Workers announce themselves in Redis; the console reads that instead of broadcasting.
 
-Each worker writes a small JSON record (queues, pool size, active tasks, start time) on
+Each worker writes a small JSON record (queues, pool size, active tasks, start time, the
+host's load average and the memory its processes use) on
 start and then every 2 s from its own event-loop timer (so it works whether or not the
 worker sends Celery events). Reading it is one Redis round trip, so the
 overview never waits for a broadcast reply, and a dead worker simply stops being fresh.
@@ -32,18 +33,36 @@ _started_at = None
 _configured: list[str] = []
 
 
+def _rss_bytes(pids) -> int | None:
+    """Resident memory of these processes now (Linux /proc); None where it cannot be read."""
+    total, page = 0, os.sysconf("SC_PAGE_SIZE")
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * page
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
 def _record(consumer) -> dict:
     from celery.worker import state
 
     task_consumer = consumer.task_consumer
     queues = sorted(q.name for q in task_consumer.queues) if task_consumer is not None else []
     pool = getattr(consumer, "pool", None)
+    try:
+        children = list((pool.info or {}).get("processes") or []) if pool else []
+    except Exception:
+        children = []
     return {
         "hostname": consumer.hostname, "queues": queues, "configured_queues": _configured,
         "pool": type(pool).__module__.rsplit(".", 1)[-1] if pool else "", "pid": os.getpid(),
         "concurrency": getattr(consumer.controller, "concurrency", None),
         "active": len(state.active_requests), "processed": sum(state.total_count.values()),
         "started_at": _started_at, "heartbeat_at": time.time(),
+        "loadavg": [round(load, 2) for load in os.getloadavg()],
+        "rss": _rss_bytes([os.getpid(), *children]),
     }
 
 

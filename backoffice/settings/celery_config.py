@@ -53,6 +53,9 @@ _task_events = env.bool("CELERY_TASK_EVENTS", default=False)
 CELERY_WORKER_SEND_TASK_EVENTS = _task_events
 CELERY_TASK_SEND_SENT_EVENT = _task_events
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Lets the console's Workers page restart a worker's pool (`pool_restart`): each process
+# finishes its running task and is replaced. Without it the command is refused.
+CELERY_WORKER_POOL_RESTARTS = env.bool("CELERY_WORKER_POOL_RESTARTS", default=True)
 
 # In the order a worker on every queue takes them: transactional mail first, bulk mail last.
 CELERY_QUEUE_NAMES = ("email", "default", "reports", "maintenance", "bulk")

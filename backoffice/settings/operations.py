@@ -20,3 +20,7 @@ OPS_TASK_HISTORY_DAYS = env.int("OPS_TASK_HISTORY_DAYS", default=30)
 # (0 = every run writes its own count at once); at most this many runs wait meanwhile.
 TASK_STATS_FLUSH_SECONDS = env.float("TASK_STATS_FLUSH_SECONDS", default=2.0)
 TASK_STATS_MAX_BUFFER = env.int("TASK_STATS_MAX_BUFFER", default=100_000)
+# Workers page: how long each `inspect` waits for the workers' replies (the page asks a
+# worker that does not answer only once), and the largest pool a console user may set.
+OPS_INSPECT_TIMEOUT = env.float("OPS_INSPECT_TIMEOUT", default=1.0)
+OPS_WORKER_POOL_MAX = env.int("OPS_WORKER_POOL_MAX", default=32)

@@ -27,3 +27,28 @@ def queue_worker(ops_queue, django_db_setup):
                          for w in worker_records()), what="the worker's registry record")
     yield worker
     worker.stop()
+
+
+def _own_worker(queue: str, *extra_args: str, concurrency: int = 2) -> CeleryWorker:
+    worker = CeleryWorker(queues=(queue,), concurrency=concurrency)
+    worker.argv.extend(extra_args)
+    worker.start()
+    wait_until(lambda: any(w["hostname"] == worker.hostname and w["online"]
+                           for w in worker_records()), what="the worker's registry record")
+    return worker
+
+
+@pytest.fixture
+def control_worker(ops_queue, django_db_setup):
+    """A worker of the test's own (own hostname, only the test queue) that controls may
+    shrink, restart or shut down; the session's worker is never touched."""
+    worker = _own_worker(ops_queue)
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def autoscale_worker(ops_queue, django_db_setup):
+    worker = _own_worker(ops_queue, "--autoscale", "3,1")
+    yield worker
+    worker.stop()
