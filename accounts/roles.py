@@ -16,7 +16,7 @@ AUDITORS = "Auditors"
 # Apps whose rows are secrets or plumbing: no role sees them automatically.
 HIDDEN_APPS = {"authtoken", "sessions", "contenttypes", "admin"}
 
-# (app_label pattern, codename pattern). Operators hold exactly what the README's roles
+# (app_label pattern, codename pattern). Operators hold exactly what docs/security.md's roles
 # section and permission tables give them: view everything; compose and send notifications;
 # edit subscriptions and the suppression list; regenerate reports; every Maintenance button
 # and every operations-console action; edit schedules - never users or roles, never delete,

@@ -1,4 +1,4 @@
-"""Operators hold exactly what the README gives them, and can press those buttons."""
+"""Operators hold exactly what docs/security.md gives them, and can press those buttons."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -9,7 +9,7 @@ from operations.models import TaskRun
 
 pytestmark = pytest.mark.django_db
 
-# The README's roles section and permission tables, one row per permission beyond viewing.
+# The roles in docs/security.md and its permission tables, one row per permission beyond viewing.
 OPERATOR_GRANTS = [
     ("notifications", "add_notification"),
     ("notifications", "change_notification"),
@@ -28,6 +28,10 @@ OPERATOR_GRANTS = [
     ("operations", "can_retry_tasks"),
     ("operations", "can_discard_tasks"),
     ("operations", "can_purge_queues"),
+    ("operations", "can_rate_limit_tasks"),
+    ("operations", "can_scale_workers"),
+    ("operations", "can_restart_workers"),
+    ("operations", "can_shutdown_workers"),
     ("operations", "can_pause_queues"),
     ("operations", "can_revoke_tasks"),
     ("operations", "can_terminate_tasks"),

@@ -101,17 +101,70 @@ def press_maintenance_button(opener, port, key: str) -> dict:
     return wait_until(finished, timeout=60, what=f"the {key} run to finish", interval=0.5)
 
 
+def post_json(port, path, body) -> tuple[int, dict]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def caught_mail_to(opener, port, address: str, subject_word: str) -> str | None:
+    """The text body of the newest caught message to `address` whose subject has
+    `subject_word`, read through the admin's Caught mail pages as staff read it."""
+    base = f"http://127.0.0.1:{port}/admin/devmail/caughtemail/"
+    with opener.open(f"{base}?q={urllib.parse.quote(subject_word)}", timeout=10) as response:
+        listing = response.read().decode()
+    for pk in re.findall(r'href="/admin/devmail/caughtemail/(\d+)/change/', listing):
+        with opener.open(f"{base}{pk}/change/", timeout=10) as response:
+            page = response.read().decode()
+        if address in page:
+            return re.search(r'id="caught-text">(.*?)</pre>', page, re.S).group(1)
+    return None
+
+
+def reset_password_through_caught_mail(admin, port, user: str, old: str, new: str) -> None:
+    """Register, read the caught welcome email, ask for a reset, follow the caught link, set
+    a new password on the page, log in with it."""
+    address = f"{user}@example.com"
+    status, body = post_json(port, "/api/register/", {"username": user, "email": address,
+                                                     "password": old})
+    assert status == 201, body
+    wait_until(lambda: caught_mail_to(admin, port, address, "Welcome"), timeout=60,
+               what="the welcome email in Caught mail", interval=0.5)
+    assert post_json(port, "/api/password-reset/", {"email": address})[0] == 200
+    text = wait_until(lambda: caught_mail_to(admin, port, address, "password"), timeout=60,
+                      what="the reset email in Caught mail", interval=0.5)
+    link = re.search(r"(http://127\.0\.0\.1:\d+/account/reset/\S+)", text).group(1)
+    link = link.replace("&amp;", "&")
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with browser.open(link, timeout=10) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "new_password1": new,
+                                   "new_password2": new}).encode()
+    request = urllib.request.Request(link, data=data, headers={"Referer": link})
+    with browser.open(request, timeout=10) as response:
+        assert "Your password has been changed" in response.read().decode()
+    assert post_json(port, "/api/login/", {"username": user, "password": new})[0] == 200
+
+
 @pytest.mark.worker
 def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
-    redis_port, web_port = free_port(), free_port()
+    redis_port, web_port, catcher_port = free_port(), free_port(), free_port()
     log_path = tmp_path / "run.log"
     env = {k: v for k, v in os.environ.items()
            if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_SUPERUSER_PASSWORD",
-                         "DEBUG"}}  # the development defaults: DEBUG on
+                         "DEBUG", "MAIL_CATCHER", "SITE_URL"}
+           and not k.startswith("EMAIL_")}  # the development defaults: DEBUG on, mail caught
     env.update({
         "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",  # nothing answers: a private Redis
         "WEB_PORT": str(web_port),
+        "MAIL_CATCHER_PORT": str(catcher_port),
         "WORKER_CONCURRENCY": "1",
         "WEB_CONCURRENCY": "1",
         "DEMO_DATA": "false",  # seed_demo has its own tests; keep this one quick
@@ -163,6 +216,12 @@ def test_make_run_starts_everything_and_ctrl_c_stops_everything(tmp_path):
         final = press_maintenance_button(admin, web_port, "daily_report")
         assert final["status"] == "success", final
         assert final["result"]["success_rate"].endswith("%")
+
+        # Email goes to the mail catcher: the welcome and reset emails are read in the admin
+        # and the reset link from the caught email works.
+        assert "email is caught, not sent" in log_path.read_text()
+        reset_password_through_caught_mail(admin, web_port, "caughtuser",
+                                           "Harbour-lights-2026", "Brand-new-Pass-2026")
     finally:
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(timeout=60)
