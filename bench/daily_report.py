@@ -1,7 +1,9 @@
 """generate_daily_report over 1,000,000 requests in one day vs one hand-written SQL pass.
 
 Also the server time of the charts page and the dashboard with 365 report rows and the
-1M-row log (`page_ms`), and the peak memory of generating the report in a fresh process.
+1M-row log (`page_ms`; the dashboard's target is under 50 ms whatever the size of the log:
+it reads report rows and today's per-minute counters only, and today holds a tenth of
+the big day's rows), and the peak memory of generating the report in a fresh process.
 Runs on SQLite, or on PostgreSQL when DATABASE_URL points there.
 """
 
@@ -20,7 +22,8 @@ from django.db import connection
 from django.test import Client
 
 from bench.common import median, require_empty, stopwatch
-from reports.models import ApiRequest, DailyReport
+from reports import services
+from reports.models import ApiRequest, DailyReport, RequestMinute
 from reports.periods import day_bounds, today
 from reports.tasks import generate_daily_report
 
@@ -125,7 +128,7 @@ def run(size: int | None) -> dict:
     neighbours = max(1, count // 10)
     rng = random.Random(1)
     big_day = today() - dt.timedelta(days=1)
-    require_empty(ApiRequest, DailyReport)
+    require_empty(ApiRequest, DailyReport, RequestMinute)
     users = get_user_model()
     user_ids = [users.objects.get_or_create(username=f"bench_{n}")[0].pk for n in range(200)]
     print(f"{connection.vendor}: inserting {count} rows for {big_day} and {neighbours} on "
@@ -134,6 +137,9 @@ def run(size: int | None) -> dict:
         _insert(big_day, count, user_ids, rng)
         _insert(big_day - dt.timedelta(days=1), neighbours, user_ids, rng)
         _insert(big_day + dt.timedelta(days=1), neighbours, user_ids, rng)
+        # Written around the request log's writer: count their minutes as it would have.
+        services.request_minutes_rebuild(start=day_bounds(big_day - dt.timedelta(days=1))[0],
+                                         end=day_bounds(big_day + dt.timedelta(days=1))[1])
     print(f"  inserted in {elapsed():.1f}s", flush=True)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -171,8 +177,9 @@ def run(size: int | None) -> dict:
              "dashboard": _page_ms(client, "/admin/")}
     print(f"  {pages}", flush=True)
 
-    ApiRequest.objects.all().delete()  # all ours: both tables started empty
+    ApiRequest.objects.all().delete()  # all ours: the tables started empty
     DailyReport.objects.all().delete()
+    RequestMinute.objects.all().delete()
     return {
         "bench": "daily_report",
         "database": connection.vendor,

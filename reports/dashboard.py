@@ -1,4 +1,5 @@
-"""What the admin dashboard shows about API traffic (report rows + one bounded query).
+"""What the admin dashboard shows about API traffic: report rows and the per-minute
+counters of today, never the request log itself.
 
 The card of last nightly runs is filled in by the dashboard's wiring (backoffice.dashboard)
 from the task history, which this app does not read.

@@ -48,6 +48,24 @@ class ApiRequest(models.Model):
         return f"{self.method} {self.route} {self.status_code}"
 
 
+class RequestMinute(models.Model):
+    """The requests logged in one minute, counted as the log is written: at most 1,440 rows
+    a day, so today's figures never aggregate the log however large it grows."""
+
+    minute = models.DateTimeField(unique=True, help_text="the minute's start (UTC)")
+    total = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0, help_text="4xx and 5xx")
+    duration_ms_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-minute"]
+        verbose_name = "requests per minute"
+        verbose_name_plural = "requests per minute"
+
+    def __str__(self):
+        return f"{self.minute:%Y-%m-%d %H:%M}: {self.total}"
+
+
 class DailyReport(models.Model):
     """One day of API traffic, aggregated from ApiRequest. Charts read only these rows."""
 

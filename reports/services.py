@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reports import selectors
-from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
+from reports.models import ApiRequest, DailyReport, RequestMinute, WeeklyAnalytics
 from reports.periods import InvalidPeriod, date_range, monday_of
 
 
@@ -175,9 +175,49 @@ def api_requests_write(*, rows: list[tuple]) -> int:
         add((adapt_time(stamp), method[:10], route[:255], status, user_id, adapt_ip(ip),
              duration_ns // 1000 / 1000))  # milliseconds, to the microsecond
     width = len(ROW_FIELDS)
+    minutes = _per_minute(rows)
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             count = min(ROWS_PER_STATEMENT, len(rows) - start)
             cursor.execute(_insert_sql(ApiRequest._meta.db_table, count),
                            params[start * width:(start + count) * width])
+        cursor.execute(_count_sql(len(minutes)), [
+            value for minute, (total, failed, ns) in minutes.items()
+            for value in (adapt_time(_EPOCH + dt.timedelta(minutes=minute)), total, failed,
+                          ns // 1000 / 1000)])
     return len(rows)
+
+
+def _per_minute(rows: list[tuple]) -> dict[int, list[int]]:
+    """Minutes since the epoch → [requests, failed, summed duration in ns] of `rows`."""
+    minutes: dict[int, list[int]] = {}
+    for row in rows:
+        counts = minutes.setdefault(row[0] // 60_000_000_000, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += row[3] >= 400
+        counts[2] += row[6]
+    return minutes
+
+
+@lru_cache(maxsize=64)
+def _count_sql(minutes: int) -> str:
+    # Adds to the minute's counters in the same transaction as the rows: SQLite and
+    # PostgreSQL both take this upsert, which Django's ORM cannot write as an addition.
+    table = connection.ops.quote_name(RequestMinute._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s)"] * minutes)
+    return (f"INSERT INTO {table} (minute, total, failed, duration_ms_sum) VALUES {values} "
+            f"ON CONFLICT (minute) DO UPDATE SET total = {table}.total + excluded.total, "
+            f"failed = {table}.failed + excluded.failed, "
+            f"duration_ms_sum = {table}.duration_ms_sum + excluded.duration_ms_sum")
+
+
+def request_minutes_rebuild(*, start: dt.datetime, end: dt.datetime) -> int:
+    """Count again, from the log, the per-minute counters of [start, end) (rows that were
+    written around the request log, e.g. by a bulk import); returns the minutes written."""
+    counted = [RequestMinute(minute=row["at"], total=row["total"], failed=row["failed"],
+                             duration_ms_sum=row["ms"] or 0.0)
+               for row in selectors.request_minutes_from_log(start, end)]
+    with transaction.atomic():
+        RequestMinute.objects.filter(minute__gte=start, minute__lt=end).delete()
+        RequestMinute.objects.bulk_create(counted, batch_size=500)
+    return len(counted)

@@ -87,6 +87,9 @@ if not 0 <= BACKUP_COMPRESS_LEVEL <= 9:
 CLEANUP_TARGETS = [
     {"model": "reports.ApiRequest", "date_field": "timestamp",
      "keep_days": "LOG_RETENTION_DAYS"},
+    # Its per-minute counters (what the dashboard's "today" reads).
+    {"model": "reports.RequestMinute", "date_field": "minute",
+     "keep_days": "LOG_RETENTION_DAYS"},
     # Expired task results (only finished ones have date_done set).
     {"model": "django_celery_results.TaskResult", "date_field": "date_done",
      "keep_seconds": "CELERY_RESULT_EXPIRES"},

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import time
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -70,14 +71,17 @@ def test_charts_page_needs_view_permission(client, django_user_model, viewer):
 
 
 def test_dashboard_shows_kpis_chart_and_nightly_runs(admin_client, reports_last_10_days):
-    log(today(), status=200)
-    log(today(), status=503)
+    now = time.time_ns()  # written as the request log writes them: counted per minute
+    services.api_requests_write(rows=[(now, "GET", "/api/public/", 200, None, "10.0.0.1",
+                                       10_000_000),
+                                      (now, "GET", "/api/public/", 503, None, "10.0.0.1",
+                                       30_000_000)])
 
     response = admin_client.get("/admin/")
 
     html = response.content.decode()
     traffic = response.context["traffic"]
-    assert traffic["today"]["total"] == 2 and traffic["today"]["failed"] == 1
+    assert traffic["today"] == {"total": 2, "failed": 1, "avg_ms": 20.0}
     assert traffic["yesterday"].total_requests == 2
     assert traffic["week"]["total"] == sum(n + 1 for n in range(1, 8))
     assert 'id="traffic-dashboard"' in html and 'id="nightly-runs"' in html

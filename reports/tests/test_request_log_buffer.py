@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reports import request_log
-from reports.models import ApiRequest
+from reports.models import ApiRequest, RequestMinute
 from reports.request_log import RequestLogBuffer
 from tests.processes import ManagedProcess, free_port, subprocess_env, wait_until
 
@@ -171,5 +171,7 @@ def test_a_flush_writes_through_djangos_cursor_with_debug_on_and_off(settings, d
     assert buffer.flush() == 4_500
     assert ApiRequest.objects.count() == 4_500
     inserts = [q for q in connection.queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == (2 if debug else 0)
+    # ... and one that adds to the per-minute counters
+    assert len(inserts) == (3 if debug else 0)
+    assert sum(RequestMinute.objects.values_list("total", flat=True)) == 4_500
     assert not buffer.rows
