@@ -126,7 +126,8 @@ def notification_stalled_since(notification: Notification, now=None) -> datetime
 
 def preview_recipient(notification: Notification, chosen: str = "", fallback_user=None):
     """(Recipient, user id) to preview as: the user or pasted address `chosen` names (id,
-    username or email), else the first recipient of the audience, else `fallback_user`."""
+    username or email; LookupError when it names nobody), else the first recipient of the
+    audience, else `fallback_user`."""
     users = get_user_model().objects.all()
     chosen = chosen.strip()
     user = None
@@ -137,6 +138,9 @@ def preview_recipient(notification: Notification, chosen: str = "", fallback_use
         user = users.filter(lookup).order_by("pk").first()
         if user is None and "@" in chosen:
             return Recipient(email=normalise_email(chosen)), None
+        if user is None:
+            raise LookupError(f"No user is called or numbered “{chosen}”; enter a username, "
+                              "an email address or a user id.")
     if user is None and not chosen:
         first = next(iter(audience_recipients(notification)), None)
         if first is not None and first[0] is None:
@@ -154,7 +158,10 @@ def notification_preview(notification: Notification, chosen: str = "",
                          fallback_user=None) -> dict:
     """Subject and both parts as one recipient receives them (footer included), except the
     unsubscribe link: a placeholder, since whoever previews must not get a working one."""
-    recipient, user_id = preview_recipient(notification, chosen, fallback_user)
+    try:
+        recipient, user_id = preview_recipient(notification, chosen, fallback_user)
+    except LookupError as exc:
+        return {"recipient": None, "error": str(exc), "chosen": chosen}
     try:
         subject, text, html, _token = BulkMessage(notification).parts(recipient, user_id,
                                                                       preview=True)

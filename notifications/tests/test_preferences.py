@@ -149,6 +149,19 @@ def test_preview_shows_the_message_as_a_chosen_recipient_sees_it(admin_client, r
     assert "News for Ria" in page
 
 
+def test_preview_as_nobody_says_so_and_shows_no_ones_message(admin_client, admin_user):
+    admin_user.first_name = "Adam"
+    admin_user.save()
+    notification = Notification.objects.create(subject="News for {{ first_name }}",
+                                               html_body="<p>Hi</p>", text_body="Hi")
+    url = f"/admin/notifications/notification/{notification.pk}/change/"
+
+    page = admin_client.get(url, {"preview_as": "no-such-person"}).content.decode()
+
+    assert "No user is called or numbered “no-such-person”" in page
+    assert "News for Adam" not in page and 'id="preview-subject"' not in page
+
+
 def test_staff_see_and_edit_the_suppression_list_auditors_only_view(client):
     roles_sync()
     operator = User.objects.create_user("op", "op@example.com", "pw", is_staff=True)
