@@ -45,7 +45,7 @@ RESET_TEMPLATE = "accounts/password_reset.html"
 def password_reset_page(request):
     """The page the reset email links to: a new password twice, then the link is spent."""
     uid, token = request.GET.get("uid", ""), request.GET.get("token", "")
-    context = {**admin.site.each_context(request), "title": "Choose a new password"}
+    context = admin.site.public_context(request, title="Choose a new password")
     if request.method != "POST":
         if selectors.password_reset_link_is_valid(uid=uid, token=token):
             return render(request, RESET_TEMPLATE, context)
@@ -78,8 +78,9 @@ EMAIL_TEMPLATE = "accounts/email_change.html"
 def email_change_page(request, undo=False):
     """The page an email-change link opens: a button (POST) confirms, or undoes, the change."""
     token = request.GET.get("token", "")
-    context = {**admin.site.each_context(request), "undo": undo,
-               "title": "Undo the email change" if undo else "Confirm your new email address"}
+    context = admin.site.public_context(
+        request, undo=undo,
+        title="Undo the email change" if undo else "Confirm your new email address")
     if request.method != "POST":
         if selectors.email_change_link_is_valid(token=token, undo=undo):
             return render(request, EMAIL_TEMPLATE, context)

@@ -67,6 +67,11 @@ class BackofficeAdminSite(UnfoldAdminSite):
 
         return super().admin_view(read_only_guard, cacheable)
 
+    def public_context(self, request, **extra) -> dict:
+        """The admin's theme for a page people without an admin account open (a link in an
+        email): no "Return to site", which would lead them to the admin's login."""
+        return {**self.each_context(request), "site_url": None, **extra}
+
 
 class BackofficeAdminConfig(AdminConfig):
     """django.contrib.admin with BackofficeAdminSite as `admin.site`."""

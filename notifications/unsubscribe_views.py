@@ -35,7 +35,7 @@ def _csrf_passes(request) -> bool:
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe_page(request, token):
-    context = {**admin.site.each_context(request), "title": "Unsubscribe", "token": token}
+    context = admin.site.public_context(request, title="Unsubscribe", token=token)
     try:
         target = unsubscribe_target(token)
     except signing.SignatureExpired:

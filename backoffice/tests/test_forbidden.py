@@ -25,3 +25,11 @@ def test_a_refused_page_is_themed_and_logged_in_one_line(client, settings, caplo
     assert [r.getMessage() for r in records] == [
         "Forbidden (Permission denied): /admin/django_celery_beat/periodictask/add/"]
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/account/reset/?uid=MQ&token=x", "/email/unsubscribe/damaged/",
+                                  "/account/email/confirm/?token=x"])
+def test_public_pages_offer_no_way_into_the_admin_login(client, path):
+    body = client.get(path).content.decode()
+
+    assert "Return to site" not in body and 'href="/admin/"' not in body
