@@ -1,5 +1,7 @@
 """Email in the admin: transactional emails (read-only, with attempts) and notifications."""
 
+import copy
+
 from django.contrib import admin
 from django.urls import path
 from unfold.admin import ModelAdmin, TabularInline
@@ -112,6 +114,17 @@ class NotificationAdmin(ModelAdmin):
             path(f"<int:pk>/{name}/", wrap(view), name=f"notifications_notification_{name}")
             for name, view in routes
         ] + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Read-only: there is no audience input for the show/hide conditions to read
+            # (they would fail in the browser), and get_fieldsets already shows only the
+            # saved audience's fields.
+            shown = copy.copy(self)
+            shown.conditional_fields = {}
+            context["adminform"].model_admin = shown
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def has_change_permission(self, request, obj=None):
         # Only drafts are edited; what is scheduled, sending or sent stays as it was.

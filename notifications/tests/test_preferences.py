@@ -185,3 +185,17 @@ def test_staff_see_and_edit_the_suppression_list_auditors_only_view(client):
     assert operator.has_perm("notifications.change_subscription")
     assert not auditor.has_perm("notifications.change_subscription")
     assert Permission.objects.filter(codename="view_suppression").exists()
+
+
+def test_a_sent_notification_page_has_no_show_hide_conditions_without_their_input(
+        admin_client):
+    notification = Notification.objects.create(subject="Sent", html_body="<p>Hi</p>",
+                                               text_body="Hi", status="sent")
+    url = f"/admin/notifications/notification/{notification.pk}/change/"
+
+    page = admin_client.get(url).content.decode()
+    draft = admin_client.get(url.replace(str(notification.pk), str(
+        Notification.objects.create(subject="Draft", html_body="<p>Hi</p>").pk))).content.decode()
+
+    assert "audience ==" not in page  # no condition naming an input the page lacks
+    assert "audience ==" in draft  # a draft's form still shows and hides by audience
