@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -32,6 +34,7 @@ STATE_COLOURS = {
 
 
 TIME_FORMAT = "Y-m-d H:i:s"
+SHORT_ID = re.compile(r"[0-9a-f][0-9a-f-]{7,35}")
 
 
 def state_badge(state: str) -> str:
@@ -57,7 +60,8 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
                    ("queued_at", QueuedAtFilter))
     list_filter_submit = True
     search_fields = ("=task_id", "args", "kwargs")
-    search_help_text = "A task id, or text in the arguments"
+    search_help_text = ("A task id or its first 8 characters (as the list shows them), or "
+                        "text in the arguments")
     show_full_result_count = False
     paginator = InfinitePaginator
     list_per_page = 50
@@ -127,6 +131,13 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     @admin.display(description="id", ordering="task_id")
     def short_id(self, obj):
         return obj.task_id[:8]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if SHORT_ID.fullmatch(term):  # the list shows ids shortened: find them by that
+            found = found | queryset.filter(task_id__startswith=term)
+        return found, duplicates
 
     @admin.display(description="state", ordering="state")
     def state_display(self, obj):

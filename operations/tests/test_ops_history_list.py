@@ -59,3 +59,16 @@ def test_unknown_filter_values_do_not_break_the_page(client, runs):
     response = client.get(reverse("admin:operations_taskrun_changelist") + "?state__exact=NOPE")
     assert response.status_code == 200
     assert shown(client, "?queue=nope") == set()
+
+
+def test_the_short_id_the_list_shows_finds_its_run(client):
+    full = "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
+    TaskRun.objects.create(task_id=full, name="maintenance.tasks.echo", state="SUCCESS")
+    TaskRun.objects.create(task_id="3f2a9c1f-0000-0000-0000-000000000000",
+                           name="maintenance.tasks.echo", state="SUCCESS")
+    client.force_login(auditor())
+
+    response = client.get(reverse("admin:operations_taskrun_changelist") + "?q=3f2a9c1e")
+
+    assert response.status_code == 200
+    assert ">3f2a9c1e<" in response.text and ">3f2a9c1f<" not in response.text
