@@ -116,6 +116,17 @@ class UserFormMixin:
         return type(form.__name__, (form,), {"user": request.user})
 
 
+def _paused_queues() -> set[str]:
+    from redis.exceptions import RedisError
+
+    from operations.registry import paused_queues
+
+    try:
+        return set(paused_queues())
+    except RedisError:
+        return set()
+
+
 class PeriodicTaskExtrasMixin(UserFormMixin):
     """Mixed into the Unfold PeriodicTaskAdmin in maintenance/admin.py."""
 
@@ -218,6 +229,9 @@ class PeriodicTaskExtrasMixin(UserFormMixin):
             messages.success(request, format_html_join(
                 "; ", '{} → queue {} (task <a class="text-primary-600 underline" href="{}">{}</a>)',
                 started))
+            for queue in sorted({queue for _, queue, _, _ in started} & _paused_queues()):
+                messages.warning(request, f"Queue {queue} is paused: what was sent to it waits "
+                                 "until the queue is resumed (Operations → Overview).")
         return True
 
     @admin.action(description="Run selected tasks now (with their queue and options)",

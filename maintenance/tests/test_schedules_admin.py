@@ -120,3 +120,20 @@ def test_run_now_with_the_broker_down_says_so_and_records_nothing(admin_client, 
             "Nothing was queued: the broker is unreachable (")
     assert not MaintenanceRun.objects.exists() and not TaskRun.objects.exists()
     assert PeriodicTask.objects.filter(pk=echo_task.pk).values().get() == before
+
+
+def test_run_now_warns_when_its_queue_is_paused(admin_client, echo_task):
+    from backoffice.redis_client import redis_client
+    from operations.registry import PAUSED_KEY
+
+    redis_client().hset(PAUSED_KEY, echo_task.queue, '{"at": 0, "by": "someone"}')
+    try:
+        response = admin_client.post(reverse(CHANGELIST),
+                                     {"action": "run_now", "_selected_action": [echo_task.pk]},
+                                     follow=True)
+    finally:
+        redis_client().hdel(PAUSED_KEY, echo_task.queue)
+
+    text = response.content.decode()
+    assert f"Queue {echo_task.queue} is paused: what was sent to it waits" in text
+    assert MaintenanceRun.objects.filter(action="run_periodic_task").count() == 1
