@@ -16,6 +16,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.task_links import task_run_url
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.selectors import (
     RUN_STATUS_DISPLAY,
@@ -28,7 +29,6 @@ from maintenance.selectors import (
 )
 from maintenance.services import backup_delete
 from maintenance.summaries import run_summary
-from maintenance.task_links import task_run_url
 from maintenance.views import (
     ActionStartView,
     CleanupConfirmView,

@@ -17,6 +17,7 @@ from unfold.decorators import action, display
 
 from backoffice.message_options import header_problems, parsed_headers, routing_problems
 from backoffice.task_arguments import TaskArgumentsError
+from backoffice.task_links import task_run_url
 from maintenance.schedules import (
     interval_refusal,
     next_run_at,
@@ -25,7 +26,6 @@ from maintenance.schedules import (
     periodic_task_run_now,
     schedule_description,
 )
-from maintenance.task_links import task_run_url
 
 SHOWN_CHARS = 40
 

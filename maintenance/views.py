@@ -12,11 +12,11 @@ from django.views import View
 from django.views.generic import TemplateView
 from unfold.views import UnfoldModelAdminViewMixin
 
+from backoffice.task_links import task_run_url
 from maintenance import actions
 from maintenance.cleanup import cleanup_preview
 from maintenance.models import MaintenanceRun
 from maintenance.selectors import runs_with_outcomes
-from maintenance.task_links import task_run_url
 
 
 class MaintenanceAccessMixin(UnfoldModelAdminViewMixin):

@@ -12,13 +12,13 @@ from django.views import View
 from django.views.generic import TemplateView
 from unfold.views import UnfoldModelAdminViewMixin
 
+from backoffice.task_links import task_run_url
 from maintenance import actions
 from maintenance.backups import BackupError, stored_path
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.restore import backup_verify, restore_plan
 from maintenance.restore_progress import restore_progress
 from maintenance.selectors import RUN_STATUS_VARIANTS, runs_with_outcomes
-from maintenance.task_links import task_run_url
 
 
 def _superuser_only(request) -> None:

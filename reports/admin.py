@@ -17,6 +17,7 @@ from unfold.decorators import action, display
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.task_links import task_run_url
 from reports import selectors
 from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
 from reports.periods import day_bounds
@@ -126,9 +127,8 @@ class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
             messages.error(request, f"Nothing was queued: the broker is unreachable ({exc}).")
             return
         links = format_html_join(
-            ", ", '<a href="{}?q={}">{}</a>',
-            ((reverse("admin:django_celery_results_taskresult_changelist"), result.id, day)
-             for result, day in zip(results, days, strict=True)),
+            ", ", '<a class="text-primary-600 underline" href="{}">{}</a>',
+            ((task_run_url(result.id), day) for result, day in zip(results, days, strict=True)),
         )
         messages.success(request, format_html("Regeneration queued for {} day(s): {}",
                                               len(days), links))

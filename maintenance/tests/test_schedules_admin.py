@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from backoffice.task_links import task_run_url
 from maintenance.models import MaintenanceRun
-from maintenance.task_links import task_run_url
 from operations.models import TaskRun
 
 pytestmark = pytest.mark.django_db
