@@ -158,6 +158,7 @@ class DeliveryAdmin(RecordAdminMixin, ModelAdmin):
     search_fields = ("=email",)
     show_full_result_count = False
     paginator = InfinitePaginator
+    list_disable_select_all = True  # the paginator never counts: no "Select all N"
     readonly_fields = ("notification", "user", "email", "status", "attempts", "last_smtp_code",
                        "last_error", "sent_at", "message_id", "next_attempt_at", "claim",
                        "lease_until", "worker", "updated_at")
@@ -191,3 +192,4 @@ class SuppressionAdmin(ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     show_full_result_count = False
     paginator = InfinitePaginator
+    list_disable_select_all = True  # the paginator never counts: no "Select all N"

@@ -64,6 +64,7 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
                         "text in the arguments")
     show_full_result_count = False
     paginator = InfinitePaginator
+    list_disable_select_all = True  # the paginator never counts: no "Select all N"
     list_per_page = 50
     date_hierarchy = None
     list_select_related = ("retried_as",)

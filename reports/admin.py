@@ -212,6 +212,7 @@ class ApiRequestAdmin(RecordAdminMixin, ModelAdmin):
     search_fields = ("=route", "=ip", "=user__id")
     ordering = ("-timestamp",)
     paginator = InfinitePaginator
+    list_disable_select_all = True  # the paginator never counts: no "Select all N"
     show_full_result_count = False
     list_per_page = 50
     readonly_fields = ("timestamp", "method", "route", "status_code", "user", "ip",

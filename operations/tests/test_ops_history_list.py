@@ -1,5 +1,6 @@
 """The task-history list: filters by state, name, queue and date; search in the arguments."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -72,3 +73,13 @@ def test_the_short_id_the_list_shows_finds_its_run(client):
 
     assert response.status_code == 200
     assert ">3f2a9c1e<" in response.text and ">3f2a9c1f<" not in response.text
+
+
+def test_lists_that_never_count_offer_no_select_all(admin_client, runs):
+    TaskRun.objects.bulk_create([TaskRun(task_id=f"many-{n}", name="maintenance.tasks.fail",
+                                         state="FAILURE") for n in range(60)])
+    for url in (reverse("admin:operations_taskrun_changelist"),
+                reverse("admin:operations_failedtaskrun_changelist")):
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        assert not re.search(r"Select all \d", response.text), url
