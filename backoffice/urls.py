@@ -1,6 +1,8 @@
 """Top-level URLs: the admin, the health check, and each app's routes."""
 
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -11,9 +13,16 @@ from operations.metrics import metrics, ops_auth
 
 admin.site.index_title = "Dashboard"
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (a plain 404, a JSON
+    answer); the static URL is looked up per request, so it follows the manifest."""
+    return HttpResponseRedirect(static("backoffice/img/favicon.svg"))
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("metrics", metrics, name="metrics"),
     path("ops/auth", ops_auth, name="ops_auth"),
     path("admin/login/", admin_login, name="admin-login"),  # throttled; before the admin's own
