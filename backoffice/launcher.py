@@ -154,9 +154,6 @@ def run() -> int:
     port = int(os.environ.setdefault("WEB_PORT", "8000"))
     if not port_is_free(host, port):
         sys.exit(f"backoffice: port {port} on {host} is in use; set WEB_PORT to another port")
-    # Links in emails (password reset) point at this server unless SITE_URL says otherwise.
-    link_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
-    os.environ.setdefault("SITE_URL", f"http://{link_host}:{port}")
     processes = ["web", "worker", "mail", "beat"]
     if settings_value(settings_module, "MAIL_CATCHER"):
         catcher = (settings_value(settings_module, "MAIL_CATCHER_HOST"),

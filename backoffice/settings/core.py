@@ -102,8 +102,16 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 
 # Public base URL of this site, for links in email that must work from any mail client
-# (the password-reset link, the one-click unsubscribe link of bulk mail).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# (the password-reset link, the one-click unsubscribe link of bulk mail). By default the
+# address `make run` serves on: WEB_HOST (a wildcard address counts as 127.0.0.1) and
+# WEB_PORT.
+_web_host = env.str("WEB_HOST", default="127.0.0.1")
+_web_host = "127.0.0.1" if _web_host in {"0.0.0.0", "::", ""} else _web_host
+try:
+    _web_port = env.int("WEB_PORT", default=8000)
+except ValueError:
+    fail("WEB_PORT", "must be a port number")
+SITE_URL = env.str("SITE_URL", default=f"http://{_web_host}:{_web_port}").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     fail("SITE_URL", "must start with http:// or https://")
 SITE_NAME = env.str("SITE_NAME", default="Backoffice")

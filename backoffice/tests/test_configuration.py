@@ -132,3 +132,19 @@ def test_loading_settings_creates_no_directory_and_start_up_creates_the_database
 
     assert manage("check", "--database", "default", **env).returncode == 0
     assert database.parent.is_dir()
+
+
+def test_site_url_follows_web_host_and_port_without_the_launcher():
+    show = [sys.executable, "-c", "import django; django.setup(); "
+            "from django.conf import settings; print(settings.SITE_URL)"]
+    env = {k: v for k, v in os.environ.items() if k not in {"SITE_URL", "WEB_HOST", "WEB_PORT"}}
+    env["DJANGO_SETTINGS_MODULE"] = "backoffice.settings.dev"
+
+    def site_url(**given):
+        return subprocess.run(show, cwd=BASE_DIR, capture_output=True, text=True, timeout=120,
+                              env={**env, **given})
+
+    shown = site_url(WEB_HOST="0.0.0.0", WEB_PORT="9123")
+    assert shown.stdout.strip() == "http://127.0.0.1:9123", shown.stderr
+    assert site_url().stdout.strip() == "http://127.0.0.1:8000"
+    assert_one_clear_line(site_url(WEB_PORT="eighty"), "WEB_PORT")
