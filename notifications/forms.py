@@ -8,13 +8,17 @@ from unfold.widgets import UnfoldAdminSplitDateTimeWidget, UnfoldBooleanSwitchWi
 
 from notifications.audience import normalise_email, parse_addresses
 from notifications.models import Notification, Suppression
-from notifications.personalise import compile_template
+from notifications.personalise import FIELDS, compile_template
 
 Audience = Notification.Audience
 SHOW_INVALID = 5
 # The audience each field belongs to; the compose page shows it only for that audience.
 AUDIENCE_FIELDS = {"groups": Audience.GROUPS, "users": Audience.USERS,
                    "addresses": Audience.ADDRESSES, "skip_invalid": Audience.ADDRESSES}
+PERSONAL_FIELDS_HELP = (
+    "Personal fields: " + ", ".join("{{ " + field + " }}" for field in FIELDS)
+    + '; a fallback for an empty one: {{ first_name|default:"there" }}. Nothing else is '
+    "accepted.")
 CHOSEN_FIELDS = {"groups": "groups are chosen", "users": "users are chosen",
                  "addresses": "addresses are pasted"}
 
@@ -35,6 +39,9 @@ class NotificationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "topic" in self.fields:  # absent when the page is read-only
             self.fields["topic"].required = False  # left out: the default topic
+        for name in ("subject", "html_body", "text_body"):
+            if name in self.fields:
+                self.fields[name].help_text = PERSONAL_FIELDS_HELP
 
     def clean_topic(self):
         return self.cleaned_data.get("topic") or Notification._meta.get_field("topic").default

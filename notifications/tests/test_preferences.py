@@ -199,3 +199,10 @@ def test_a_sent_notification_page_has_no_show_hide_conditions_without_their_inpu
 
     assert "audience ==" not in page  # no condition naming an input the page lacks
     assert "audience ==" in draft  # a draft's form still shows and hides by audience
+
+
+def test_the_compose_form_says_which_personal_fields_exist(admin_client):
+    page = admin_client.get(ADD).content.decode()
+
+    assert page.count("Personal fields: {{ first_name }}, {{ last_name }}, {{ username }}, "
+                      "{{ email }}") == 3  # subject, HTML body, text body
