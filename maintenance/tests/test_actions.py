@@ -98,11 +98,15 @@ def test_full_analytics_runs_the_readmes_chord_and_tells_the_admins(admin_client
 
 
 @pytest.mark.worker
-def test_two_clicks_on_back_up_now_make_one_run(client, operator, celery_worker, settings):
+def test_two_clicks_on_back_up_now_make_one_run(client, operator, celery_worker, settings,
+                                                held_maintenance_queue):
     client.force_login(operator)
 
+    # The worker holds maintenance work during the two clicks, so the first run is still
+    # waiting at the second (a fast backup could otherwise finish in between).
     first = client.post(start_url("backup"), HTTP_ACCEPT="application/json")
     second = client.post(start_url("backup"), HTTP_ACCEPT="application/json")
+    held_maintenance_queue()  # release: the worker takes the run
 
     assert first.status_code == 202
     assert second.status_code == 409 and "already in flight" in second.json()["error"]
