@@ -53,7 +53,8 @@ def header_problems(headers) -> list[str]:
     return problems
 
 
-def routing_problems(*, queue, exchange, routing_key, priority) -> list[str]:
+def routing_problems(*, queue=None, exchange=None, routing_key=None, priority=None
+                     ) -> list[str]:
     """Why these routing fields may not be used (empty: they may)."""
     names = queue_names()
     problems = []
@@ -94,18 +95,11 @@ def message_options_safe(task) -> dict:
     if not isinstance(given, dict):
         given = {}
     headers = {key: value for key, value in given.items()
-               if HEADER_KEY.match(str(key)) and not header_problems({key: value})}
+               if not header_problems({key: value})}
     options = {}
     for name in ("queue", "exchange", "routing_key", "priority"):
         value = getattr(task, name)
-        if value in (None, ""):
-            continue
-        if name == "priority":
-            allowed = not routing_problems(queue=None, exchange=None, routing_key=None,
-                                           priority=value)
-        else:
-            allowed = value in queue_names()
-        if allowed:
+        if value not in (None, "") and not routing_problems(**{name: value}):
             options[name] = value
     dropped = sorted({*given} - {*headers}) + sorted(
         name for name in ("queue", "exchange", "routing_key", "priority")

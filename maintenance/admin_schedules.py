@@ -86,10 +86,7 @@ class PeriodicTaskArgumentsFormMixin:
         for name in ("queue", "exchange", "routing_key", "priority"):
             if name in self.errors:
                 continue
-            problems = routing_problems(**{key: data.get(key) if key == name else None
-                                           for key in ("queue", "exchange", "routing_key",
-                                                       "priority")})
-            for problem in problems:
+            for problem in routing_problems(**{name: data.get(name)}):
                 self.add_error(name, problem)
 
 
