@@ -2,7 +2,7 @@
 
 The body is personalised (`{{ first_name }}`), so ours renders it per recipient.
 `seconds.ours`: `send_bulk_notifications` through Redis and one worker (concurrency 2) into
-an aiosmtpd sink, from "send" until the last Delivery row is final.
+an aiosmtpd sink, from "send" until the last OutgoingEmail row is final.
 `seconds.naive`: Django's `send_mail` per recipient in a loop (a connection per message).
 `seconds.limit`: one `smtplib` connection sending the same pre-rendered messages, no
 database and no Celery. The sink runs in its own process for all three.
@@ -21,7 +21,7 @@ from django.test.utils import override_settings
 
 from accounts.models import User
 from bench.common import stopwatch
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 from notifications.tasks import send_bulk_notifications
 from tests.processes import CeleryWorker, ManagedProcess, free_port, wait_until
 
@@ -76,7 +76,7 @@ def _ours(count: int, port: int) -> float:
         seconds = elapsed()
     finally:
         worker.stop()
-    sent = Delivery.objects.filter(notification=notification, status="sent").count()
+    sent = OutgoingEmail.objects.filter(notification=notification, status="sent").count()
     print(f"  ours: {sent}/{count} sent in {seconds:.2f}s ({notification.status})", flush=True)
     assert sent == count, f"only {sent} of {count} sent"
     Notification.objects.filter(pk=notification.pk).delete()

@@ -22,7 +22,7 @@ from django.conf import settings
 from accounts.models import User
 from accounts.services import password_reset_request
 from bench.common import median
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 from notifications.tasks import send_bulk_notifications
 from tests.processes import CeleryWorker, free_port
 
@@ -118,7 +118,7 @@ def run(size: int | None) -> dict:
         during, still_running = [], []
         for user in resetters[REQUESTS:]:
             during.append(_reset_latency(sink, user))
-            pending = Delivery.objects.filter(notification=notification,
+            pending = OutgoingEmail.objects.filter(notification=notification,
                                               status__in=("pending", "sending")).count()
             still_running.append(pending > 0 and _bulk_status(notification.pk) == "sending")
             print(f"  during bulk: {during[-1]:.3f}s ({sink.bulk} bulk mails sent, "
@@ -127,7 +127,7 @@ def run(size: int | None) -> dict:
         while _bulk_status(notification.pk) in ("draft", "sending"):
             time.sleep(0.05)
         bulk_seconds = time.perf_counter() - started
-        sent_rows = Delivery.objects.filter(notification=notification, status="sent").count()
+        sent_rows = OutgoingEmail.objects.filter(notification=notification, status="sent").count()
         print(f"  bulk send: {sent_rows} rows sent, {sink.bulk} mails at the sink, in "
               f"{bulk_seconds:.2f}s ({_bulk_status(notification.pk)})", flush=True)
     finally:

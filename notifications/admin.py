@@ -1,50 +1,105 @@
-"""Email in the admin: transactional emails (read-only, with attempts) and notifications."""
+"""Email in the admin: every outgoing email (with its attempts, and Resend) and notifications."""
 
 import copy
 
-from django.contrib import admin
-from django.urls import path
-from unfold.admin import ModelAdmin, TabularInline
+from django.contrib import admin, messages
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateTimeFilter
+from unfold.decorators import action
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
-from notifications import views
+from notifications import services, views
 from notifications.forms import AUDIENCE_FIELDS, NotificationForm, SuppressionForm
-from notifications.models import (
-    Delivery,
-    EmailAttempt,
-    Notification,
-    Subscription,
-    Suppression,
-    TransactionalEmail,
-)
+from notifications.models import Notification, OutgoingEmail, Subscription, Suppression
 from notifications.selectors import notification_preview, with_delivery_counts
 
 
-class EmailAttemptInline(RecordAdminMixin, TabularInline):
-    model = EmailAttempt
-    fields = ("number", "started_at", "finished_at", "outcome", "smtp_code", "error", "worker")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+class ProblemFilter(admin.SimpleListFilter):
+    title = "problems"
+    parameter_name = "problem"
+
+    def lookups(self, request, model_admin):
+        return [("any", "Failed or waiting to retry"), ("failed", "Failed"),
+                ("retrying", "Waiting to retry")]
+
+    def queryset(self, request, queryset):
+        failed = queryset.filter(status=OutgoingEmail.Status.FAILED)
+        retrying = queryset.filter(status=OutgoingEmail.Status.PENDING, attempts__gt=0)
+        return {"any": failed | retrying, "failed": failed,
+                "retrying": retrying}.get(self.value(), queryset)
 
 
-@admin.register(TransactionalEmail)
-class TransactionalEmailAdmin(RecordAdminMixin, ModelAdmin):
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(RecordAdminMixin, ModelAdmin):
+    """Every email the product sends, one row per recipient; failures are resent here."""
+
     deletable = False
-    list_display = ("id", "kind", "to_email", "user", "status", "attempts", "last_smtp_code",
-                    "last_error", "created_at", "sent_at")
-    list_filter = ("status", "kind", ("created_at", RangeDateTimeFilter))
+    list_display = ("to_email", "kind", "lane", "status_shown", "attempts", "last_smtp_code",
+                    "last_error", "notification", "created_at", "sent_at")
+    list_filter = (ProblemFilter, "status", "lane", "kind", "notification",
+                   ("created_at", RangeDateTimeFilter))
     list_filter_submit = True
-    search_fields = ("to_email", "user__username", "=user__id")
-    list_select_related = ("user",)
+    search_fields = ("=to_email", "=id")
+    list_select_related = ("notification",)
     show_full_result_count = False
-    readonly_fields = ("kind", "user", "to_email", "subject", "status", "attempts",
-                       "last_smtp_code", "last_error", "message_id", "task_id", "created_at",
-                       "updated_at", "queued_at", "next_attempt_at", "sent_at")
-    fields = readonly_fields
-    inlines = [EmailAttemptInline]
+    paginator = InfinitePaginator
+    list_disable_select_all = True  # the paginator never counts: no "Select all N"
+    actions = ["resend"]
+    actions_detail = ["resend_detail"]
+    fields = ("to_email", "kind", "lane", "status_shown", "subject", "user", "notification",
+              "attempts", "attempts_table", "last_smtp_code", "last_error", "message_id",
+              "worker", "claim", "lease_until", "next_attempt_at", "queued_at", "created_at",
+              "updated_at", "sent_at")
+    readonly_fields = fields
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, obj):
+        return obj.status_label
+
+    @admin.display(description="attempts and replies")
+    def attempts_table(self, obj):
+        if not obj.attempt_log:
+            return "No attempt yet."
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (number, entry.get("at", ""), entry.get("outcome", ""), entry.get("reply", ""))
+            for number, entry in enumerate(obj.attempt_log, start=1)))
+        return format_html('<table class="text-sm"><tr><th>#</th><th>when</th><th>outcome</th>'
+                           "<th>SMTP reply</th></tr>{}</table>", rows)
+
+    def has_resend_permission(self, request, obj=None):
+        return request.user.has_perm("notifications.resend_outgoingemail")
+
+    def _resend(self, request, ids):
+        count = services.emails_resend(ids=list(ids))
+        if count:
+            messages.success(request, f"{count} email(s) will be sent again.")
+        else:
+            messages.warning(request, "Nothing to resend: only failed emails with a usable "
+                                      "address can be resent (already resent, or sent).")
+
+    @admin.action(description="Resend the selected failed emails", permissions=["resend"])
+    def resend(self, request, queryset):
+        self._resend(request, queryset.values_list("pk", flat=True))
+
+    @action(description="Resend", url_path="resend", permissions=["resend"], icon="send",
+            dialog={"title": "Resend this email?",
+                    "description": "A failed email is sent again, with a fresh set of "
+                                   "attempts. Any other email is left as it is.",
+                    "form_submit_text": "Resend"})
+    def resend_detail(self, request, form, object_id):
+        email = get_object_or_404(self.get_queryset(request), pk=object_id)
+        self._resend(request, [email.pk])
+        url = reverse("admin:notifications_outgoingemail_change", args=[email.pk])
+        if request.headers.get("HX-Request"):  # the dialog posts through htmx
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)
 
 
 # --- Bulk notifications -------------------------------------------------------------------
@@ -108,7 +163,7 @@ class NotificationAdmin(ModelAdmin):
             ("send", views.SendConfirmView.as_view(model_admin=self)),
             ("schedule", views.schedule), ("cancel", views.cancel),
             ("retry-failed", views.retry_failed), ("send-test", views.send_test),
-            ("resume", views.resume), ("progress", views.progress),
+            ("progress", views.progress),
         ]
         return [
             path(f"<int:pk>/{name}/", wrap(view), name=f"notifications_notification_{name}")
@@ -146,25 +201,6 @@ class NotificationAdmin(ModelAdmin):
             extra["preview"] = notification_preview(
                 notification, request.GET.get("preview_as", ""), fallback_user=request.user)
         return super().change_view(request, object_id, form_url, extra)
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(RecordAdminMixin, ModelAdmin):
-    deletable = False
-    list_display = ("email", "notification", "status", "attempts", "last_smtp_code",
-                    "last_error", "sent_at")
-    list_filter = ("status", "notification")
-    list_select_related = ("notification",)
-    search_fields = ("=email",)
-    show_full_result_count = False
-    paginator = InfinitePaginator
-    list_disable_select_all = True  # the paginator never counts: no "Select all N"
-    readonly_fields = ("notification", "user", "email", "status", "attempts", "last_smtp_code",
-                       "last_error", "sent_at", "message_id", "next_attempt_at", "claim",
-                       "lease_until", "worker", "updated_at")
-    fields = readonly_fields
-
-
 
 
 @admin.register(Subscription)

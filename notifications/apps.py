@@ -1,9 +1,19 @@
 from django.apps import AppConfig
 
 
+def sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
+    """A worker that starts (after a crash, often) queues the outgoing-email sweep at once,
+    so email whose lease has ended is not left waiting for beat's next minute."""
+    sender.app.send_task("notifications.tasks.sweep_outgoing_email")
+
+
 class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
 
     def ready(self):
+        from celery.signals import worker_ready
+
         from notifications import receivers  # noqa: F401 - connects the signal receivers
+
+        worker_ready.connect(sweep_when_a_worker_starts, dispatch_uid="notifications.sweep")

@@ -1,4 +1,6 @@
-"""Who a notification goes to, and what staff typed: addresses, HTML, subject lines."""
+"""Who receives a notification: its audience, minus whoever unsubscribed from its topic or
+whose address is suppressed. `recipients_write` makes the rows a send works through;
+`audience_breakdown` counts the same thing before anything is sent."""
 
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection
 from django.db.models.functions import Lower
+from django.utils import timezone
 
-from notifications.models import Notification, Subscription, Suppression
+from notifications.models import Notification, OutgoingEmail, Subscription, Suppression, Topic
 
 Audience = Notification.Audience
+Status = OutgoingEmail.Status
+CREATE_CHUNK = 1000
 SEPARATORS = re.compile(r"[\n,;\r\t]+")
 MAX_EMAIL_LENGTH = 254
 
@@ -134,3 +140,74 @@ def audience_breakdown(notification: Notification) -> dict:
     breakdown["excluded"] = (breakdown["suppressed"] + breakdown["unsubscribed"]
                              + breakdown["invalid"])
     return breakdown
+
+
+def recipients_write(*, notification: Notification) -> int:
+    """One bulk row per recipient of `notification` (duplicates dropped by the unique
+    constraint); the ones who must not get it are recorded as left out, with the reason.
+    Returns how many rows wait to be sent."""
+    if notification.audience == Audience.ADDRESSES:
+        _pasted_rows_insert(notification)
+    else:
+        _user_rows_insert(notification)
+    _unwanted_skip(notification)
+    return OutgoingEmail.objects.filter(notification=notification,
+                                        status=Status.PENDING).count()
+
+
+def _row(notification, user_id, address, status=Status.PENDING, error="") -> OutgoingEmail:
+    return OutgoingEmail(lane=OutgoingEmail.Lane.BULK, kind=OutgoingEmail.Kind.NOTIFICATION,
+                         notification=notification, user_id=user_id, to_email=address,
+                         status=status, last_error=error)
+
+
+def _pasted_rows_insert(notification: Notification) -> None:
+    chunk = []
+    for user_id, address, error in audience_recipients(notification):
+        chunk.append(_row(notification, user_id, address,
+                          Status.FAILED if error else Status.PENDING, error))
+        if len(chunk) >= CREATE_CHUNK:
+            OutgoingEmail.objects.bulk_create(chunk, ignore_conflicts=True)
+            chunk = []
+    OutgoingEmail.objects.bulk_create(chunk, ignore_conflicts=True)
+
+
+def _user_rows_insert(notification: Notification) -> None:
+    """INSERT … SELECT from the users table: no rows through Python, one statement for any
+    audience size (the ORM has no INSERT … SELECT; bulk_create would load every user)."""
+    users = audience_users(notification).values("pk", "email")
+    select_sql, params = users.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ("lane", "kind", "notification_id", "user_id", "to_email", "context", "subject",
+               "status", "attempts", "attempt_log", "last_error", "message_id", "claim",
+               "worker", "created_at", "updated_at")
+    sql = (
+        f"INSERT INTO {quote(OutgoingEmail._meta.db_table)} "
+        f"({', '.join(map(quote, columns))}) "
+        f"SELECT %s, %s, %s, audience.pk, LOWER(audience.email), '{{}}', '', %s, 0, '[]', "
+        f"'', '', '', '', %s, %s "
+        f"FROM ({select_sql}) AS audience WHERE true "  # WHERE: SQLite's upsert grammar
+        f"ON CONFLICT ({quote('notification_id')}, {quote('to_email')}) "
+        f"WHERE {quote('lane')} = 'bulk' DO NOTHING"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [OutgoingEmail.Lane.BULK, OutgoingEmail.Kind.NOTIFICATION,
+                             notification.pk, Status.PENDING, now, now, *params])
+
+
+def _unwanted_skip(notification: Notification) -> None:
+    """Waiting rows that must not go out become left out, with the reason: the user
+    unsubscribed from the topic, or the address is on the suppression list."""
+    rows = OutgoingEmail.objects.filter(notification=notification, status=Status.PENDING)
+    label = Topic(notification.topic).label.lower()
+    left = Subscription.objects.filter(topic=notification.topic, subscribed=False)
+    rows.filter(user_id__in=left.values("user_id")).update(
+        status=Status.SKIPPED, last_error=f"unsubscribed from {label}")
+    for reason, display in Suppression.Reason.choices:
+        rows.filter(to_email__in=Suppression.objects.filter(reason=reason).values("email")
+                    ).update(status=Status.SKIPPED, last_error=f"suppressed: {display.lower()}")
+    # A pasted address that belongs to a user who left the topic counts as theirs.
+    addresses = users_left_topic(notification.topic).annotate(address=Lower("email"))
+    rows.filter(user_id__isnull=True, to_email__in=addresses.values("address")).update(
+        status=Status.SKIPPED, last_error=f"unsubscribed from {label}")

@@ -8,7 +8,7 @@ from unfold.widgets import UnfoldAdminSplitDateTimeWidget, UnfoldBooleanSwitchWi
 
 from notifications.audience import normalise_email, parse_addresses
 from notifications.models import Notification, Suppression
-from notifications.personalise import FIELDS, compile_template
+from notifications.templates import FIELDS, compile_template
 
 Audience = Notification.Audience
 SHOW_INVALID = 5

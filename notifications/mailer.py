@@ -1,6 +1,6 @@
 """Sending email over one reused connection, with each delivery failure classified.
 
-Shared by the transactional emails and by bulk notifications: open a `Mailer`, call
+Every email goes through it: open a `Mailer`, call
 `send()` per message (or `send_raw()` with a message already rendered to bytes), read the
 `SendOutcome`. Transient failures (4xx replies, dropped connections, timeouts, a server that
 is not answering) are worth retrying; permanent ones (5xx replies, a refused recipient, an
@@ -175,14 +175,14 @@ class Mailer:
 
     def _sendmail(self, from_email: str, recipients: list[str], payload: bytes) -> int:
         """What the SMTP backend's `send_messages` does for one message, with bytes:
-        envelope addresses prepared by the backend, `sendmail` under its lock."""
+        envelope addresses prepared by the backend (`prep_address`), then `sendmail` on the
+        `smtplib.SMTP` connection its `open()` made. A Mailer belongs to one task, so no
+        other thread uses that connection meanwhile."""
         if not recipients:
             return 0
-        backend = self.connection
         sender = self._envelope_address(from_email)
         envelope = [self._envelope_address(address) for address in recipients]
-        with backend._lock:  # the backend's own lock, as in its send_messages
-            backend.connection.sendmail(sender, envelope, payload)
+        self.connection.connection.sendmail(sender, envelope, payload)
         return 1
 
     def _envelope_address(self, address: str) -> str:

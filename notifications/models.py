@@ -1,103 +1,11 @@
-"""Email records: transactional (account) email and bulk notifications with deliveries.
-
-The row is the truth: it is written in the same transaction as the user change, so an
-email is never lost when the broker is down (a sweep enqueues what is pending), and a
-re-delivered task never sends twice (the send claims the row first).
-"""
+"""Email the product sends: composed notifications, one outgoing row per message, and what
+recipients chose (topics, suppression)."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
 from notifications.content import sanitise_html, text_from_html
-
-
-class EmailStatus(models.TextChoices):
-    PENDING = "pending", "Pending (not queued yet)"
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    RETRYING = "retrying", "Waiting to retry"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-class TransactionalEmail(models.Model):
-    Status = EmailStatus
-
-    class Kind(models.TextChoices):
-        WELCOME = "welcome", "Welcome"
-        PASSWORD_RESET = "password_reset", "Password reset"
-        EMAIL_CHANGE_CONFIRM = "email_change_confirm", "Email change: confirm (new address)"
-        EMAIL_CHANGE_NOTICE = "email_change_notice", "Email change: requested (old address)"
-        EMAIL_CHANGED = "email_changed", "Email change: done, with undo (old address)"
-        REGISTRATION_ATTEMPT = "registration_attempt", "Registration with a taken address"
-
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="transactional_emails",
-    )
-    to_email = models.EmailField(max_length=254)
-    # What the email needs beyond its user, e.g. the other address of an email change.
-    context = models.JSONField(default=dict, blank=True)
-    subject = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_smtp_code = models.PositiveSmallIntegerField("last SMTP code", null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    message_id = models.CharField("Message-ID", max_length=255, blank=True)
-    task_id = models.CharField("task ID", max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = "transactional email"
-        indexes = [models.Index(fields=["status", "updated_at"], name="notif_temail_status_idx")]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=EmailStatus.values),
-                name="notif_temail_status_valid",
-            ),
-            models.CheckConstraint(
-                condition=~models.Q(status="sent") | models.Q(sent_at__isnull=False),
-                name="notif_temail_sent_has_time",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} to {self.to_email} ({self.status})"
-
-
-class EmailAttempt(models.Model):
-    """One SMTP attempt of a transactional email and what came of it."""
-
-    class Outcome(models.TextChoices):
-        SENT = "sent", "Sent"
-        TRANSIENT = "transient", "Transient failure (retried)"
-        PERMANENT = "permanent", "Permanent failure"
-
-    email = models.ForeignKey(TransactionalEmail, on_delete=models.CASCADE,
-                              related_name="attempt_log")
-    number = models.PositiveSmallIntegerField()
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    smtp_code = models.PositiveSmallIntegerField("SMTP code", null=True, blank=True)
-    error = models.TextField(blank=True)
-    worker = models.CharField(max_length=255, blank=True)
-
-    class Meta:
-        ordering = ["email", "number"]
-        constraints = [
-            models.UniqueConstraint(fields=["email", "number"], name="notif_attempt_unique"),
-        ]
-
-    def __str__(self):
-        return f"attempt {self.number}: {self.outcome}"
 
 
 class NotificationStatus(models.TextChoices):
@@ -110,14 +18,6 @@ class NotificationStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
-
-
 class Topic(models.TextChoices):
     """What a bulk message is about; recipients subscribe and unsubscribe per topic."""
 
@@ -126,7 +26,7 @@ class Topic(models.TextChoices):
 
 
 class Notification(models.Model):
-    """A message composed by staff for many recipients; its deliveries are the truth."""
+    """A message composed by staff for many recipients; its outgoing emails are the truth."""
 
     Status = NotificationStatus
 
@@ -161,12 +61,8 @@ class Notification(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    send_id = models.CharField("send ID", max_length=32, blank=True,
-                               help_text="the current send (a start or a retry)")
-    prepared_at = models.DateTimeField(null=True, blank=True,
-                                       help_text="when this send's deliveries were created")
-    dispatched_at = models.DateTimeField(null=True, blank=True,
-                                         help_text="when batches were last issued")
+    drain_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="when a drain task was last queued for this send")
     note = models.CharField(max_length=255, blank=True, help_text="why it ended this way")
 
     class Meta:
@@ -189,45 +85,116 @@ class Notification(models.Model):
         super().save(*args, **kwargs)
 
 
-class Delivery(models.Model):
-    """One recipient of a notification and what happened to their email."""
+class EmailLane(models.TextChoices):
+    TRANSACTIONAL = "transactional", "Transactional"
+    BULK = "bulk", "Bulk"
 
-    Status = DeliveryStatus
+class EmailKind(models.TextChoices):
+    WELCOME = "welcome", "Welcome"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    EMAIL_CHANGE_CONFIRM = "email_change_confirm", "Email change: confirm (new address)"
+    EMAIL_CHANGE_NOTICE = "email_change_notice", "Email change: requested (old address)"
+    EMAIL_CHANGED = "email_changed", "Email change: done, with undo (old address)"
+    REGISTRATION_ATTEMPT = "registration_attempt", "Registration with a taken address"
+    ADMIN_NOTICE = "admin_notice", "Notice to staff"
+    TEST_COPY = "test_copy", "Test copy of a notification"
+    NOTIFICATION = "notification", "Notification"
 
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE,
-                                     related_name="deliveries")
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to send"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Left out"
+
+
+class OutgoingEmail(models.Model):
+    """One email to one recipient, whatever sends it: an account email (welcome, password
+    reset, email change), an admin notice, a test copy, or one recipient of a notification.
+
+    The row is the truth. It is written in the transaction of the change that asks for it,
+    claimed by one guarded UPDATE that sets a lease, and its outcome is committed after
+    each SMTP exchange, so a lost task message or a dead worker never loses it and a
+    redelivered task never sends it twice.
+    """
+
+    Lane = EmailLane
+    Kind = EmailKind
+    Status = EmailStatus
+
+    lane = models.CharField(max_length=15, choices=Lane.choices)
+    kind = models.CharField(max_length=25, choices=Kind.choices)
+    notification = models.ForeignKey(Notification, null=True, blank=True,
+                                     on_delete=models.CASCADE, related_name="emails")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="deliveries",
+                             on_delete=models.SET_NULL, related_name="outgoing_emails",
                              db_constraint=False)
-    email = models.CharField(max_length=254)
+    to_email = models.CharField("to", max_length=254)
+    # What the email needs beyond its user: the other address of an email change, the
+    # text of an admin notice, the notification of a test copy.
+    context = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="attempts since it was last queued or resent")
+    attempt_log = models.JSONField(default=list, blank=True,
+                                   help_text="every attempt: when, worker, SMTP reply")
     last_smtp_code = models.PositiveSmallIntegerField("last SMTP code", null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField("last reply", blank=True)
     message_id = models.CharField("Message-ID", max_length=255, blank=True)
-    claim = models.CharField(max_length=36, blank=True, help_text="batch run that holds the row")
+    claim = models.CharField(max_length=36, blank=True, help_text="the run that holds the row")
     lease_until = models.DateTimeField(null=True, blank=True,
-                                       help_text="the claim expires then unless renewed")
+                                       help_text="the claim ends then unless renewed")
     worker = models.CharField(max_length=255, blank=True, help_text="worker that last claimed it")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="when a send task was last queued for it")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["notification", "id"]
-        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        verbose_name = "outgoing email"
+        verbose_name_plural = "outgoing email"
+        permissions = [("resend_outgoingemail", "Can resend failed email")]
         indexes = [
-            models.Index(fields=["notification", "status"], name="notif_delivery_status_idx"),
+            models.Index(fields=["notification", "status"], name="notif_email_notif_status"),
+            models.Index(fields=["status", "lane", "next_attempt_at"],
+                         name="notif_email_status_due"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["notification", "email"],
-                                    name="notif_delivery_unique_email"),
-            models.CheckConstraint(condition=models.Q(status__in=DeliveryStatus.values),
-                                   name="notif_delivery_status_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=EmailStatus.values),
+                                   name="notif_email_status_valid"),
+            models.CheckConstraint(condition=models.Q(lane__in=EmailLane.values),
+                                   name="notif_email_lane_valid"),
+            models.CheckConstraint(condition=~models.Q(status="sent")
+                                   | models.Q(sent_at__isnull=False),
+                                   name="notif_email_sent_has_time"),
+            # Sending means held: a claim with a lease; nothing else holds a lease.
+            models.CheckConstraint(
+                condition=(models.Q(status="sending") & models.Q(lease_until__isnull=False)
+                           & ~models.Q(claim=""))
+                | (~models.Q(status="sending") & models.Q(lease_until__isnull=True)),
+                name="notif_email_sending_is_leased"),
+            models.CheckConstraint(
+                condition=~models.Q(lane="bulk") | models.Q(notification__isnull=False),
+                name="notif_email_bulk_has_notification"),
+            models.UniqueConstraint(fields=["notification", "to_email"],
+                                    condition=models.Q(lane="bulk"),
+                                    name="notif_email_one_per_recipient"),
         ]
 
     def __str__(self):
-        return f"{self.email} ({self.status})"
+        return f"{self.get_kind_display()} to {self.to_email} ({self.status_label})"
+
+    @property
+    def status_label(self) -> str:
+        """The status in words; a pending email that failed before is waiting to retry."""
+        if self.status == EmailStatus.PENDING and self.attempts:
+            return f"Waiting to retry (attempt {self.attempts + 1})"
+        return self.get_status_display()
 
 
 class Subscription(models.Model):

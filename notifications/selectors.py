@@ -1,34 +1,33 @@
-"""Reads about notifications: counts, progress and stalls from the delivery rows."""
+"""Reads about email: a notification's counts and progress from its rows, previews, and the
+emails that failed or wait to retry."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications.audience import audience_recipients, normalise_email
-from notifications.claims import claimable
 from notifications.compose import BulkMessage
-from notifications.models import Delivery, Notification
-from notifications.personalise import Recipient
+from notifications.models import Notification, OutgoingEmail
+from notifications.templates import Recipient
 
-DStatus = Delivery.Status
+DStatus = OutgoingEmail.Status
 
 
 def delivery_counts(notification_id: int) -> dict:
-    """Deliveries of a notification by status, plus the total (one GROUP BY)."""
-    counts = dict(Delivery.objects.filter(notification_id=notification_id).order_by()
+    """A notification's emails by status, plus the total (one GROUP BY)."""
+    counts = dict(OutgoingEmail.objects.filter(notification_id=notification_id).order_by()
                   .values_list("status").annotate(n=Count("pk")))
-    counts = {status: counts.get(status, 0) for status in Delivery.Status.values}
+    counts = {status: counts.get(status, 0) for status in DStatus.values}
     counts["total"] = sum(counts.values())
     return counts
 
 
 def _delivery_count(**filters) -> Coalesce:
-    rows = (Delivery.objects.filter(notification_id=OuterRef("pk"), **filters).order_by()
+    rows = (OutgoingEmail.objects.filter(notification_id=OuterRef("pk"), **filters).order_by()
             .values("notification_id").annotate(n=Count("pk")).values("n"))
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
@@ -44,8 +43,8 @@ def with_delivery_counts(notifications):
 
 
 def skipped_reasons(notification_id: int) -> dict[str, int]:
-    """Skipped deliveries by reason ("unsubscribed from announcements", "cancelled", ...)."""
-    return dict(Delivery.objects.filter(notification_id=notification_id, status=DStatus.SKIPPED)
+    """Left-out recipients by reason ("unsubscribed from announcements", "cancelled", ...)."""
+    return dict(OutgoingEmail.objects.filter(notification_id=notification_id, status=DStatus.SKIPPED)
                 .order_by().values_list("last_error").annotate(n=Count("pk")))
 
 
@@ -54,15 +53,11 @@ FINAL_STATUSES = frozenset({Notification.Status.SENT, Notification.Status.PARTIA
 
 
 def send_phase(notification: Notification) -> str:
-    """Where the current send is, in words: a started send waits for a worker to issue it
-    ("Queued"), then makes its recipient list ("Preparing"), then sends."""
-    Status = Notification.Status
-    if notification.status != Status.SENDING:
-        return notification.get_status_display()
-    if notification.dispatched_at is None:
+    """Where the current send is, in words: a started send waits for a worker to take its
+    first batch ("Queued"), then sends."""
+    if notification.status == Notification.Status.SENDING and not OutgoingEmail.objects.filter(
+            notification=notification).exclude(status=DStatus.PENDING).exists():
         return "Queued: waiting for a worker"
-    if notification.prepared_at is None:
-        return "Preparing the recipient list"
     return notification.get_status_display()
 
 
@@ -81,47 +76,16 @@ def notification_progress(notification: Notification) -> dict:
                     for key in ("sent", "failed", "skipped", "pending", "sending")},
         "final": notification.status in FINAL_STATUSES,
         "done": not in_flight,
-        "stalled": notification_stalled_since(notification) is not None,
     }
 
 
-def sending_notification_ids() -> list[int]:
-    return list(Notification.objects.filter(status=Notification.Status.SENDING)
-                .order_by("pk").values_list("pk", flat=True))
-
-
-def notification_stalled_since(notification: Notification, now=None) -> datetime | None:
-    """When a sending notification stalled, or None while it is alive.
-
-    Alive means some row is held under a lease that has not ended, or something happened
-    (a start, a dispatch, a recorded row) less than the grace ago, or its only open rows
-    wait for a retry that is not due yet. Otherwise it has rows to send (or a deliveries
-    step or a final status still to make) and nothing will do it: it stalled when the last
-    lease ended or the grace after the last activity ran out, whichever is later.
-    """
-    if notification.status != Notification.Status.SENDING:
-        return None
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.NOTIFICATION_STALL_GRACE_SECONDS)
-    held = Q(status=DStatus.SENDING)
-    rows = Delivery.objects.filter(notification_id=notification.pk).aggregate(
-        live=Count("pk", filter=held & Q(lease_until__gte=now)),
-        waiting=Count("pk", filter=Q(status=DStatus.PENDING, next_attempt_at__gt=now)),
-        due=Count("pk", filter=claimable(now)),
-        last_update=Max("updated_at"),
-        last_lease=Max("lease_until", filter=held),
-        last_retry=Max("next_attempt_at", filter=Q(status=DStatus.PENDING,
-                                                   next_attempt_at__lte=now)),
+def email_problems(*, days: int = 1) -> dict:
+    """Emails that failed for good in the last `days` days, and those waiting to retry."""
+    since = timezone.now() - timedelta(days=days)
+    return OutgoingEmail.objects.aggregate(
+        failed=Count("pk", filter=Q(status=DStatus.FAILED, updated_at__gte=since)),
+        retrying=Count("pk", filter=Q(status=DStatus.PENDING, attempts__gt=0)),
     )
-    if rows["live"] or (rows["waiting"] and not rows["due"]):
-        return None
-    moments = (notification.started_at, notification.dispatched_at, rows["last_update"],
-               rows["last_retry"])
-    activity = max((moment for moment in moments if moment), default=now)
-    since = activity + grace
-    if rows["last_lease"] is not None:
-        since = max(since, rows["last_lease"])
-    return since if since <= now else None
 
 
 def preview_recipient(notification: Notification, chosen: str = "", fallback_user=None):

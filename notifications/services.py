@@ -1,55 +1,50 @@
-"""Writes for transactional email: record, enqueue, send (claim, attempt, outcome), sweep."""
+"""Writes of the outgoing-email engine: record and queue an email, resend, start, retry,
+cancel, schedule and finish a notification, drain it, and the sweep.
+
+Every email is an OutgoingEmail row written in the transaction that asks for it and queued
+after commit; `notifications.sending` sends rows it has claimed. A notification starts once
+(one guarded UPDATE, its rows written in the same transaction) and is then drained: each
+drain task claims a batch, queues the next drain while rows remain, and sends. It is
+finished when no row is waiting or being sent — read from the rows. The sweep (every
+minute) takes back rows whose lease ended and queues again what a lost message or a dead
+worker left behind, in both lanes.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
-from django.template.loader import render_to_string
+from django.db.models import Count, Min, Q
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
-from accounts.email_change import EmailChange, confirm_link, confirm_token, undo_link
-from notifications.mailer import SENT, Mailer, SendOutcome
-from notifications.models import EmailAttempt, TransactionalEmail
-from notifications.retries import retry_delay
+from notifications.audience import recipients_write
+from notifications.compose import admin_recipients, finished_notice
+from notifications.models import Notification, OutgoingEmail
+from notifications.sending import due, send_batch
 
 logger = logging.getLogger(__name__)
 
-Status = TransactionalEmail.Status
-Kind = TransactionalEmail.Kind
-SUBJECTS = {
-    Kind.WELCOME: "Welcome to {site}, {name}!",
-    Kind.PASSWORD_RESET: "Reset your {site} password",
-    Kind.EMAIL_CHANGE_CONFIRM: "Confirm your new {site} email address",
-    Kind.EMAIL_CHANGE_NOTICE: "A change of your {site} email address was requested",
-    Kind.EMAIL_CHANGED: "Your {site} email address was changed",
-    Kind.REGISTRATION_ATTEMPT: "Someone tried to register at {site} with your address",
-}
-# The tasks that send each kind, by name: the tasks call these services, so the services
-# enqueue them by name rather than import them.
-SEND_TASKS = {
-    Kind.WELCOME: "notifications.tasks.send_welcome_email",
-    Kind.PASSWORD_RESET: "notifications.tasks.send_password_reset_email",
-    Kind.EMAIL_CHANGE_CONFIRM: "notifications.tasks.send_account_email",
-    Kind.EMAIL_CHANGE_NOTICE: "notifications.tasks.send_account_email",
-    Kind.EMAIL_CHANGED: "notifications.tasks.send_account_email",
-    Kind.REGISTRATION_ATTEMPT: "notifications.tasks.send_account_email",
-}
-# How long a freshly recorded email is left to its own on_commit enqueue before the sweep.
+Status = Notification.Status
+EStatus = OutgoingEmail.Status
+Lane = OutgoingEmail.Lane
+SEND_TASK = "notifications.tasks.send_email"
+DRAIN_TASK = "notifications.tasks.drain_notification"
+NO_RECIPIENTS = "No recipients: nothing was sent."
+# A freshly recorded email is left this long to its own after-commit enqueue.
 SWEEP_MIN_AGE = timedelta(seconds=5)
 # Publishing from a web request must not hang when Redis is down.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                         "interval_max": 0.2}
+
+
+class NotificationStateError(Exception):
+    """The notification is not in a state that allows this; the message says why."""
 
 
 @dataclass
@@ -60,203 +55,311 @@ class Ticket:
     queued: bool | None = None
 
 
-@dataclass(frozen=True)
-class SendResult:
-    email_id: int
-    status: str
-    attempts: int
-    retry_in: float | None = None  # seconds, when a transient failure should be retried
-    smtp_code: int | None = None
-    error: str = ""
-
-    def as_dict(self) -> dict:
-        return {"email_id": self.email_id, "status": self.status, "attempts": self.attempts,
-                "smtp_code": self.smtp_code, "error": self.error}
+# --- Queueing -----------------------------------------------------------------------------
 
 
-def transactional_email_schedule(*, kind: str, user, to_email: str | None = None,
-                                 context: dict | None = None) -> Ticket:
-    """Record an email for `user` (to their address unless `to_email`) in the current
-    transaction and enqueue it after commit."""
-    email = TransactionalEmail.objects.create(kind=kind, user=user,
-                                              to_email=to_email or user.email,
-                                              context=context or {})
+def _publish(task: str, args: list, countdown: float | None = None) -> bool:
+    try:
+        current_app.signature(task, args=args).apply_async(
+            countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception as exc:  # noqa: BLE001 - kombu OperationalError, redis errors, timeouts
+        logger.warning("could not queue %s%s; the sweep will: %s", task, args, exc)
+        return False
+    return True
+
+
+def email_enqueue(*, email_id: int, countdown: float | None = None) -> bool:
+    """Queue the send of one row; False (row left for the sweep) when the broker is down."""
+    if not _publish(SEND_TASK, [email_id], countdown):
+        return False
+    when = timezone.now() + timedelta(seconds=countdown or 0)
+    OutgoingEmail.objects.filter(pk=email_id).update(queued_at=when)
+    return True
+
+
+def drain_enqueue(*, notification_id: int, countdown: float | None = None) -> bool:
+    """Queue a drain of a sending notification (a batch, then the next while rows remain)."""
+    if not _publish(DRAIN_TASK, [notification_id], countdown):
+        return False
+    when = timezone.now() + timedelta(seconds=countdown or 0)
+    Notification.objects.filter(pk=notification_id).update(drain_queued_at=when)
+    return True
+
+
+def email_schedule(*, kind: str, user=None, to_email: str | None = None,
+                   context: dict | None = None) -> Ticket:
+    """Record a transactional email in the current transaction; queue it after commit."""
+    email = OutgoingEmail.objects.create(
+        lane=Lane.TRANSACTIONAL, kind=kind, user=user, to_email=to_email or user.email,
+        context=context or {})
     ticket = Ticket(email_id=email.pk)
 
     def enqueue():
-        ticket.queued = transactional_email_enqueue(email_id=email.pk)
+        ticket.queued = email_enqueue(email_id=email.pk)
 
     transaction.on_commit(enqueue)
     return ticket
 
 
-def transactional_email_enqueue(*, email_id: int) -> bool:
-    """Publish the send task. False (row stays pending, error noted) when the broker is down."""
-    email = TransactionalEmail.objects.filter(pk=email_id).values("kind", "user_id").first()
-    if email is None:
-        return False
-    try:
-        result = current_app.signature(
-            SEND_TASKS[email["kind"]], args=[email["user_id"]], kwargs={"email_id": email_id},
-        ).apply_async(retry=True, retry_policy=PUBLISH_RETRY_POLICY)
-    except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
-        logger.warning("could not enqueue email %s; the sweep will retry: %s", email_id, exc)
-        TransactionalEmail.objects.filter(pk=email_id, status=Status.PENDING).update(
-            last_error=f"queue unreachable, will be re-queued: {type(exc).__name__}: {exc}"[:2000],
-            updated_at=timezone.now(),
+def admin_notices_schedule(*, subject: str, body: str, html: str = "",
+                           enqueue: bool = True) -> list[int]:
+    """One notice row per active staff member; queued after commit unless `enqueue` is
+    false (the caller sends them itself)."""
+    subject = " ".join(str(subject).split())[:150] or "Backoffice notification"
+    context = {"subject": f"[{settings.SITE_NAME}] {subject}", "body": body, "html": html}
+    ids = [OutgoingEmail.objects.create(lane=Lane.TRANSACTIONAL, kind=OutgoingEmail.Kind.
+                                        ADMIN_NOTICE, to_email=address, context=context).pk
+           for address in admin_recipients()]
+    if enqueue:
+        transaction.on_commit(lambda: [email_enqueue(email_id=pk) for pk in ids])
+    return ids
+
+
+def emails_send_now(*, ids: list[int], worker: str = "") -> dict:
+    """Send these transactional rows in this process (a task that made them); what fails
+    for now is queued again after its backoff."""
+    result = send_batch(ids=ids, worker=worker)
+    for email_id in OutgoingEmail.objects.filter(
+            pk__in=ids, status=EStatus.PENDING).values_list("pk", flat=True):
+        email_enqueue(email_id=email_id, countdown=result.retry_in)
+    return {"sent": result.sent, "failed": result.errors, "retrying": result.retrying}
+
+
+# --- Resend -------------------------------------------------------------------------------
+
+
+def emails_resend(*, ids: list[int]) -> int:
+    """Failed emails among `ids` wait to be sent again (a fresh set of attempts), once: a
+    second press finds none failed. A notification they belong to goes back to sending.
+    Returns how many will be sent."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = OutgoingEmail.objects.filter(pk__in=ids, status=EStatus.FAILED).exclude(
+            last_error__startswith="invalid address")
+        chosen = list(rows.select_for_update().values_list("pk", "lane", "notification_id"))
+        OutgoingEmail.objects.filter(pk__in=[pk for pk, _, _ in chosen],
+                                     status=EStatus.FAILED).update(
+            status=EStatus.PENDING, attempts=0, next_attempt_at=None, queued_at=None,
+            updated_at=now)
+        notifications = {n for _, lane, n in chosen if lane == Lane.BULK}
+        Notification.objects.filter(pk__in=notifications, status__in=[
+            Status.FAILED, Status.PARTIALLY_FAILED, Status.SENT]).update(
+            status=Status.SENDING, finished_at=None, note="", updated_at=now)
+        single = [pk for pk, lane, _ in chosen if lane == Lane.TRANSACTIONAL]
+        transaction.on_commit(lambda: (
+            [email_enqueue(email_id=pk) for pk in single],
+            [drain_enqueue(notification_id=n) for n in notifications]))
+    return len(chosen)
+
+
+# --- Notifications ------------------------------------------------------------------------
+
+
+def _local(moment) -> str:
+    return f"{timezone.localtime(moment):%H:%M:%S}" if moment else "?"
+
+
+def state_problem(notification: Notification | None) -> str:
+    """Why a button does not apply to the notification as it is now, in one sentence."""
+    if notification is None:
+        return "The notification no longer exists."
+    if notification.status == Status.SENDING:
+        return f"Already sending (started {_local(notification.started_at)})."
+    if notification.status == Status.DRAFT:
+        return "It is a draft: nothing has started."
+    if notification.status == Status.SCHEDULED and notification.scheduled_at:
+        when = timezone.localtime(notification.scheduled_at)
+        return f"Already scheduled (for {when:%Y-%m-%d %H:%M %Z})."
+    finished = _local(notification.finished_at)
+    return f"Already {notification.get_status_display().lower()} (finished {finished})."
+
+
+def _refuse(notification_id: int):
+    raise NotificationStateError(state_problem(
+        Notification.objects.filter(pk=notification_id).first()))
+
+
+def notification_start(*, notification_id: int) -> int:
+    """Draft or scheduled → sending, once, with its rows written in the same transaction;
+    the first drain is queued after commit. Returns how many recipients wait."""
+    from django_celery_beat.models import PeriodicTask
+
+    now = timezone.now()
+    with transaction.atomic():
+        if not Notification.objects.filter(
+            pk=notification_id, status__in=[Status.DRAFT, Status.SCHEDULED],
+        ).update(status=Status.SENDING, started_at=now, finished_at=None, note="",
+                 drain_queued_at=now, updated_at=now):
+            _refuse(notification_id)
+        # Started by hand before its time: beat's one-off task must not fire it later.
+        PeriodicTask.objects.filter(
+            pk__in=Notification.objects.filter(pk=notification_id).values("schedule_id"),
+        ).update(enabled=False)
+        waiting = recipients_write(notification=Notification.objects.get(pk=notification_id))
+        if not OutgoingEmail.objects.filter(notification_id=notification_id).exists():
+            Notification.objects.filter(pk=notification_id).update(
+                status=Status.FAILED, finished_at=now, note=NO_RECIPIENTS)
+            return 0
+        transaction.on_commit(lambda: drain_enqueue(notification_id=notification_id))
+    return waiting
+
+
+def notification_retry_failed(*, notification_id: int) -> int:
+    """The failed recipients of a failed or partially failed notification, sent again."""
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is None or notification.status not in (Status.FAILED,
+                                                            Status.PARTIALLY_FAILED):
+        if notification is not None and notification.status in (
+                Status.SENT, Status.CANCELLED, Status.DRAFT):
+            raise NotificationStateError(
+                "Only a failed or partially failed notification can retry.")
+        _refuse(notification_id)
+    ids = list(OutgoingEmail.objects.filter(notification_id=notification_id,
+                                            status=EStatus.FAILED).values_list("pk", flat=True))
+    resent = emails_resend(ids=ids)
+    if not resent:
+        raise NotificationStateError("No failed recipient with a usable address to retry.")
+    return resent
+
+
+def notification_cancel(*, notification_id: int) -> int:
+    """Stop a scheduled or sending notification: nothing more goes out. Returns rows left
+    out. Rows a live sender holds are left out by that sender when it notices."""
+    from django_celery_beat.models import PeriodicTask
+
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=notification_id)
+        if notification.status not in (Status.SCHEDULED, Status.SENDING):
+            raise NotificationStateError(
+                f"only a scheduled or sending notification can be cancelled "
+                f"(this one is {notification.get_status_display().lower()})")
+        if notification.schedule_id:
+            PeriodicTask.objects.filter(pk=notification.schedule_id).update(enabled=False)
+        notification.status = Status.CANCELLED
+        notification.finished_at = timezone.now()
+        notification.save(update_fields=["status", "finished_at", "updated_at"])
+        return OutgoingEmail.objects.filter(notification_id=notification_id,
+                                            status=EStatus.PENDING).update(
+            status=EStatus.SKIPPED, last_error="cancelled", next_attempt_at=None)
+
+
+def notification_schedule(*, notification_id: int, when) -> Notification:
+    """Send at `when` through a one-off clocked periodic task (beat), not a long ETA."""
+    from django_celery_beat.models import ClockedSchedule, PeriodicTask
+
+    if when <= timezone.now():
+        raise NotificationStateError("the scheduled time must be in the future")
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().filter(
+            pk=notification_id).first()
+        if notification is None or notification.status not in (Status.DRAFT,
+                                                                Status.SCHEDULED):
+            raise NotificationStateError(state_problem(notification).rstrip("."))
+        clocked = ClockedSchedule.objects.create(clocked_time=when)
+        if notification.schedule_id:
+            PeriodicTask.objects.filter(pk=notification.schedule_id).delete()
+        notification.schedule = PeriodicTask.objects.create(
+            name=f"Notification #{notification.pk}: {notification.subject[:80]}",
+            task="notifications.tasks.send_bulk_notifications", clocked=clocked,
+            one_off=True, args=json.dumps([notification.pk]), queue="bulk",
+            description="Created by the notification's Schedule button.",
         )
+        notification.status = Status.SCHEDULED
+        notification.scheduled_at = when
+        notification.save(update_fields=["status", "scheduled_at", "schedule", "updated_at"])
+    return notification
+
+
+def notification_finish(*, notification_id: int) -> bool:
+    """Sending → its final status once no row is waiting or being sent; the staff are told
+    (once: only the call that made the change). True for that call."""
+    counts = dict(OutgoingEmail.objects.filter(notification_id=notification_id).order_by()
+                  .values_list("status").annotate(n=Count("pk")))
+    if counts.get(EStatus.PENDING) or counts.get(EStatus.SENDING):
         return False
-    # Only a row nobody has touched yet becomes "queued"; the worker may already be sending,
-    # and then only which task sends it is added.
-    if not TransactionalEmail.objects.filter(
-        pk=email_id, status__in=[Status.PENDING, Status.QUEUED, Status.RETRYING]
-    ).update(status=Status.QUEUED, task_id=result.id, queued_at=timezone.now(),
-             updated_at=timezone.now()):
-        TransactionalEmail.objects.filter(pk=email_id, task_id="").update(task_id=result.id)
+    final = (Status.SENT if not counts.get(EStatus.FAILED)
+             else Status.FAILED if not counts.get(EStatus.SENT) else Status.PARTIALLY_FAILED)
+    now = timezone.now()
+    with transaction.atomic():
+        if not Notification.objects.filter(pk=notification_id, status=Status.SENDING).update(
+                status=final, finished_at=now, updated_at=now):
+            return False
+        admin_notices_schedule(**finished_notice(notification_id))
     return True
 
 
-def _claim(email_id: int) -> bool:
-    """Atomically take the row for sending; False when it is done or someone else has it."""
+def notification_drain(*, notification_id: int, worker: str = "") -> dict:
+    """One drain: claim a batch and, while due rows remain, queue the next drain before
+    sending it (so as many drains send at once as there are free worker processes); then
+    queue a drain for the earliest retry, or finish when nothing is left."""
+    successor = []
+
+    def queue_next():
+        if OutgoingEmail.objects.filter(due(timezone.now()),
+                                        notification_id=notification_id).exists():
+            successor.append(drain_enqueue(notification_id=notification_id))
+
+    result = send_batch(notification_id=notification_id, worker=worker,
+                        limit=settings.NOTIFICATION_BATCH_SIZE, after_claim=queue_next)
+    if not any(successor):
+        _retry_drain_queue(notification_id)
+    finished = notification_finish(notification_id=notification_id)
+    return {"notification_id": notification_id, **result.as_dict(), "finished": finished}
+
+
+def _retry_drain_queue(notification_id: int) -> None:
+    """A drain at the earliest retry of the notification's waiting rows, unless one is
+    queued for then already."""
+    earliest = OutgoingEmail.objects.filter(
+        notification_id=notification_id, status=EStatus.PENDING).aggregate(
+        at=Min("next_attempt_at"))["at"]
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.EMAIL_STALE_SECONDS)
-    claimable = Q(status__in=[Status.PENDING, Status.QUEUED, Status.RETRYING]) | Q(
-        status=Status.SENDING, updated_at__lt=stale
-    )
-    return bool(
-        TransactionalEmail.objects.filter(claimable, pk=email_id).update(
-            status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now
-        )
-    )
+    if earliest is not None and Notification.objects.filter(
+        Q(drain_queued_at__isnull=True) | Q(drain_queued_at__lt=now),
+        pk=notification_id, status=Status.SENDING,
+    ).update(drain_queued_at=earliest):
+        drain_enqueue(notification_id=notification_id,
+                      countdown=max(0.0, (earliest - now).total_seconds()))
 
 
-def _message(email: TransactionalEmail) -> EmailMultiAlternatives:
-    user = email.user
-    name = (user.first_name or user.get_username()) if user else email.to_email
-    context = {"user": user, "name": name, "site_name": settings.SITE_NAME,
-               "to_email": email.to_email}
-    if email.kind == Kind.PASSWORD_RESET:
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        token = default_token_generator.make_token(user)
-        context.update(
-            uid=uid, token=token,
-            reset_link=settings.PASSWORD_RESET_LINK.format(uid=uid, token=token),
-            valid_hours=max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
-        )
-    elif email.kind in EMAIL_CHANGE_KINDS:
-        context.update(_email_change_context(email))
-    subject = SUBJECTS[email.kind].format(site=settings.SITE_NAME, name=name)
-    subject = " ".join(subject.split())[:200]  # no header injection through a user's name
-    template = f"notifications/email/{email.kind}"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to_email],
-    )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    return message
+# --- The sweep ----------------------------------------------------------------------------
 
 
-EMAIL_CHANGE_KINDS = {Kind.EMAIL_CHANGE_CONFIRM, Kind.EMAIL_CHANGE_NOTICE, Kind.EMAIL_CHANGED}
-
-
-def _email_change_context(email: TransactionalEmail) -> dict:
-    # Links are signed at send time, as reset links are, so no live token sits in a row.
-    user, other = email.user, email.context.get("other_email", "")
-    if email.kind == Kind.EMAIL_CHANGE_CONFIRM:  # to the new address; the user has the old
-        change = EmailChange(user.pk, user.email, email.to_email)
-        return {"old_email": user.email, "new_email": email.to_email,
-                "token": confirm_token(change), "link": confirm_link(change),
-                "valid_hours": max(1, settings.EMAIL_CHANGE_TIMEOUT // 3600)}
-    if email.kind == Kind.EMAIL_CHANGE_NOTICE:  # to the old address
-        return {"old_email": email.to_email, "new_email": other}
-    change = EmailChange(user.pk, email.to_email, other)  # changed: to the old address
-    return {"old_email": email.to_email, "new_email": other, "link": undo_link(change),
-            "valid_days": max(1, settings.EMAIL_CHANGE_UNDO_TIMEOUT // 86400)}
-
-
-def transactional_email_send(*, email_id: int, worker: str = "",
-                             mailer: Mailer | None = None) -> SendResult | None:
-    """Send one recorded email once: claim it, try SMTP, record the attempt and the outcome.
-
-    Returns None when the row is gone, already final, or being sent by someone else.
-    A transient failure below the attempt bound leaves the row "retrying" with `retry_in`.
-    """
-    if not _claim(email_id):
-        return None
-    email = TransactionalEmail.objects.select_related("user").get(pk=email_id)
-    started = timezone.now()
-    if email.user is None or not email.user.is_active:
-        outcome = SendOutcome("permanent", None, "the user no longer exists or is inactive")
-    else:
-        try:
-            message = _message(email)
-        except Exception as exc:  # a broken template must end the email, not wedge it
-            logger.exception("could not render email %s", email.pk)
-            return _record(email, SendOutcome("permanent", None, f"could not render: {exc!r}"),
-                           started=started, worker=worker)
-        email.subject = message.subject
-        if mailer is None:
-            with Mailer() as own:
-                outcome = own.send(message)
-        else:
-            outcome = mailer.send(message)
-    return _record(email, outcome, started=started, worker=worker)
-
-
-def _record(email: TransactionalEmail, outcome: SendOutcome, *, started, worker) -> SendResult:
+def outgoing_sweep(*, limit: int = 500) -> dict:
+    """Take back rows whose lease ended (their worker died) and queue them at once; queue
+    again waiting rows whose task was lost; finish notifications with nothing left."""
     now = timezone.now()
-    retry_in = None
-    if outcome.status == SENT:
-        status = Status.SENT
-    elif outcome.transient and email.attempts < settings.EMAIL_RETRY_MAX_ATTEMPTS:
-        status, retry_in = Status.RETRYING, retry_delay(attempt=email.attempts)
-    else:
-        status = Status.FAILED
-    with transaction.atomic():
-        EmailAttempt.objects.create(
-            email=email, number=email.attempts, started_at=started, finished_at=now,
-            outcome=outcome.status, smtp_code=outcome.smtp_code, error=outcome.error[:2000],
-            worker=worker[:255],
-        )
-        TransactionalEmail.objects.filter(pk=email.pk).update(
-            status=status, subject=email.subject, last_smtp_code=outcome.smtp_code,
-            last_error=outcome.error[:2000], message_id=outcome.message_id or email.message_id,
-            sent_at=now if status == Status.SENT else None, updated_at=now,
-            next_attempt_at=now + timedelta(seconds=retry_in) if retry_in is not None else None,
-        )
-    log = logger.info if status == Status.SENT else logger.warning
-    log("email %s (%s to %s) attempt %s: %s %s", email.pk, email.kind, email.to_email,
-        email.attempts, status, outcome.error)
-    return SendResult(email.pk, status, email.attempts, retry_in, outcome.smtp_code,
-                      outcome.error)
-
-
-def transactional_emails_sweep(*, limit: int = 500) -> dict:
-    """Enqueue emails that are pending (the broker was down) or stuck (a lost message).
-
-    Pending rows younger than a few seconds are left to their own on_commit enqueue. A row
-    enqueued twice is still sent once: the send claims the row.
-    """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.EMAIL_STALE_SECONDS)
-    due = (
-        Q(status=Status.PENDING, created_at__lt=now - SWEEP_MIN_AGE)
-        | Q(status=Status.RETRYING, next_attempt_at__lt=now - timedelta(minutes=5))
-        | Q(status__in=[Status.QUEUED, Status.SENDING], updated_at__lt=stale)
-    )
-    ids = list(TransactionalEmail.objects.filter(due).order_by("pk")
-               .values_list("pk", flat=True)[:limit])
-    enqueued = 0
-    for email_id in ids:
-        if not transactional_email_enqueue(email_id=email_id):
+    expired = list(OutgoingEmail.objects.filter(status=EStatus.SENDING, lease_until__lt=now)
+                   .values_list("pk", "lane", "notification_id")[:5000])
+    OutgoingEmail.objects.filter(pk__in=[pk for pk, _, _ in expired], status=EStatus.SENDING,
+                                 lease_until__lt=now).update(
+        status=EStatus.PENDING, claim="", lease_until=None, next_attempt_at=None,
+        last_error="its worker stopped while sending (lease ended); sent again", updated_at=now)
+    OutgoingEmail.objects.filter(notification__status=Status.CANCELLED,
+                                 status=EStatus.PENDING).update(
+        status=EStatus.SKIPPED, last_error="cancelled")
+    taken_back = {pk for pk, lane, _ in expired if lane == Lane.TRANSACTIONAL}
+    stale = now - timedelta(seconds=settings.EMAIL_REQUEUE_AFTER_SECONDS)
+    lost = Q(pk__in=taken_back) | Q(created_at__lt=now - SWEEP_MIN_AGE) & (
+        Q(queued_at__isnull=True) | Q(queued_at__lt=stale))
+    queued = 0
+    for email_id in OutgoingEmail.objects.filter(due(now), lost, lane=Lane.TRANSACTIONAL) \
+            .order_by("pk").values_list("pk", flat=True)[:limit]:
+        if not email_enqueue(email_id=email_id):
             break  # the broker went away again; the next sweep carries on
-        enqueued += 1
-    return {"due": len(ids), "enqueued": enqueued}
-
-
-def transactional_email_for_user(*, kind: str, user_id: int) -> TransactionalEmail:
-    """Record an email for a direct task call that named only the user."""
-    user = get_user_model().objects.get(pk=user_id)
-    return TransactionalEmail.objects.create(kind=kind, user=user, to_email=user.email)
+        queued += 1
+    restarted = {n for _, lane, n in expired if lane == Lane.BULK}
+    drained, finished = [], []
+    for notification in Notification.objects.filter(status=Status.SENDING).order_by("pk"):
+        if notification_finish(notification_id=notification.pk):
+            finished.append(notification.pk)
+            continue
+        rows = OutgoingEmail.objects.filter(notification=notification)
+        quiet = notification.drain_queued_at is None or notification.drain_queued_at < stale
+        if notification.pk in restarted or (
+                quiet and rows.filter(due(now)).exists()
+                and not rows.filter(status=EStatus.SENDING).exists()):
+            if drain_enqueue(notification_id=notification.pk):
+                drained.append(notification.pk)
+    return {"taken_back": len(expired), "emails_queued": queued, "drains_queued": drained,
+            "finished": finished}

@@ -11,17 +11,12 @@ from django.views.generic import TemplateView
 from kombu.exceptions import OperationalError as BrokerUnreachable
 from unfold.views import UnfoldModelAdminViewMixin
 
-from notifications import lifecycle
+from notifications import services
 from notifications.audience import audience_breakdown
 from notifications.forms import ScheduleForm
 from notifications.models import Notification
-from notifications.selectors import notification_progress, notification_stalled_since
-from notifications.tasks import (
-    resume_notification,
-    retry_failed_deliveries,
-    send_bulk_notifications,
-    send_test_notification,
-)
+from notifications.selectors import notification_progress
+from notifications.tasks import send_test_notification
 
 SEND_PERMISSION = "notifications.send_notification"
 
@@ -44,19 +39,14 @@ def _enqueue(request, task, *args) -> bool:
     return True
 
 
-def _start(request, pk, *, start, task, started: str):
-    """Take the notification for a send (`start`, once), then enqueue `task` for that send."""
+def _start(request, pk, *, start, started: str):
+    """Start (`start`: once, the rows written in the same transaction); the first batch is
+    queued after commit, or by the sweep when the broker is back."""
     get_object_or_404(Notification, pk=pk)
     try:
-        send_id = start(notification_id=pk)
-    except lifecycle.NotificationStateError as exc:
+        start(notification_id=pk)
+    except services.NotificationStateError as exc:
         messages.error(request, str(exc))
-        return redirect(_change_url(pk))
-    try:
-        task.delay(pk, send_id)
-    except BrokerUnreachable as exc:
-        messages.warning(request, f"Started, but the broker is unreachable ({exc}); the "
-                                  "sweep issues the send when the broker is back.")
     else:
         messages.success(request, started)
     return redirect(_change_url(pk))
@@ -77,7 +67,7 @@ class SendConfirmView(UnfoldModelAdminViewMixin, TemplateView):
         refusal = ""
         if notification.status not in (Notification.Status.DRAFT,
                                         Notification.Status.SCHEDULED):
-            refusal = lifecycle.state_problem(notification)
+            refusal = services.state_problem(notification)
         elif not breakdown["recipients"]:
             refusal = "No one would receive it: every address is excluded or the audience " \
                       "is empty."
@@ -96,8 +86,7 @@ class SendConfirmView(UnfoldModelAdminViewMixin, TemplateView):
         if request.POST.get("confirm") != "yes":
             messages.warning(request, "Not sent; nothing changed.")
             return redirect(_change_url(pk))
-        return _start(request, pk, start=lifecycle.notification_start,
-                      task=send_bulk_notifications,
+        return _start(request, pk, start=services.notification_start,
                       started="Sending started: progress updates below.")
 
 
@@ -121,9 +110,9 @@ def schedule(request, pk):
         messages.error(request, f"Not scheduled: {errors}")
         return redirect(_change_url(pk))
     try:
-        notification = lifecycle.notification_schedule(notification_id=pk,
-                                                  when=form.cleaned_data["when"])
-    except lifecycle.NotificationStateError as exc:
+        notification = services.notification_schedule(notification_id=pk,
+                                                 when=form.cleaned_data["when"])
+    except services.NotificationStateError as exc:
         messages.error(request, f"Not scheduled: {exc}.")
     else:
         messages.success(request, f"Scheduled for {notification.scheduled_at:%Y-%m-%d %H:%M %Z}.")
@@ -134,8 +123,8 @@ def schedule(request, pk):
 def cancel(request, pk):
     _require_send(request)
     try:
-        skipped = lifecycle.notification_cancel(notification_id=pk)
-    except lifecycle.NotificationStateError as exc:
+        skipped = services.notification_cancel(notification_id=pk)
+    except services.NotificationStateError as exc:
         messages.error(request, f"Not cancelled: {exc}.")
     else:
         messages.success(request, f"Cancelled; {skipped} pending recipient(s) skipped.")
@@ -145,24 +134,8 @@ def cancel(request, pk):
 @require_POST
 def retry_failed(request, pk):
     _require_send(request)
-    return _start(request, pk, start=lifecycle.notification_retry_failed,
-                  task=retry_failed_deliveries, started="Retrying the failed recipients.")
-
-
-@require_POST
-def resume(request, pk):
-    """Re-issue a stalled send's batches now, as the sweep would."""
-    _require_send(request)
-    get_object_or_404(Notification, pk=pk)
-    try:
-        lifecycle.notification_resume(notification_id=pk)
-    except lifecycle.NotificationStateError as exc:
-        messages.error(request, f"Not resumed: {exc}")
-    else:
-        if _enqueue(request, resume_notification, pk):
-            messages.success(request, "Resuming: the recipients still to send are queued "
-                                      "again.")
-    return redirect(_change_url(pk))
+    return _start(request, pk, start=services.notification_retry_failed,
+                  started="Retrying the failed recipients.")
 
 
 @require_POST
@@ -187,9 +160,8 @@ def delivery_context(request, notification: Notification) -> dict:
         # (a pasted list can be long) on every poll.
         "recipients": {"recipients": total} if total else audience_breakdown(notification),
         "progress": progress,
-        "stalled_since": notification_stalled_since(notification),
         "schedule_form": ScheduleForm(),
-        "deliveries_url": reverse("admin:notifications_delivery_changelist"),
+        "deliveries_url": reverse("admin:notifications_outgoingemail_changelist"),
     }
 
 

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from accounts.api import RESET_MESSAGE
 from accounts.models import User
 from accounts.tasks import password_reset_lookup
-from notifications.models import TransactionalEmail
+from notifications.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_register_creates_user_and_records_welcome_email(api, registration):
     assert user.check_password(registration["password"])
     assert not Token.objects.filter(user=user).exists()  # the client logs in for its token
     # Inside the test transaction nothing commits, so the email is recorded, not yet queued.
-    email = TransactionalEmail.objects.get(user=user)
+    email = OutgoingEmail.objects.get(user=user)
     assert (email.kind, email.to_email, email.status) == ("welcome", "ada@example.com", "pending")
     assert body["email_queued"] is False
     assert body["email_sent"] == ("An email to the address given will be sent as soon as the "
@@ -59,7 +59,7 @@ def test_a_taken_email_answers_like_a_new_registration_and_tells_its_owner(api, 
     assert taken.json() == {**fresh.json(), "username": "eve"}
     assert not User.objects.filter(username="eve").exists()
     assert User.objects.filter(email__iexact="ada@example.com").count() == 1
-    notice = TransactionalEmail.objects.get(kind="registration_attempt")
+    notice = OutgoingEmail.objects.get(kind="registration_attempt")
     assert (notice.to_email, notice.user.username) == ("ada@example.com", "ada")
     weak = api.post("/api/register/", {**registration, "username": "eve2", "password": "eve2"},
                     format="json")
@@ -88,7 +88,7 @@ def test_bad_registration_payloads_are_400_and_change_nothing(api, payload, fiel
     assert response.status_code == 400
     assert fields <= set(response.json())
     assert not User.objects.exists()
-    assert not TransactionalEmail.objects.exists()
+    assert not OutgoingEmail.objects.exists()
 
 
 def test_malformed_json_is_400_not_500(api):
@@ -149,7 +149,7 @@ def test_public_endpoint_needs_nothing(api):
 def test_password_reset_answers_the_same_whether_or_not_the_address_exists(
         api, registration, django_capture_on_commit_callbacks):
     api.post("/api/register/", registration, format="json")
-    before = TransactionalEmail.objects.count()
+    before = OutgoingEmail.objects.count()
 
     answers, callbacks = [], []
     for address in ("ADA@example.com", "nobody@example.com"):
@@ -165,7 +165,7 @@ def test_password_reset_answers_the_same_whether_or_not_the_address_exists(
     assert known.json() == unknown.json() == {"message": RESET_MESSAGE}
     assert sorted(known.headers) == sorted(unknown.headers)
     assert [len(c) for c in callbacks] == [1, 1]
-    assert TransactionalEmail.objects.count() == before  # nothing recorded by the request
+    assert OutgoingEmail.objects.count() == before  # nothing recorded by the request
 
 
 def test_the_reset_lookup_task_queues_an_email_for_known_addresses_only(registration, api):
@@ -173,7 +173,7 @@ def test_the_reset_lookup_task_queues_an_email_for_known_addresses_only(registra
 
     assert password_reset_lookup.run("ADA@example.com") == {"queued": 1}
     assert password_reset_lookup.run("nobody@example.com") == {"queued": 0}
-    kinds = list(TransactionalEmail.objects.values_list("kind", "to_email"))
+    kinds = list(OutgoingEmail.objects.values_list("kind", "to_email"))
     assert ("password_reset", "ada@example.com") in kinds
     assert len(kinds) == 2  # the welcome email and one reset email, none for the unknown one
 

@@ -12,10 +12,10 @@ from rest_framework.test import APIClient
 from accounts.email_change import EmailChange, confirm_token, undo_token
 from accounts.models import User
 from accounts.tests.test_email_flow import parts
-from notifications.models import TransactionalEmail
+from notifications.models import OutgoingEmail
 
 PASSWORD = "correct-Horse-battery-9"
-Kind = TransactionalEmail.Kind
+Kind = OutgoingEmail.Kind
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def change(user, new="new@example.com", old=None) -> EmailChange:
 
 
 def emails():
-    return sorted((e.kind, e.to_email) for e in TransactionalEmail.objects.all())
+    return sorted((e.kind, e.to_email) for e in OutgoingEmail.objects.all())
 
 
 @pytest.mark.django_db
@@ -117,7 +117,7 @@ def test_confirming_through_the_api_keeps_only_the_requests_own_token(ada):
     assert ada.email == "new@example.com"
     assert api.get("/api/profile/").status_code == 200  # the confirming token still works
     assert emails() == [(Kind.EMAIL_CHANGED, "ada@example.com")]
-    [notice] = TransactionalEmail.objects.all()
+    [notice] = OutgoingEmail.objects.all()
     assert notice.context == {"other_email": "new@example.com"}
     spent = api.post("/api/profile/email/confirm/", {"token": token}, format="json")
     assert spent.status_code == 400 and "token" in spent.json()

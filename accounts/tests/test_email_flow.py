@@ -7,7 +7,7 @@ import pytest
 from django_celery_results.models import TaskResult
 from rest_framework.test import APIClient
 
-from notifications.models import TransactionalEmail
+from notifications.models import OutgoingEmail
 from notifications.tests.helpers import final
 from tests.processes import wait_until
 
@@ -34,11 +34,11 @@ def test_registration_sends_welcome_email_through_the_worker(celery_worker, smtp
     assert set(body) == {"text/plain", "text/html"}
     assert "Hello Ada" in body["text/plain"] and "<html" in body["text/html"]
     assert "Ada" in body["text/html"] and "ada" in body["text/plain"]
-    email = final(TransactionalEmail.objects.get(user__username=response.json()["username"]))
+    email = final(OutgoingEmail.objects.get(user__username=response.json()["username"]))
     assert email.status == "sent" and email.attempts == 1 and email.sent_at
     assert email.message_id and email.message_id == message["Message-ID"]
-    [attempt] = email.attempt_log.all()
-    assert attempt.outcome == "sent" and attempt.worker == celery_worker.hostname
+    [attempt] = email.attempt_log
+    assert attempt["outcome"] == "sent" and attempt["worker"] == celery_worker.hostname
 
 
 def test_password_reset_end_to_end(celery_worker, smtp, registration):

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.identity import normalize_email, username_key
 from accounts.models import User
-from notifications.models import TransactionalEmail
+from notifications.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct-Horse-battery-9"
@@ -47,7 +47,7 @@ def test_email_variants_are_one_address(api, variant):
     response = register(api, "second", variant)
     assert response.status_code == 201  # answered like any registration (no enumeration)
     assert list(User.objects.values_list("username", flat=True)) == ["first"]
-    assert TransactionalEmail.objects.filter(kind="registration_attempt",
+    assert OutgoingEmail.objects.filter(kind="registration_attempt",
                                              to_email="red@example.com").exists()
 
 

@@ -64,12 +64,10 @@ CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES
 )
 # Bulk notification work has its own queue so transactional mail (welcome, password reset,
-# admin notices, test sends, the pending-email sweep) never waits behind its batches.
+# admin notices, test sends, the outgoing-email sweep) never waits behind its batches.
 BULK_EMAIL_TASKS = (
     "notifications.tasks.send_bulk_notifications",
-    "notifications.tasks.send_notification_batch",
-    "notifications.tasks.finalize_notification",
-    "notifications.tasks.retry_failed_deliveries",
+    "notifications.tasks.drain_notification",
 )
 CELERY_TASK_ROUTES = {
     **{name: {"queue": "bulk", "routing_key": "bulk"} for name in BULK_EMAIL_TASKS},

@@ -48,7 +48,7 @@ else:
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
     EMAIL_USE_SSL = False
     EMAIL_FILE_PATH = ""
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # The development mail catcher (the devmail app): an SMTP server on a local port that
 # `make run` starts and that keeps what it receives, for superusers to read under
@@ -74,7 +74,8 @@ DKIM_PRIVATE_KEY = env.str("DKIM_PRIVATE_KEY", default="")
 DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
 
-# Transactional email (welcome, password reset): bounded retries, exponential backoff + jitter.
+# Every email: bounded retries of 4xx replies and dropped connections, exponential backoff
+# with jitter; a 5xx reply fails that email at once.
 EMAIL_RETRY_MAX_ATTEMPTS = env.int("EMAIL_RETRY_MAX_ATTEMPTS", default=5)
 EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=10.0)
 EMAIL_RETRY_BACKOFF_MAX_SECONDS = env.float("EMAIL_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
@@ -82,5 +83,3 @@ if EMAIL_RETRY_MAX_ATTEMPTS < 1:
     fail("EMAIL_RETRY_MAX_ATTEMPTS", "must be at least 1")
 if EMAIL_RETRY_BACKOFF_MAX_SECONDS >= CELERY_VISIBILITY_TIMEOUT:
     fail("EMAIL_RETRY_BACKOFF_MAX_SECONDS", "must be shorter than CELERY_VISIBILITY_TIMEOUT")
-# A queued or in-flight email untouched for this long is re-enqueued by the sweep.
-EMAIL_STALE_SECONDS = env.int("EMAIL_STALE_SECONDS", default=CELERY_VISIBILITY_TIMEOUT + 300)

@@ -46,9 +46,7 @@ BACKUP_MODELS = [
     "accounts.User_user_permissions",
     "authtoken.Token",
     "notifications.Notification",
-    "notifications.Delivery",
-    "notifications.TransactionalEmail",
-    "notifications.EmailAttempt",
+    "notifications.OutgoingEmail",
     "notifications.Subscription",
     "notifications.Suppression",
     "reports.DailyReport",
@@ -95,12 +93,8 @@ CLEANUP_TARGETS = [
      "keep_seconds": "CELERY_RESULT_EXPIRES"},
     {"model": "django_celery_results.GroupResult", "date_field": "date_done",
      "keep_seconds": "CELERY_RESULT_EXPIRES"},
-    # Transactional emails: finished ones, with their attempt log.
-    {"model": "notifications.TransactionalEmail", "date_field": "updated_at",
-     "keep_days": "EMAIL_RETENTION_DAYS", "statuses": ["sent", "failed"],
-     "children": {"notifications.EmailAttempt": "email_id"}},
-    # Bulk notification deliveries in a final state.
-    {"model": "notifications.Delivery", "date_field": "updated_at",
+    # Outgoing email in a final state, every kind (its attempt log is on the row).
+    {"model": "notifications.OutgoingEmail", "date_field": "updated_at",
      "keep_days": "EMAIL_RETENTION_DAYS", "statuses": ["sent", "failed", "skipped"]},
     # Who pressed which maintenance button: an audit record, kept long.
     {"model": "maintenance.MaintenanceRun", "date_field": "requested_at",

@@ -1,26 +1,30 @@
-"""Bulk notifications: batches, the sending cap, claims and the stall sweep, unsubscribe."""
+"""The outgoing-email engine: batches, the sending cap, leases and the sweep, unsubscribe."""
 
 from __future__ import annotations
 
 from backoffice.settings.config import env, fail
 from backoffice.settings.mail import EMAIL_TIMEOUT
 
-# Recipients per batch task, and a per-minute cap shared by all workers (0 = no cap) so a
+# Recipients per drain task, and a per-minute cap shared by all workers (0 = no cap) so a
 # provider's sending limits are respected.
 NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=250)
 EMAIL_RATE_LIMIT_PER_MINUTE = env.int("EMAIL_RATE_LIMIT_PER_MINUTE", default=0)
 if NOTIFICATION_BATCH_SIZE < 1:
     fail("NOTIFICATION_BATCH_SIZE", "must be at least 1")
-# A batch holds its rows for this long and renews the hold every third of it while it sends,
-# so the lease must outlast one recipient's SMTP exchange (a few EMAIL_TIMEOUTs). A batch
-# whose worker died frees its rows when the lease ends; the sweep then re-issues them.
-NOTIFICATION_CLAIM_LEASE_SECONDS = env.int("NOTIFICATION_CLAIM_LEASE_SECONDS", default=60)
-# A sending notification with open rows and no live lease for this long counts as stalled.
-NOTIFICATION_STALL_GRACE_SECONDS = env.int("NOTIFICATION_STALL_GRACE_SECONDS", default=30)
-if NOTIFICATION_CLAIM_LEASE_SECONDS < 3 * EMAIL_TIMEOUT + 5:
-    fail("NOTIFICATION_CLAIM_LEASE_SECONDS", "must be at least 3 × EMAIL_TIMEOUT + 5 seconds")
-if NOTIFICATION_STALL_GRACE_SECONDS < 0:
-    fail("NOTIFICATION_STALL_GRACE_SECONDS", "must not be negative")
+# Every outgoing email is held under a lease while a worker sends it; the sender renews it
+# every third of its length, so it must outlast one SMTP exchange (a few EMAIL_TIMEOUTs).
+# When a worker dies, the outgoing-email sweep (every minute) takes its rows back once the
+# lease has ended and queues them again: a dead worker's mail goes out within about
+# lease + one minute.
+EMAIL_LEASE_SECONDS = env.int("EMAIL_LEASE_SECONDS", default=45)
+if EMAIL_LEASE_SECONDS < 3 * EMAIL_TIMEOUT + 5:
+    fail("EMAIL_LEASE_SECONDS", "must be at least 3 × EMAIL_TIMEOUT + 5 seconds")
+# A waiting email whose send task has not run this long after it was queued (the message
+# was lost: Redis restarted empty) is queued again by the sweep. A second task for the same
+# email is harmless: only one can claim it.
+EMAIL_REQUEUE_AFTER_SECONDS = env.int("EMAIL_REQUEUE_AFTER_SECONDS", default=120)
+if EMAIL_REQUEUE_AFTER_SECONDS < 1:
+    fail("EMAIL_REQUEUE_AFTER_SECONDS", "must be at least 1")
 # Address in the mailto: part of List-Unsubscribe; empty: unsubscribe@<DEFAULT_FROM_EMAIL's domain>.
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
 # Days an unsubscribe link keeps working after the message was made. US CAN-SPAM requires an

@@ -155,7 +155,7 @@ def test_system_written_rows_are_view_only_for_everyone(superuser):
     record_admins = {model._meta.label: model_admin for model, model_admin
                      in admin.site._registry.items() if isinstance(model_admin, RecordAdminMixin)}
 
-    assert {"notifications.TransactionalEmail", "notifications.Delivery", "reports.ApiRequest",
+    assert {"notifications.OutgoingEmail", "notifications.OutgoingEmail", "reports.ApiRequest",
             "reports.DailyReport", "operations.TaskRun", "maintenance.MaintenanceRun"} <= set(
         record_admins)
     for label, model_admin in record_admins.items():
@@ -163,7 +163,7 @@ def test_system_written_rows_are_view_only_for_everyone(superuser):
         assert not model_admin.has_change_permission(request), label
         assert model_admin.has_view_permission(request), label
     assert record_admins["reports.ApiRequest"].has_delete_permission(request)
-    for label in ("notifications.Delivery", "notifications.TransactionalEmail",
+    for label in ("notifications.OutgoingEmail", "notifications.OutgoingEmail",
                   "operations.TaskRun", "maintenance.MaintenanceRun"):
         assert not record_admins[label].has_delete_permission(request), label
 

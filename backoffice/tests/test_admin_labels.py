@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.models import TransactionalEmail
+from notifications.models import OutgoingEmail
 from operations.models import TaskRun
 from reports.models import DailyReport
 
@@ -18,7 +18,7 @@ def test_report_and_email_labels(admin_client):
     assert "Unique IPs" in html and "Unique ips" not in html
     assert "Average response time (ms)" in html
 
-    TransactionalEmail.objects.create(kind="welcome", to_email="a@example.com")
+    OutgoingEmail.objects.create(kind="welcome", to_email="a@example.com")
     emails = admin_client.get(reverse("admin:notifications_transactionalemail_changelist"))
     html = emails.content.decode()
     assert "Last SMTP code" in html and "Last smtp code" not in html

@@ -47,7 +47,7 @@ def sample_rows(root):
     from django_celery_results.models import GroupResult, TaskResult
 
     from maintenance.models import Backup, MaintenanceRun
-    from notifications.models import Delivery, Notification, TransactionalEmail
+    from notifications.models import Notification, OutgoingEmail
     from operations.models import TaskRun
     from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
 
@@ -66,8 +66,8 @@ def sample_rows(root):
                                   requested_at=now, task_id="rule-failed")
     Backup.objects.create(started_at=now, status="failed", error="on purpose")
     notification = Notification.objects.create(subject="Rule", html_body="<p>x</p>")
-    Delivery.objects.create(notification=notification, email="d@example.com")
-    TransactionalEmail.objects.create(kind="welcome", user=root, to_email=root.email)
+    OutgoingEmail.objects.create(notification=notification, email="d@example.com")
+    OutgoingEmail.objects.create(kind="welcome", user=root, to_email=root.email)
     ApiRequest.objects.create(timestamp=now, method="GET", route="/api/public/",
                               status_code=200, ip="10.0.0.1", duration_ms=1.0)
     DailyReport.objects.create(date=dt.date(2026, 1, 5), generated_at=now)

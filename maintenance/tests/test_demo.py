@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from maintenance import demo
 from maintenance.models import Backup
-from notifications.models import Delivery, Notification, TransactionalEmail
+from notifications.models import Notification, OutgoingEmail
 from operations.filters import registered_task_names
 from operations.models import TaskRun
 from reports.models import ApiRequest
@@ -40,10 +40,10 @@ def assert_untouched(staff_made):
     notification = Notification.objects.get(pk=staff_made["notification"].pk)
     assert notification.status == Notification.Status.DRAFT
     assert notification.send_id == ""
-    assert not Delivery.objects.filter(notification=notification).exists()
+    assert not OutgoingEmail.objects.filter(notification=notification).exists()
     assert ApiRequest.objects.filter(pk=staff_made["old_log"].pk).exists()
     assert not Backup.objects.exists()
-    assert not TransactionalEmail.objects.filter(user=staff_made["staff"]).exists()
+    assert not OutgoingEmail.objects.filter(user=staff_made["staff"]).exists()
 
 
 def section(text: str, title: str) -> list[str]:
@@ -121,8 +121,8 @@ def test_demo_registers_at_site_url_and_sends_only_its_own_notification(
     assert mine.subject.startswith("Demo: ")
     assert mine.status == Notification.Status.SENT
     assert list(mine.deliveries.values_list("email", "status")) == [
-        (user.email, Delivery.Status.SENT)]
-    assert set(TransactionalEmail.objects.values_list("to_email", flat=True)) == {user.email}
+        (user.email, OutgoingEmail.Status.SENT)]
+    assert set(OutgoingEmail.objects.values_list("to_email", flat=True)) == {user.email}
     assert_untouched(staff_made)
 
     created = section(text, "Created by this demo")

@@ -5,24 +5,24 @@ import collections
 from django.db import transaction
 
 from accounts.models import User
-from notifications.models import Notification, TransactionalEmail
-from notifications.services import transactional_email_schedule
+from notifications.models import Notification, OutgoingEmail
+from notifications.services import email_schedule
 from tests.processes import wait_until
 
 
-def user_with_welcome_email(username: str, email: str) -> TransactionalEmail:
+def user_with_welcome_email(username: str, email: str) -> OutgoingEmail:
     """Create a user and schedule its welcome email; it is enqueued when this commits."""
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, first_name="Grace",
                                         password="irrelevant-Pw-1")
-        ticket = transactional_email_schedule(kind=TransactionalEmail.Kind.WELCOME, user=user)
-    return TransactionalEmail.objects.get(pk=ticket.email_id)
+        ticket = email_schedule(kind=OutgoingEmail.Kind.WELCOME, user=user)
+    return OutgoingEmail.objects.get(pk=ticket.email_id)
 
 
-def final(email: TransactionalEmail, timeout: float = 30) -> TransactionalEmail:
+def final(email: OutgoingEmail, timeout: float = 30) -> OutgoingEmail:
     def done():
         email.refresh_from_db()
-        return email.status in (TransactionalEmail.Status.SENT, TransactionalEmail.Status.FAILED)
+        return email.status in (OutgoingEmail.Status.SENT, OutgoingEmail.Status.FAILED)
 
     wait_until(done, timeout, f"email {email.pk} to reach a final status")
     return email

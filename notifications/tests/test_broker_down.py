@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backoffice.launcher import redis_answers
-from notifications.models import Delivery, Notification, TransactionalEmail
+from notifications.models import Notification, OutgoingEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.tasks import resume_stalled_notifications
 from notifications.tests.helpers import (
@@ -93,7 +93,7 @@ def test_registration_while_broker_is_down_is_sent_when_it_is_back(stack, smtp):
     })
 
     assert status == 201 and body["email_queued"] is False
-    email = TransactionalEmail.objects.get(user__username=body["username"])
+    email = OutgoingEmail.objects.get(user__username=body["username"])
     assert email.status == "pending" and "queue unreachable" in email.last_error
 
     # Redis comes back; beat runs the sweep (every second here), a worker sends the email.
@@ -138,7 +138,7 @@ def test_send_now_while_the_broker_is_down_is_sent_by_the_sweep_when_it_is_back(
     notification.refresh_from_db()
     # Taken for this send (a second press says "Already sending"), but nothing issued.
     assert notification.status == "sending" and notification.dispatched_at is None
-    assert not Delivery.objects.exists() and not TaskRun.objects.exists()
+    assert not OutgoingEmail.objects.exists() and not TaskRun.objects.exists()
 
     broker_down.restore()
     # Past the stall grace, the sweep that beat sends every minute finds the send stalled.

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from notifications.models import Delivery, Notification, Suppression
+from notifications.models import OutgoingEmail, Notification, Suppression
 from notifications.tasks import send_bulk_notifications
 from notifications.tests.helpers import finished, user_with_welcome_email
 from tests.processes import CeleryWorker
@@ -55,7 +55,7 @@ def test_bulk_mail_has_the_headers_and_transactional_mail_has_none(celery_worker
                         r"<mailto:unsubscribe@localhost\?subject=unsubscribe%20[^>]+>",
                         unsubscribe), unsubscribe
     assert bulk["Feedback-ID"] == f"n{notification.pk}:announcements:bulk:backoffice"
-    assert bulk["Message-ID"] == Delivery.objects.get(notification=notification).message_id
+    assert bulk["Message-ID"] == OutgoingEmail.objects.get(notification=notification).message_id
     assert bulk["Date"] and bulk["List-Id"].startswith("Announcements <announcements.")
     footer = parts(bulk)
     assert "Unsubscribe: http://127.0.0.1:8000/email/unsubscribe/" in footer["text/plain"]
@@ -84,7 +84,7 @@ def test_one_click_unsubscribe_then_the_next_send_skips_that_user(celery_worker,
 
     assert (summary["sent_count"], summary["skipped_count"], summary["total"]) == (1, 1, 2)
     assert summary["skipped_reasons"] == {"unsubscribed from announcements": 1}
-    skipped = Delivery.objects.get(notification=second, email="cat@example.com")
+    skipped = OutgoingEmail.objects.get(notification=second, email="cat@example.com")
     assert (skipped.status, skipped.last_error) == ("skipped", "unsubscribed from announcements")
     smtp.wait_for(3)
     assert set(by_recipient(smtp, "Second")) == {"dan@example.com"}
@@ -123,7 +123,7 @@ def test_suppressed_and_refused_addresses_are_skipped_with_the_reason(celery_wor
     summary = send_bulk_notifications.delay(first.pk).get(timeout=60)
 
     assert (summary["sent_count"], summary["failed_count"], summary["skipped_count"]) == (1, 1, 1)
-    gone = Delivery.objects.get(notification=first, email="gone@example.com")
+    gone = OutgoingEmail.objects.get(notification=first, email="gone@example.com")
     assert (gone.status, gone.last_error) == ("skipped", "suppressed: unsubscribed")
     bounced = Suppression.objects.get(email="bad@example.com")
     assert bounced.reason == "bounced" and "550" in bounced.detail
@@ -132,7 +132,7 @@ def test_suppressed_and_refused_addresses_are_skipped_with_the_reason(celery_wor
                                         audience="addresses", addresses=pasted)
     summary = send_bulk_notifications.delay(again.pk).get(timeout=60)
     assert (summary["sent_count"], summary["skipped_count"]) == (1, 2)
-    assert Delivery.objects.get(notification=again, email="bad@example.com").last_error == \
+    assert OutgoingEmail.objects.get(notification=again, email="bad@example.com").last_error == \
         "suppressed: refused permanently (5xx)"
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from celery import current_app
 
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 from notifications.tasks import resume_stalled_notifications, send_bulk_notifications
 from notifications.tests.helpers import (
     finished,
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def by_status(notification):
     return collections.Counter(
-        Delivery.objects.filter(notification=notification).values_list("status", flat=True))
+        OutgoingEmail.objects.filter(notification=notification).values_list("status", flat=True))
 
 
 def assert_all_sent_after_a_crash(notification, smtp, subject: str, total: int) -> None:
@@ -92,7 +92,7 @@ def test_worker_killed_mid_send_loses_nobody(private_stack, smtp):
     wait_until(lambda: len(smtp.messages) >= 400, 120, "400 messages before the kill")
     worker.kill()  # SIGKILL to the worker's whole process group: the host is gone
     assert len(smtp.messages) < 2000, "the send finished before the kill"
-    held = Delivery.objects.filter(notification=notification, status="sending").count()
+    held = OutgoingEmail.objects.filter(notification=notification, status="sending").count()
     assert 0 < held <= 400  # the dead batches' rows, under leases nobody will renew
 
     # Redis keeps the dead batches unacknowledged for the visibility timeout (an hour);
@@ -126,7 +126,7 @@ def test_broker_restarted_empty_mid_send_sends_the_rest(private_stack, smtp):
                "the worker to notice the lost broker")
     notification.refresh_from_db()
     assert notification.status == "sending"
-    assert Delivery.objects.filter(notification=notification, status="pending").exists()
+    assert OutgoingEmail.objects.filter(notification=notification, status="pending").exists()
 
     sweep_until_finished(notification, connection=private_stack["connection"])
 
@@ -147,7 +147,7 @@ def test_two_workers_share_one_send_without_duplicates(private_stack, smtp):
 
     assert notification.status == "sent"
     assert by_status(notification) == {"sent": 5000}
-    workers = collections.Counter(Delivery.objects.filter(notification=notification)
+    workers = collections.Counter(OutgoingEmail.objects.filter(notification=notification)
                                   .values_list("worker", flat=True))
     assert set(workers) == {first.hostname, second.hostname}, workers
     received = received_by_recipient(smtp, "Shared send")
@@ -175,7 +175,7 @@ def test_transient_failures_retry_and_permanent_ones_fail_once(celery_worker, sm
     assert summary["sent_count"] == 297 and summary["failed_count"] == 3
     assert sorted(summary["failed_emails"]) == sorted(rejected)
     assert finished(notification).status == "partially_failed"
-    for delivery in Delivery.objects.filter(notification=notification, email__in=rejected):
+    for delivery in OutgoingEmail.objects.filter(notification=notification, email__in=rejected):
         assert delivery.status == "failed" and delivery.last_smtp_code == 550
         assert delivery.attempts == 1
     for address in flaky:
@@ -220,7 +220,7 @@ def test_cancel_in_flight_sends_nothing_more(smtp):
 
         notification_cancel(notification_id=notification.pk)
         # Every row reaches a final state: the running batch stops, the queued ones skip.
-        wait_until(lambda: not Delivery.objects.filter(
+        wait_until(lambda: not OutgoingEmail.objects.filter(
             notification=notification, status__in=("pending", "sending")).exists(),
             60, "every delivery to be sent or skipped")
         count_after_cancel = len([m for m in smtp.messages if m["Subject"] == "Cancel test"])

@@ -4,7 +4,7 @@ import pytest
 from celery.result import AsyncResult
 
 from accounts.models import User
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 from notifications.tasks import send_bulk_notifications
 from notifications.tests.helpers import make_users
 
@@ -60,6 +60,6 @@ def test_pasted_addresses_dedupe_and_invalid_lines_fail_with_reason(celery_worke
 
     assert summary["sent_count"] == 3 and summary["failed_count"] == 1
     assert summary["failed_emails"] == ["not-an-address"]
-    bad = Delivery.objects.get(notification=notification, status="failed")
+    bad = OutgoingEmail.objects.get(notification=notification, status="failed")
     assert bad.last_error.startswith("invalid address")
     assert Notification.objects.get(pk=notification.pk).status == "partially_failed"

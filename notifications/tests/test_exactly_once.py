@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from notifications import lifecycle
 from notifications.claims import rows_claim
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 from notifications.selectors import notification_stalled_since
 from notifications.tasks import send_bulk_notifications
 from notifications.tests.helpers import finished, make_users, received_by_recipient
@@ -73,7 +73,7 @@ def test_concurrent_send_now_presses_send_each_recipient_once(presses, operator,
     assert sum("Sending started" in page for page in pages) == 1
     assert sum("Already sending (started " in page for page in pages) == presses - 1
     assert finished(notification).status == "sent"
-    recipients = set(Delivery.objects.filter(notification=notification)
+    recipients = set(OutgoingEmail.objects.filter(notification=notification)
                      .values_list("email", flat=True))
     assert len(recipients) == 1001  # the users and the operator
     wait_until(lambda: len(received_by_recipient(smtp, subject)) == 1001, 30, "every message")
@@ -121,7 +121,7 @@ def test_a_start_with_no_recipients_fails_with_the_reason(worker4, smtp):
     assert notification.status == "failed" and notification.finished_at
     assert notification.note == "No recipients: nothing was sent."
     assert result["status"] == "failed" and result["total"] == 0
-    assert not Delivery.objects.filter(notification=notification).exists()
+    assert not OutgoingEmail.objects.filter(notification=notification).exists()
     assert not received_by_recipient(smtp, "Nobody")
 
 
@@ -137,7 +137,7 @@ def test_a_notification_deleted_while_queued_sends_nothing(worker4, smtp):
 
     assert result["status"] == "not sendable"
     assert result["reason"] == "The notification no longer exists."
-    assert not Delivery.objects.exists() and not received_by_recipient(smtp, "Gone")
+    assert not OutgoingEmail.objects.exists() and not received_by_recipient(smtp, "Gone")
 
 
 @pytest.mark.worker
@@ -154,7 +154,7 @@ def test_a_notification_cancelled_while_queued_sends_nothing(worker4, smtp):
     assert result["reason"].startswith("Already cancelled (finished ")
     notification.refresh_from_db()
     assert notification.status == "cancelled"
-    assert not Delivery.objects.filter(notification=notification).exists()
+    assert not OutgoingEmail.objects.filter(notification=notification).exists()
     assert not received_by_recipient(smtp, "Halted")
 
 
@@ -162,22 +162,22 @@ def test_a_notification_cancelled_while_queued_sends_nothing(worker4, smtp):
 def test_a_claim_skips_rows_a_live_batch_holds_and_takes_expired_ones():
     notification = Notification.objects.create(subject="Claims", text_body="t",
                                                status="sending")
-    ids = [Delivery.objects.create(notification=notification, email=f"c{n}@example.com").pk
+    ids = [OutgoingEmail.objects.create(notification=notification, email=f"c{n}@example.com").pk
            for n in range(3)]
 
     assert len(rows_claim(notification_id=notification.pk, delivery_ids=ids, run_id="a",
                           worker="w1")) == 3
     assert rows_claim(notification_id=notification.pk, delivery_ids=ids, run_id="b") == []
 
-    Delivery.objects.filter(pk=ids[0]).update(status="sent", claim="", lease_until=None)
-    Delivery.objects.filter(pk=ids[1]).update(lease_until=timezone.now() - timedelta(seconds=1))
+    OutgoingEmail.objects.filter(pk=ids[0]).update(status="sent", claim="", lease_until=None)
+    OutgoingEmail.objects.filter(pk=ids[1]).update(lease_until=timezone.now() - timedelta(seconds=1))
     taken = rows_claim(notification_id=notification.pk, delivery_ids=ids, run_id="b",
                        worker="w2")
 
     assert [row["pk"] for row in taken] == [ids[1]]
-    row = Delivery.objects.get(pk=ids[1])
+    row = OutgoingEmail.objects.get(pk=ids[1])
     assert row.claim == "b" and row.worker == "w2" and row.lease_until > timezone.now()
-    assert Delivery.objects.get(pk=ids[2]).claim == "a"  # still a's: its lease is live
+    assert OutgoingEmail.objects.get(pk=ids[2]).claim == "a"  # still a's: its lease is live
 
 
 @pytest.mark.django_db
@@ -187,18 +187,18 @@ def test_stalled_means_open_rows_and_no_live_lease(settings):
     long_ago = now - timedelta(minutes=5)
     notification = Notification.objects.create(subject="S", text_body="t", status="sending",
                                                started_at=long_ago, dispatched_at=long_ago)
-    live = Delivery.objects.create(notification=notification, email="a@example.com",
+    live = OutgoingEmail.objects.create(notification=notification, email="a@example.com",
                                    status="sending", claim="x", lease_until=now + timedelta(
                                        seconds=20))
-    Delivery.objects.create(notification=notification, email="b@example.com")
-    Delivery.objects.filter(notification=notification).update(updated_at=long_ago)
+    OutgoingEmail.objects.create(notification=notification, email="b@example.com")
+    OutgoingEmail.objects.filter(notification=notification).update(updated_at=long_ago)
 
     assert notification_stalled_since(notification) is None  # a live batch holds a row
 
-    Delivery.objects.filter(pk=live.pk).update(lease_until=now - timedelta(seconds=10))
+    OutgoingEmail.objects.filter(pk=live.pk).update(lease_until=now - timedelta(seconds=10))
     assert notification_stalled_since(notification) == now - timedelta(seconds=10)
 
-    Delivery.objects.filter(notification=notification).update(updated_at=now)
+    OutgoingEmail.objects.filter(notification=notification).update(updated_at=now)
     assert notification_stalled_since(notification) is None  # a row moved just now
 
 
@@ -206,9 +206,9 @@ def test_stalled_means_open_rows_and_no_live_lease(settings):
 def test_the_sweep_skips_what_a_dead_batch_held_in_a_cancelled_notification():
     notification = Notification.objects.create(subject="S", text_body="t", status="cancelled")
     expired = timezone.now() - timedelta(seconds=1)
-    dead = Delivery.objects.create(notification=notification, email="d@example.com",
+    dead = OutgoingEmail.objects.create(notification=notification, email="d@example.com",
                                    status="sending", claim="dead", lease_until=expired)
-    live = Delivery.objects.create(notification=notification, email="l@example.com",
+    live = OutgoingEmail.objects.create(notification=notification, email="l@example.com",
                                    status="sending", claim="live",
                                    lease_until=timezone.now() + timedelta(minutes=1))
 
@@ -230,10 +230,10 @@ def test_stalled_since_and_resume_send_exactly_the_rest(client, operator, worker
     long_ago = timezone.now() - timedelta(minutes=5)
     Notification.objects.filter(pk=notification.pk).update(started_at=long_ago,
                                                            dispatched_at=long_ago)
-    rows = Delivery.objects.filter(notification=notification).order_by("pk")
+    rows = OutgoingEmail.objects.filter(notification=notification).order_by("pk")
     sent_before, held_by_the_dead = rows[0].pk, rows[1].pk
-    Delivery.objects.filter(pk=sent_before).update(status="sent", sent_at=long_ago)
-    Delivery.objects.filter(pk=held_by_the_dead).update(
+    OutgoingEmail.objects.filter(pk=sent_before).update(status="sent", sent_at=long_ago)
+    OutgoingEmail.objects.filter(pk=held_by_the_dead).update(
         status="sending", claim="dead", lease_until=long_ago + timedelta(minutes=1))
     rows.update(updated_at=long_ago)
     client.force_login(operator)

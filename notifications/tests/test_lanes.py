@@ -13,7 +13,7 @@ from django.core.cache import cache
 from accounts.models import User
 from accounts.services import user_register
 from backoffice.celery import app
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 from notifications.tasks import (
     send_admin_notification,
     send_bulk_notifications,
@@ -126,7 +126,7 @@ def test_password_reset_arrives_while_a_bulk_send_is_running(smtp, client, only_
     finally:
         for worker in workers:
             worker.stop()
-    assert Delivery.objects.filter(notification=notification, status="sent").count() == total
+    assert OutgoingEmail.objects.filter(notification=notification, status="sent").count() == total
     sent_to = [m["X-Envelope-To"] for m in smtp.messages if m["Subject"] == "Bulk"]
     assert len(sent_to) == len(set(sent_to)) == total  # every recipient exactly once
 
@@ -155,7 +155,7 @@ def test_bulk_rate_limit_does_not_hold_welcome_email(smtp, only_our_workers):
         wait_until(lambda: "at_arrival" in seen, 60, "the welcome email")
 
         assert seen["at_arrival"] >= limit
-        assert Delivery.objects.filter(notification=notification,
+        assert OutgoingEmail.objects.filter(notification=notification,
                                        status__in=("pending", "sending")).exists()
     finally:
         for worker in workers:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from notifications import lifecycle
 from notifications.bulk import batch_send
 from notifications.claims import claimable
-from notifications.models import Delivery, Notification, Suppression, TransactionalEmail
+from notifications.models import Notification, OutgoingEmail, Suppression
 from notifications.services import transactional_email_send
 from notifications.tasks import send_bulk_notifications
 from notifications.tests.backends import MARK_HEADER, MarkingBackend
@@ -40,8 +40,8 @@ def started_batches(notification: Notification) -> list[list[int]]:
 def assert_left_claimable(notification: Notification, count: int) -> None:
     """Nobody marked failed or suppressed: the rows wait under their lease, then any batch
     may take them again."""
-    rows = Delivery.objects.filter(notification=notification)
-    assert set(rows.values_list("status", flat=True)) == {Delivery.Status.SENDING}
+    rows = OutgoingEmail.objects.filter(notification=notification)
+    assert set(rows.values_list("status", flat=True)) == {OutgoingEmail.Status.SENDING}
     assert rows.count() == count and not Suppression.objects.exists()
     after_lease = timezone.now() + timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE_SECONDS + 1)
     assert rows.filter(claimable(after_lease)).count() == count
@@ -63,8 +63,8 @@ def test_a_bulk_batch_goes_through_a_subclass_backends_send_messages(smtp):
         f"Hello marked{n}" for n in range(12))
     received = smtp.wait_for(12)
     assert {m[MARK_HEADER] for m in received} == {"MarkingBackend"}
-    assert set(Delivery.objects.filter(notification=notification)
-               .values_list("status", flat=True)) == {Delivery.Status.SENT}
+    assert set(OutgoingEmail.objects.filter(notification=notification)
+               .values_list("status", flat=True)) == {OutgoingEmail.Status.SENT}
 
 
 @pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_a_bug_in_a_transactional_send_raises_and_records_no_outcome(smtp):
         transactional_email_send(email_id=email.pk)
 
     email.refresh_from_db()
-    assert email.status == TransactionalEmail.Status.SENDING  # the sweep re-queues it later
+    assert email.status == OutgoingEmail.Status.SENDING  # the sweep re-queues it later
     assert not email.attempt_log.exists() and email.last_error == ""
 
 
@@ -123,7 +123,7 @@ def test_a_bug_fails_the_worker_tasks_and_leaves_every_row_to_send_again(smtp,
         email = user_with_welcome_email("buggy-new", "buggy-new@example.com")
         with pytest.raises(Exception, match="recipient_list"):
             bulk.get(timeout=60)
-        wait_until(lambda: TransactionalEmail.objects.filter(pk=email.pk)
+        wait_until(lambda: OutgoingEmail.objects.filter(pk=email.pk)
                    .exclude(task_id="").exists(), 30, "the welcome email to be queued")
         email.refresh_from_db()
         welcome = AsyncResult(email.task_id)
@@ -133,7 +133,7 @@ def test_a_bug_fails_the_worker_tasks_and_leaves_every_row_to_send_again(smtp,
 
     assert welcome.status == "FAILURE" and isinstance(welcome.result, AttributeError)
     email.refresh_from_db()
-    assert email.status == TransactionalEmail.Status.SENDING
+    assert email.status == OutgoingEmail.Status.SENDING
     assert not email.attempt_log.exists()
     notification.refresh_from_db()
     assert notification.status == Notification.Status.SENDING  # resumed by the sweep later

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import User
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/notifications/notification/add/"
@@ -52,7 +52,7 @@ def test_compose_sanitises_html_and_derives_text(admin_client):
     assert "<b>all</b>" in notification.html_body
     assert notification.text_body == "Dear all\nlink"
     assert notification.status == "draft" and notification.created_by.username == "admin"
-    assert not Delivery.objects.exists()  # composing sends nothing
+    assert not OutgoingEmail.objects.exists()  # composing sends nothing
 
 
 @pytest.mark.parametrize("fields, field, message", [
@@ -92,7 +92,7 @@ def test_fifty_thousand_pasted_addresses_with_junk(admin_client):
     assert page.context["recipients"] == {"recipients": 50_000, "suppressed": 0,
                                           "unsubscribed": 0, "invalid": 4, "duplicates": 100,
                                           "excluded": 4}
-    assert not Delivery.objects.exists()  # nothing is sent until Send now
+    assert not OutgoingEmail.objects.exists()  # nothing is sent until Send now
 
 
 def test_buttons_are_post_only_and_a_get_sends_nothing(admin_client):
@@ -103,7 +103,7 @@ def test_buttons_are_post_only_and_a_get_sends_nothing(admin_client):
     send = reverse("admin:notifications_notification_send", args=[notification.pk])
     assert admin_client.get(send).status_code == 200  # the confirmation page
     notification.refresh_from_db()
-    assert notification.status == "draft" and not Delivery.objects.exists()
+    assert notification.status == "draft" and not OutgoingEmail.objects.exists()
 
 
 def test_only_users_with_the_send_permission_see_and_use_the_buttons(client, operator, auditor):
@@ -189,4 +189,4 @@ def test_send_now_and_retry_refuse_the_wrong_states(client, operator):
         "Only a failed or partially failed notification can retry."]
     assert post("send", draft) == ["Sending started: progress updates below."]
     sent.refresh_from_db()
-    assert sent.status == "sent" and not Delivery.objects.filter(notification=sent).exists()
+    assert sent.status == "sent" and not OutgoingEmail.objects.filter(notification=sent).exists()

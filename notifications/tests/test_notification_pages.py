@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from notifications import admin_mail
-from notifications.models import Delivery, Notification
+from notifications.models import OutgoingEmail, Notification
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/notifications/notification/add/"
@@ -20,8 +20,8 @@ CHANGELIST = "/admin/notifications/notification/"
 def with_deliveries(subject: str, sent: int, failed: int = 0, skipped: int = 0, **fields):
     notification = Notification.objects.create(subject=subject, text_body="t", **fields)
     rows = [("sent", sent), ("failed", failed), ("skipped", skipped)]
-    Delivery.objects.bulk_create([
-        Delivery(notification=notification, email=f"{status}{n}@example.com", status=status,
+    OutgoingEmail.objects.bulk_create([
+        OutgoingEmail(notification=notification, email=f"{status}{n}@example.com", status=status,
                  last_error="unsubscribed from announcements" if status == "skipped" else "")
         for status, count in rows for n in range(count)])
     return notification
@@ -40,7 +40,7 @@ def test_the_card_keeps_polling_from_queued_to_sending_and_stops_when_final(admi
 
     Notification.objects.filter(pk=notification.pk).update(
         dispatched_at=timezone.now(), prepared_at=timezone.now())
-    Delivery.objects.create(notification=notification, email="a@example.com", status="sent")
+    OutgoingEmail.objects.create(notification=notification, email="a@example.com", status="sent")
     sending = card(admin_client, notification)
     assert 'data-polling="1"' in sending and ">Sending</strong>" in sending
 

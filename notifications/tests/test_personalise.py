@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from notifications.bulk import batch_send
-from notifications.models import Delivery, Notification
-from notifications.personalise import CompiledMessage, Recipient, compile_template
+from notifications.models import OutgoingEmail, Notification
+from notifications.templates import CompiledMessage, Recipient, compile_template
 
 
 @pytest.mark.parametrize("source", [
@@ -61,7 +61,7 @@ def test_a_batch_compiles_the_templates_once(monkeypatch):
     notification = Notification.objects.create(
         subject="For {{ first_name }}", html_body="<p>{{ first_name }}</p>", text_body="Static",
         status="sending", started_at=timezone.now())
-    ids = [Delivery.objects.create(notification=notification, user=user, email=user.email).pk
+    ids = [OutgoingEmail.objects.create(notification=notification, user=user, email=user.email).pk
            for user in User.objects.order_by("pk")]
 
     result = batch_send(notification_id=notification.pk, delivery_ids=ids)
@@ -118,7 +118,7 @@ def test_a_recipient_named_javascript_gets_no_such_href_in_the_sent_email(settin
     notification = Notification.objects.create(
         subject="Hi", html_body='<p><a href="{{ first_name }}">Open</a></p>', text_body="Hi",
         status="sending", started_at=timezone.now())
-    delivery = Delivery.objects.create(notification=notification, user=user, email=user.email)
+    delivery = OutgoingEmail.objects.create(notification=notification, user=user, email=user.email)
 
     assert batch_send(notification_id=notification.pk, delivery_ids=[delivery.pk]).sent == 1
 

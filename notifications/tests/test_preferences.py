@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.roles import AUDITORS, OPERATORS, roles_sync
 from notifications.bulk import deliveries_prepare
-from notifications.models import Delivery, Notification, Subscription, Suppression
+from notifications.models import OutgoingEmail, Notification, Subscription, Suppression
 from notifications.preferences import (
     SALT,
     preferences_read,
@@ -106,9 +106,9 @@ def test_unsubscribed_and_suppressed_recipients_are_skipped_with_the_reason(read
         notification = Notification.objects.create(subject="S", text_body="t",
                                                    audience=audience, **extra)
         deliveries_prepare(notification=notification)
-        rows = dict(Delivery.objects.filter(notification=notification)
+        rows = dict(OutgoingEmail.objects.filter(notification=notification)
                     .values_list("email", "last_error"))
-        statuses = dict(Delivery.objects.filter(notification=notification)
+        statuses = dict(OutgoingEmail.objects.filter(notification=notification)
                         .values_list("email", "status"))
         assert rows["reader@example.com"] == "unsubscribed from announcements"
         assert statuses["reader@example.com"] == "skipped"

@@ -8,7 +8,7 @@ import pytest
 
 from notifications.compose import BulkMessage
 from notifications.models import Notification
-from notifications.personalise import Recipient
+from notifications.templates import Recipient
 
 pytestmark = pytest.mark.django_db
 

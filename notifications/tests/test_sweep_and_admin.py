@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from notifications import tasks
-from notifications.models import EmailAttempt, TransactionalEmail
+from notifications.models import EmailAttempt, OutgoingEmail
 from notifications.retries import retry_delay
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.tests.helpers import final
@@ -17,10 +17,10 @@ from notifications.tests.helpers import final
 @pytest.mark.django_db(transaction=True)
 def test_sweep_enqueues_pending_emails_once(celery_worker, smtp):
     user = User.objects.create_user("late", "late@example.com", "pw-Long-enough-1")
-    email = TransactionalEmail.objects.create(kind="welcome", user=user, to_email=user.email)
-    TransactionalEmail.objects.filter(pk=email.pk).update(
+    email = OutgoingEmail.objects.create(kind="welcome", user=user, to_email=user.email)
+    OutgoingEmail.objects.filter(pk=email.pk).update(
         created_at=timezone.now() - timedelta(minutes=1))
-    fresh = TransactionalEmail.objects.create(kind="welcome", user=user, to_email=user.email)
+    fresh = OutgoingEmail.objects.create(kind="welcome", user=user, to_email=user.email)
 
     # Housekeeping keeps no result; this call asks for one to read the counts.
     result = tasks.sweep_pending_emails.apply_async(ignore_result=False).get(timeout=30)
@@ -55,7 +55,7 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped(settings):
 @pytest.mark.django_db
 def test_admin_shows_status_and_every_attempt(client):
     admin = User.objects.create_superuser("root", "root@example.com", "pw-Long-enough-1")
-    email = TransactionalEmail.objects.create(
+    email = OutgoingEmail.objects.create(
         kind="welcome", user=admin, to_email=admin.email, status="failed", attempts=2,
         last_smtp_code=550, last_error="550 5.1.1 mailbox unavailable")
     now = timezone.now()
@@ -87,7 +87,7 @@ def test_tasks_called_the_seed_way_with_only_a_user_id(celery_worker, smtp):
     assert welcome["status"] == reset["status"] == "sent"
     messages = smtp.wait_for(2)
     assert [m["To"] for m in messages] == ["seed@example.com", "seed@example.com"]
-    kinds = set(TransactionalEmail.objects.filter(user=user).values_list("kind", "status"))
+    kinds = set(OutgoingEmail.objects.filter(user=user).values_list("kind", "status"))
     assert kinds == {("welcome", "sent"), ("password_reset", "sent")}
 
 
@@ -96,7 +96,7 @@ def test_an_email_that_cannot_be_rendered_fails_with_the_reason(monkeypatch):
     from notifications import services
 
     user = User.objects.create_user("tpl", "tpl@example.com", "pw-Long-enough-1")
-    email = TransactionalEmail.objects.create(kind="welcome", user=user, to_email=user.email)
+    email = OutgoingEmail.objects.create(kind="welcome", user=user, to_email=user.email)
 
     def broken(email):
         raise ValueError("template exploded")
