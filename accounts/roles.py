@@ -18,6 +18,7 @@ HIDDEN_APPS = {"authtoken", "sessions", "contenttypes", "admin"}
 
 # (app_label pattern, codename pattern). Operators hold exactly what docs/security.md's roles
 # section and permission tables give them: view everything; compose and send notifications;
+# resend failed email;
 # edit subscriptions and the suppression list; regenerate reports; every Maintenance button
 # and every operations-console action; edit schedules - never users or roles, never delete,
 # never mail to any address they type in.
@@ -28,6 +29,7 @@ ROLE_RULES: dict[str, list[tuple[str, str]]] = {
         ("notifications", "add_notification"),
         ("notifications", "change_notification"),
         ("notifications", "send_notification"),
+        ("notifications", "resend_outgoingemail"),
         ("notifications", "add_subscription"),
         ("notifications", "change_subscription"),
         ("notifications", "add_suppression"),

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 def dashboard_callback(request, context):
     """Unfold DASHBOARD_CALLBACK: add the dashboard's data to the index context."""
+    from notifications.selectors import email_problems
     from operations.dashboard import nightly_runs, recent_task_summary
     from reports.dashboard import traffic_dashboard
 
@@ -26,6 +27,9 @@ def dashboard_callback(request, context):
             "healthz_url": reverse("healthz"),
             "tasks": recent_task_summary(since=since, user=request.user),
             "traffic": traffic,
+            "email": ({**email_problems(), "url": reverse(
+                "admin:notifications_outgoingemail_changelist") + "?problem=any"}
+                if request.user.has_perm("notifications.view_outgoingemail") else None),
         }
     )
     return context

@@ -88,6 +88,15 @@ def email_problems(*, days: int = 1) -> dict:
     )
 
 
+def email_problems_badge(request) -> str | None:
+    """The sidebar badge of Outgoing email: emails failed today plus those waiting to retry."""
+    if not request.user.has_perm("notifications.view_outgoingemail"):
+        return None
+    problems = email_problems()
+    total = problems["failed"] + problems["retrying"]
+    return (f"{total:,}" if total < 100 else "99+") if total else None
+
+
 def preview_recipient(notification: Notification, chosen: str = "", fallback_user=None):
     """(Recipient, user id) to preview as: the user or pasted address `chosen` names (id,
     username or email; LookupError when it names nobody), else the first recipient of the

@@ -58,19 +58,23 @@ class Ticket:
 # --- Queueing -----------------------------------------------------------------------------
 
 
-def _publish(task: str, args: list, countdown: float | None = None) -> bool:
+def _publish(task: str, args: list, countdown: float | None = None) -> str:
+    """Publish `task`; "" when done, else why not (the broker is unreachable)."""
     try:
         current_app.signature(task, args=args).apply_async(
             countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except Exception as exc:  # noqa: BLE001 - kombu OperationalError, redis errors, timeouts
         logger.warning("could not queue %s%s; the sweep will: %s", task, args, exc)
-        return False
-    return True
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
 
 def email_enqueue(*, email_id: int, countdown: float | None = None) -> bool:
     """Queue the send of one row; False (row left for the sweep) when the broker is down."""
-    if not _publish(SEND_TASK, [email_id], countdown):
+    problem = _publish(SEND_TASK, [email_id], countdown)
+    if problem:
+        OutgoingEmail.objects.filter(pk=email_id, status=EStatus.PENDING, attempts=0).update(
+            last_error=f"queue unreachable, will be queued again: {problem}"[:2000])
         return False
     when = timezone.now() + timedelta(seconds=countdown or 0)
     OutgoingEmail.objects.filter(pk=email_id).update(queued_at=when)
@@ -79,7 +83,7 @@ def email_enqueue(*, email_id: int, countdown: float | None = None) -> bool:
 
 def drain_enqueue(*, notification_id: int, countdown: float | None = None) -> bool:
     """Queue a drain of a sending notification (a batch, then the next while rows remain)."""
-    if not _publish(DRAIN_TASK, [notification_id], countdown):
+    if _publish(DRAIN_TASK, [notification_id], countdown):
         return False
     when = timezone.now() + timedelta(seconds=countdown or 0)
     Notification.objects.filter(pk=notification_id).update(drain_queued_at=when)
@@ -179,9 +183,18 @@ def _refuse(notification_id: int):
         Notification.objects.filter(pk=notification_id).first()))
 
 
-def notification_start(*, notification_id: int) -> int:
+@dataclass
+class Started:
+    """A start: how many recipients wait, and whether the first batch was queued (None
+    until the transaction commits; False: the broker is down and the sweep will)."""
+
+    waiting: int
+    queued: bool | None = None
+
+
+def notification_start(*, notification_id: int) -> Started:
     """Draft or scheduled → sending, once, with its rows written in the same transaction;
-    the first drain is queued after commit. Returns how many recipients wait."""
+    the first drain is queued after commit."""
     from django_celery_beat.models import PeriodicTask
 
     now = timezone.now()
@@ -189,19 +202,24 @@ def notification_start(*, notification_id: int) -> int:
         if not Notification.objects.filter(
             pk=notification_id, status__in=[Status.DRAFT, Status.SCHEDULED],
         ).update(status=Status.SENDING, started_at=now, finished_at=None, note="",
-                 drain_queued_at=now, updated_at=now):
+                 drain_queued_at=None, updated_at=now):
             _refuse(notification_id)
         # Started by hand before its time: beat's one-off task must not fire it later.
         PeriodicTask.objects.filter(
             pk__in=Notification.objects.filter(pk=notification_id).values("schedule_id"),
         ).update(enabled=False)
-        waiting = recipients_write(notification=Notification.objects.get(pk=notification_id))
+        started = Started(recipients_write(
+            notification=Notification.objects.get(pk=notification_id)))
         if not OutgoingEmail.objects.filter(notification_id=notification_id).exists():
             Notification.objects.filter(pk=notification_id).update(
                 status=Status.FAILED, finished_at=now, note=NO_RECIPIENTS)
-            return 0
-        transaction.on_commit(lambda: drain_enqueue(notification_id=notification_id))
-    return waiting
+            return started
+
+        def enqueue():
+            started.queued = drain_enqueue(notification_id=notification_id)
+
+        transaction.on_commit(enqueue)
+    return started
 
 
 def notification_retry_failed(*, notification_id: int) -> int:

@@ -84,11 +84,12 @@ def send_bulk_notifications(notification_id: int) -> dict:
     """Start sending a notification to its audience (beat's scheduled send, a shell, the
     API): its rows are written and the drain queued. A second call does nothing."""
     try:
-        waiting = services.notification_start(notification_id=notification_id)
+        started = services.notification_start(notification_id=notification_id)
     except services.NotificationStateError as exc:
         return {"notification_id": notification_id, "status": "not sendable",
                 "reason": str(exc)}
-    return {"notification_id": notification_id, "status": "sending", "recipients": waiting}
+    return {"notification_id": notification_id, "status": "sending",
+            "recipients": started.waiting}
 
 
 @shared_task(bind=True, name="notifications.tasks.drain_notification", acks_late=True)

@@ -44,11 +44,15 @@ def _start(request, pk, *, start, started: str):
     queued after commit, or by the sweep when the broker is back."""
     get_object_or_404(Notification, pk=pk)
     try:
-        start(notification_id=pk)
+        result = start(notification_id=pk)
     except services.NotificationStateError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, started)
+        if getattr(result, "queued", True) is False:
+            messages.warning(request, "Started, but the broker is unreachable; the sweep "
+                                      "sends it when the broker is back.")
+        else:
+            messages.success(request, started)
     return redirect(_change_url(pk))
 
 

@@ -1,20 +1,20 @@
-"""A send starts once: concurrent presses, redelivered starts, bad input, stalls and Resume."""
+"""A send starts once: concurrent presses, repeated starts, bad input; rows are claimed once
+and the sweep takes back exactly what a dead or lost drain left."""
 
 import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import lifecycle
-from notifications.claims import rows_claim
-from notifications.models import OutgoingEmail, Notification
-from notifications.selectors import notification_stalled_since
-from notifications.tasks import send_bulk_notifications
+from notifications import services
+from notifications.models import Notification, OutgoingEmail
+from notifications.sending import claim
+from notifications.tasks import drain_notification, send_bulk_notifications
 from notifications.tests.helpers import finished, make_users, received_by_recipient
 from tests.processes import CeleryWorker, wait_until
 
@@ -74,7 +74,7 @@ def test_concurrent_send_now_presses_send_each_recipient_once(presses, operator,
     assert sum("Already sending (started " in page for page in pages) == presses - 1
     assert finished(notification).status == "sent"
     recipients = set(OutgoingEmail.objects.filter(notification=notification)
-                     .values_list("email", flat=True))
+                     .values_list("to_email", flat=True))
     assert len(recipients) == 1001  # the users and the operator
     wait_until(lambda: len(received_by_recipient(smtp, subject)) == 1001, 30, "every message")
     counts = received_by_recipient(smtp, subject)
@@ -84,28 +84,28 @@ def test_concurrent_send_now_presses_send_each_recipient_once(presses, operator,
         return [m for m in smtp.messages if m["Subject"].endswith(f"finished: {subject}")]
 
     wait_until(admin_mails, 30, "the summary to the admins")
-    assert len(admin_mails()) == 1  # one start, one chord, one summary
+    assert len(admin_mails()) == 1  # one start, one finish, one summary
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_redelivered_and_repeated_starts_issue_nothing_twice(worker4, smtp):
+def test_repeated_starts_and_redelivered_drains_send_nothing_twice(worker4, smtp):
     make_users(300, "again")
     notification = Notification.objects.create(subject="Once", text_body="hello")
-    send_id = lifecycle.notification_start(notification_id=notification.pk)
 
-    first = send_bulk_notifications.delay(notification.pk, send_id)
-    redelivered = send_bulk_notifications.delay(notification.pk, send_id)
-    from_beat = send_bulk_notifications.delay(notification.pk)
-    results = [result.get(timeout=120) for result in (first, redelivered, from_beat)]
+    starts = [send_bulk_notifications.delay(notification.pk) for _ in range(3)]
+    drains = [drain_notification.delay(notification.pk) for _ in range(3)]  # redelivered
+    results = [result.get(timeout=120) for result in starts]
+    for result in drains:
+        result.get(timeout=120)
 
-    summaries = [r for r in results if r["status"] == "sent"]
-    refused = [r for r in results if r["status"] == "not sendable"]
-    assert len(summaries) == 1 and summaries[0]["sent_count"] == 300
-    assert len(refused) == 2
-    assert all(r["reason"].startswith(("Already sending", "Already sent")) for r in refused)
-    counts = received_by_recipient(smtp, "Once")
-    assert len(counts) == 300 and set(counts.values()) == {1}
+    assert sorted(r["status"] for r in results) == ["not sendable", "not sendable", "sending"]
+    assert [r["recipients"] for r in results if r["status"] == "sending"] == [300]
+    refused = [r["reason"] for r in results if r["status"] == "not sendable"]
+    assert all(reason.startswith(("Already sending", "Already sent")) for reason in refused)
+    assert finished(notification).status == "sent"
+    wait_until(lambda: len(received_by_recipient(smtp, "Once")) == 300, 30, "every message")
+    assert set(received_by_recipient(smtp, "Once").values()) == {1}
 
 
 @pytest.mark.worker
@@ -120,156 +120,130 @@ def test_a_start_with_no_recipients_fails_with_the_reason(worker4, smtp):
     notification.refresh_from_db()
     assert notification.status == "failed" and notification.finished_at
     assert notification.note == "No recipients: nothing was sent."
-    assert result["status"] == "failed" and result["total"] == 0
+    assert result == {"notification_id": notification.pk, "status": "sending",
+                      "recipients": 0}
     assert not OutgoingEmail.objects.filter(notification=notification).exists()
     assert not received_by_recipient(smtp, "Nobody")
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_notification_deleted_while_queued_sends_nothing(worker4, smtp):
-    make_users(5, "gone")
+def test_a_deleted_notification_is_not_sendable(worker4, smtp):
     notification = Notification.objects.create(subject="Gone", text_body="t")
-    send_id = lifecycle.notification_start(notification_id=notification.pk)
     Notification.objects.filter(pk=notification.pk).delete()
 
-    result = send_bulk_notifications.delay(notification.pk, send_id).get(timeout=60)
+    result = send_bulk_notifications.delay(notification.pk).get(timeout=60)
+    drained = drain_notification.delay(notification.pk).get(timeout=60)
 
     assert result["status"] == "not sendable"
     assert result["reason"] == "The notification no longer exists."
-    assert not OutgoingEmail.objects.exists() and not received_by_recipient(smtp, "Gone")
+    assert drained["sent"] == 0 and not received_by_recipient(smtp, "Gone")
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_notification_cancelled_while_queued_sends_nothing(worker4, smtp):
+def test_a_notification_cancelled_before_its_drain_sends_nothing(worker4, smtp):
     make_users(5, "halt")
     notification = Notification.objects.create(subject="Halted", text_body="t")
-    send_id = lifecycle.notification_start(notification_id=notification.pk)
-    lifecycle.notification_cancel(notification_id=notification.pk)
+    with transaction.atomic():  # cancelled before the first drain is queued
+        services.notification_start(notification_id=notification.pk)
+        services.notification_cancel(notification_id=notification.pk)
 
-    result = send_bulk_notifications.delay(notification.pk, send_id).get(timeout=60)
+    drained = drain_notification.delay(notification.pk).get(timeout=60)
 
-    assert result["status"] == "not sendable"
-    assert result["reason"].startswith("Already cancelled (finished ")
+    assert drained["sent"] == 0
     notification.refresh_from_db()
     assert notification.status == "cancelled"
-    assert not OutgoingEmail.objects.filter(notification=notification).exists()
+    assert set(OutgoingEmail.objects.filter(notification=notification)
+               .values_list("status", "last_error")) == {("skipped", "cancelled")}
     assert not received_by_recipient(smtp, "Halted")
 
 
 @pytest.mark.django_db
-def test_a_claim_skips_rows_a_live_batch_holds_and_takes_expired_ones():
+def test_a_claim_takes_due_rows_once():
     notification = Notification.objects.create(subject="Claims", text_body="t",
                                                status="sending")
-    ids = [OutgoingEmail.objects.create(notification=notification, email=f"c{n}@example.com").pk
-           for n in range(3)]
+    rows = [OutgoingEmail.objects.create(notification=notification, lane="bulk",
+                                         kind="notification", to_email=f"c{n}@example.com")
+            for n in range(4)]
+    ids = [row.pk for row in rows]
+    OutgoingEmail.objects.filter(pk=ids[3]).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=1))  # a retry not due yet
 
-    assert len(rows_claim(notification_id=notification.pk, delivery_ids=ids, run_id="a",
-                          worker="w1")) == 3
-    assert rows_claim(notification_id=notification.pk, delivery_ids=ids, run_id="b") == []
+    taken = claim(run_id="a", worker="w1", notification_id=notification.pk, limit=2)
+    assert [row["pk"] for row in taken] == ids[:2]
+    assert [row["pk"] for row in claim(run_id="b", notification_id=notification.pk)] == \
+        [ids[2]]
+    assert claim(run_id="c", ids=ids) == []  # nothing due: held, or waiting for its retry
 
-    OutgoingEmail.objects.filter(pk=ids[0]).update(status="sent", claim="", lease_until=None)
-    OutgoingEmail.objects.filter(pk=ids[1]).update(lease_until=timezone.now() - timedelta(seconds=1))
-    taken = rows_claim(notification_id=notification.pk, delivery_ids=ids, run_id="b",
-                       worker="w2")
-
-    assert [row["pk"] for row in taken] == [ids[1]]
-    row = OutgoingEmail.objects.get(pk=ids[1])
-    assert row.claim == "b" and row.worker == "w2" and row.lease_until > timezone.now()
-    assert OutgoingEmail.objects.get(pk=ids[2]).claim == "a"  # still a's: its lease is live
-
-
-@pytest.mark.django_db
-def test_stalled_means_open_rows_and_no_live_lease(settings):
-    settings.NOTIFICATION_STALL_GRACE_SECONDS = 30
-    now = timezone.now()
-    long_ago = now - timedelta(minutes=5)
-    notification = Notification.objects.create(subject="S", text_body="t", status="sending",
-                                               started_at=long_ago, dispatched_at=long_ago)
-    live = OutgoingEmail.objects.create(notification=notification, email="a@example.com",
-                                   status="sending", claim="x", lease_until=now + timedelta(
-                                       seconds=20))
-    OutgoingEmail.objects.create(notification=notification, email="b@example.com")
-    OutgoingEmail.objects.filter(notification=notification).update(updated_at=long_ago)
-
-    assert notification_stalled_since(notification) is None  # a live batch holds a row
-
-    OutgoingEmail.objects.filter(pk=live.pk).update(lease_until=now - timedelta(seconds=10))
-    assert notification_stalled_since(notification) == now - timedelta(seconds=10)
-
-    OutgoingEmail.objects.filter(notification=notification).update(updated_at=now)
-    assert notification_stalled_since(notification) is None  # a row moved just now
+    row = OutgoingEmail.objects.get(pk=ids[0])
+    assert row.status == "sending" and row.claim == "a" and row.worker == "w1"
+    assert row.lease_until > timezone.now()
 
 
 @pytest.mark.django_db
-def test_the_sweep_skips_what_a_dead_batch_held_in_a_cancelled_notification():
-    notification = Notification.objects.create(subject="S", text_body="t", status="cancelled")
+def test_the_sweep_takes_back_ended_leases_and_skips_what_a_cancel_left(
+        only_our_workers, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services, "_publish", lambda task, args, countdown=None:
+                        queued.append((task, args)) or "")
     expired = timezone.now() - timedelta(seconds=1)
-    dead = OutgoingEmail.objects.create(notification=notification, email="d@example.com",
-                                   status="sending", claim="dead", lease_until=expired)
-    live = OutgoingEmail.objects.create(notification=notification, email="l@example.com",
-                                   status="sending", claim="live",
-                                   lease_until=timezone.now() + timedelta(minutes=1))
+    sending = Notification.objects.create(subject="S", text_body="t", status="sending")
+    cancelled = Notification.objects.create(subject="C", text_body="t", status="cancelled")
 
-    assert lifecycle.cancelled_leftovers_skip() == 1
+    def held(notification, address, lease_until, lane="bulk"):
+        return OutgoingEmail.objects.create(
+            notification=notification, lane=lane, to_email=address, status="sending",
+            kind="notification" if notification else "welcome", claim="dead",
+            lease_until=lease_until)
 
-    dead.refresh_from_db()
-    live.refresh_from_db()
-    assert dead.status == "skipped" and dead.claim == "" and live.status == "sending"
+    dead = held(sending, "d@example.com", expired)
+    live = held(sending, "l@example.com", timezone.now() + timedelta(minutes=1))
+    leftover = held(cancelled, "x@example.com", expired)
+    reset = held(None, "r@example.com", expired, lane="transactional")
+
+    outcome = services.outgoing_sweep()
+
+    for row in (dead, live, leftover, reset):
+        row.refresh_from_db()
+    assert outcome["taken_back"] == 3
+    assert (dead.status, dead.claim, dead.lease_until) == ("pending", "", None)
+    assert "lease ended" in dead.last_error and live.status == "sending"
+    assert (leftover.status, leftover.last_error) == ("skipped", "cancelled")
+    assert reset.status == "pending"
+    assert ("notifications.tasks.send_email", [reset.pk]) in queued
+    assert ("notifications.tasks.drain_notification", [sending.pk]) in queued
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_stalled_since_and_resume_send_exactly_the_rest(client, operator, worker4, smtp):
-    make_users(30, "stall")
-    notification = Notification.objects.create(subject="Stalled", text_body="hello")
-    send_id = lifecycle.notification_start(notification_id=notification.pk)
-    # Deliveries made and batches issued, then the broker lost the batches.
-    assert lifecycle.notification_dispatch(notification_id=notification.pk, send_id=send_id)
-    long_ago = timezone.now() - timedelta(minutes=5)
-    Notification.objects.filter(pk=notification.pk).update(started_at=long_ago,
-                                                           dispatched_at=long_ago)
+def test_the_sweep_restarts_a_send_whose_drain_was_lost_and_sends_exactly_the_rest(
+        worker4, smtp, monkeypatch):
+    make_users(30, "lost")
+    notification = Notification.objects.create(subject="Lost drain", text_body="hello")
+    with monkeypatch.context() as lost:  # the first drain's message never reaches a worker
+        lost.setattr(services, "drain_enqueue", lambda **kwargs: True)
+        services.notification_start(notification_id=notification.pk)
     rows = OutgoingEmail.objects.filter(notification=notification).order_by("pk")
-    sent_before, held_by_the_dead = rows[0].pk, rows[1].pk
-    OutgoingEmail.objects.filter(pk=sent_before).update(status="sent", sent_at=long_ago)
-    OutgoingEmail.objects.filter(pk=held_by_the_dead).update(
-        status="sending", claim="dead", lease_until=long_ago + timedelta(minutes=1))
-    rows.update(updated_at=long_ago)
-    client.force_login(operator)
+    sent_before = rows[0].pk
+    rows.filter(pk=sent_before).update(status="sent", sent_at=timezone.now())
+    Notification.objects.filter(pk=notification.pk).update(
+        drain_queued_at=timezone.now() - timedelta(minutes=5))
 
-    page = client.get(reverse("admin:notifications_notification_change",
-                              args=[notification.pk])).content.decode()
-    assert 'id="stalled-since"' in page and "Stalled since" in page and 'id="resume"' in page
+    services.outgoing_sweep()
 
-    first = client.post(url("resume", notification), follow=True).content.decode()
-    second = client.post(url("resume", notification), follow=True).content.decode()
-
-    assert "Resuming: the recipients still to send are queued again." in first
-    assert "Not resumed: Not stalled" in second
     assert finished(notification).status == "sent"
-    counts = received_by_recipient(smtp, "Stalled")
-    expected = set(rows.exclude(pk=sent_before).values_list("email", flat=True))
-    assert set(counts) == expected and set(counts.values()) == {1}  # not the one sent before
-    assert "Stalled since" not in client.get(reverse(
-        "admin:notifications_notification_change", args=[notification.pk])).content.decode()
+    wait_until(lambda: len(received_by_recipient(smtp, "Lost drain")) == 29, 30, "the rest")
+    counts = received_by_recipient(smtp, "Lost drain")
+    expected = set(rows.exclude(pk=sent_before).values_list("to_email", flat=True))
+    assert set(counts) == expected and set(counts.values()) == {1}
 
 
 @pytest.mark.django_db
-def test_resume_needs_the_send_permission_and_a_post(client, django_user_model):
-    viewer = django_user_model.objects.create_user("v", "v@example.com", "x", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_notification"))
-    notification = Notification.objects.create(subject="S", text_body="t", status="sending")
-    client.force_login(viewer)
-
-    assert client.post(url("resume", notification)).status_code == 403
-    assert client.get(url("resume", notification)).status_code == 405
-
-
-@pytest.mark.django_db
-def test_schedule_and_send_after_a_start_are_refused_with_when_it_started(admin_client):
+def test_schedule_and_send_after_a_start_are_refused_with_when_it_started(admin_client,
+                                                                         only_our_workers):
     notification = Notification.objects.create(subject="S", text_body="t")
-    lifecycle.notification_start(notification_id=notification.pk)
+    services.notification_start(notification_id=notification.pk)
     when = timezone.localtime() + timedelta(days=1)
 
     scheduled = admin_client.post(url("schedule", notification), {
@@ -285,9 +259,8 @@ def test_schedule_and_send_after_a_start_are_refused_with_when_it_started(admin_
 
 
 @pytest.mark.parametrize("env, variable", [
-    ({"EMAIL_TIMEOUT": "30", "NOTIFICATION_CLAIM_LEASE_SECONDS": "60"},
-     "NOTIFICATION_CLAIM_LEASE_SECONDS"),
-    ({"NOTIFICATION_STALL_GRACE_SECONDS": "-1"}, "NOTIFICATION_STALL_GRACE_SECONDS"),
+    ({"EMAIL_TIMEOUT": "30", "EMAIL_LEASE_SECONDS": "60"}, "EMAIL_LEASE_SECONDS"),
+    ({"EMAIL_REQUEUE_AFTER_SECONDS": "0"}, "EMAIL_REQUEUE_AFTER_SECONDS"),
 ])
 def test_a_lease_shorter_than_an_smtp_exchange_is_refused(env, variable):
     from backoffice.tests.test_configuration import assert_one_clear_line, manage
