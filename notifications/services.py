@@ -319,15 +319,14 @@ def notification_drain(*, notification_id: int, worker: str = "") -> dict:
 
     result = send_batch(notification_id=notification_id, worker=worker,
                         limit=settings.NOTIFICATION_BATCH_SIZE, after_claim=queue_next)
-    if not any(successor):
-        _retry_drain_queue(notification_id)
+    _retry_drain_queue(notification_id)  # this batch's retries, or ones an earlier left
     finished = notification_finish(notification_id=notification_id)
     return {"notification_id": notification_id, **result.as_dict(), "finished": finished}
 
 
 def _retry_drain_queue(notification_id: int) -> None:
-    """A drain at the earliest retry of the notification's waiting rows, unless one is
-    queued for then already."""
+    """A drain at the earliest retry of the notification's waiting rows, unless a drain is
+    queued for later than now already."""
     earliest = OutgoingEmail.objects.filter(
         notification_id=notification_id, status=EStatus.PENDING).aggregate(
         at=Min("next_attempt_at"))["at"]

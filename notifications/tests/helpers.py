@@ -28,6 +28,12 @@ def final(email: OutgoingEmail, timeout: float = 30) -> OutgoingEmail:
     return email
 
 
+def rows_by_status(notification: Notification) -> dict[str, int]:
+    """How many of the notification's outgoing emails are in each status."""
+    return dict(collections.Counter(OutgoingEmail.objects.filter(notification=notification)
+                                    .values_list("status", flat=True)))
+
+
 def make_users(count: int, prefix: str) -> None:
     """`count` users named and addressed `<prefix><n>@example.com`."""
     User.objects.bulk_create([

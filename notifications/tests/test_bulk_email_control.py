@@ -13,9 +13,9 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from notifications.models import OutgoingEmail, Notification, Suppression
+from notifications.models import Notification, OutgoingEmail, Suppression
 from notifications.tasks import send_bulk_notifications
-from notifications.tests.helpers import finished, user_with_welcome_email
+from notifications.tests.helpers import finished, rows_by_status, user_with_welcome_email
 from tests.processes import CeleryWorker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -80,11 +80,11 @@ def test_one_click_unsubscribe_then_the_next_send_skips_that_user(celery_worker,
     assert one_click(client, message) == 200
 
     second = Notification.objects.create(subject="Second", text_body="two")
-    summary = send_bulk_notifications.delay(second.pk).get(timeout=60)
+    send_bulk_notifications.delay(second.pk).get(timeout=60)
 
-    assert (summary["sent_count"], summary["skipped_count"], summary["total"]) == (1, 1, 2)
-    assert summary["skipped_reasons"] == {"unsubscribed from announcements": 1}
-    skipped = OutgoingEmail.objects.get(notification=second, email="cat@example.com")
+    assert finished(second).status == "sent"
+    assert rows_by_status(second) == {"sent": 1, "skipped": 1}
+    skipped = OutgoingEmail.objects.get(notification=second, to_email="cat@example.com")
     assert (skipped.status, skipped.last_error) == ("skipped", "unsubscribed from announcements")
     smtp.wait_for(3)
     assert set(by_recipient(smtp, "Second")) == {"dan@example.com"}
@@ -120,19 +120,21 @@ def test_suppressed_and_refused_addresses_are_skipped_with_the_reason(celery_wor
     pasted = "gone@example.com\nbad@example.com\nok@example.com"
     first = Notification.objects.create(subject="Pasted", text_body="t",
                                         audience="addresses", addresses=pasted)
-    summary = send_bulk_notifications.delay(first.pk).get(timeout=60)
+    send_bulk_notifications.delay(first.pk).get(timeout=60)
 
-    assert (summary["sent_count"], summary["failed_count"], summary["skipped_count"]) == (1, 1, 1)
-    gone = OutgoingEmail.objects.get(notification=first, email="gone@example.com")
+    assert finished(first).status == "partially_failed"
+    assert rows_by_status(first) == {"sent": 1, "failed": 1, "skipped": 1}
+    gone = OutgoingEmail.objects.get(notification=first, to_email="gone@example.com")
     assert (gone.status, gone.last_error) == ("skipped", "suppressed: unsubscribed")
     bounced = Suppression.objects.get(email="bad@example.com")
     assert bounced.reason == "bounced" and "550" in bounced.detail
 
     again = Notification.objects.create(subject="Again", text_body="t",
                                         audience="addresses", addresses=pasted)
-    summary = send_bulk_notifications.delay(again.pk).get(timeout=60)
-    assert (summary["sent_count"], summary["skipped_count"]) == (1, 2)
-    assert OutgoingEmail.objects.get(notification=again, email="bad@example.com").last_error == \
+    send_bulk_notifications.delay(again.pk).get(timeout=60)
+    finished(again)
+    assert rows_by_status(again) == {"sent": 1, "skipped": 2}
+    assert OutgoingEmail.objects.get(notification=again, to_email="bad@example.com").last_error == \
         "suppressed: refused permanently (5xx)"
 
 

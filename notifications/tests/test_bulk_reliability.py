@@ -9,7 +9,7 @@ import pytest
 from celery import current_app
 
 from notifications.models import OutgoingEmail, Notification
-from notifications.tasks import resume_stalled_notifications, send_bulk_notifications
+from notifications.tasks import send_bulk_notifications, sweep_outgoing_email
 from notifications.tests.helpers import (
     finished,
     make_users,
@@ -39,17 +39,17 @@ def assert_all_sent_after_a_crash(notification, smtp, subject: str, total: int) 
 
 # Short leases and grace so recovery happens within a test; the lease still outlasts one
 # SMTP exchange (EMAIL_TIMEOUT), as the settings demand. Small batches: many wait in Redis.
-FAST_RECOVERY = {"NOTIFICATION_CLAIM_LEASE_SECONDS": "15", "EMAIL_TIMEOUT": "3",
-                 "NOTIFICATION_STALL_GRACE_SECONDS": "2", "NOTIFICATION_BATCH_SIZE": "100"}
+FAST_RECOVERY = {"EMAIL_LEASE_SECONDS": "15", "EMAIL_TIMEOUT": "3",
+                 "EMAIL_REQUEUE_AFTER_SECONDS": "2", "NOTIFICATION_BATCH_SIZE": "100"}
 
 
 def sweep_until_finished(notification, timeout=180, every=2.0, connection=None):
-    """Run the stall sweep through the worker every few seconds until the send finishes."""
+    """Run the sweep through the worker every few seconds until the send finishes."""
     last = [0.0]
 
     def done():
         if time.monotonic() - last[0] >= every:
-            resume_stalled_notifications.apply_async(connection=connection)
+            sweep_outgoing_email.apply_async(connection=connection)
             last[0] = time.monotonic()
         notification.refresh_from_db()
         return notification.status not in ("draft", "scheduled", "sending")
@@ -95,8 +95,8 @@ def test_worker_killed_mid_send_loses_nobody(private_stack, smtp):
     held = OutgoingEmail.objects.filter(notification=notification, status="sending").count()
     assert 0 < held <= 400  # the dead batches' rows, under leases nobody will renew
 
-    # Redis keeps the dead batches unacknowledged for the visibility timeout (an hour);
-    # the leases end within 15 s and the sweep re-issues exactly the open rows.
+    # Redis keeps the dead drains unacknowledged for the visibility timeout (an hour);
+    # the leases end within 15 s and the sweep takes back exactly the rows they held.
     private_stack["worker"]()
     sweep_until_finished(notification, connection=private_stack["connection"])
 
@@ -118,10 +118,10 @@ def test_broker_restarted_empty_mid_send_sends_the_rest(private_stack, smtp):
     wait_until(lambda: len(smtp.messages) >= 200, 120, "200 messages before Redis dies")
     redis = private_stack["redis"]
     redis.kill()
-    redis.start()  # on the same port, empty: every queued batch and the chord are gone
+    redis.start()  # on the same port, empty: every queued drain is gone
     assert len(smtp.messages) < 1500, "the send finished before Redis died"
     # Celery stops late-acknowledged tasks when the broker connection drops, so the running
-    # batches leave their rows under leases; the queued batches and the chord are gone.
+    # drains leave their rows under leases; the queued drains are gone.
     wait_until(lambda: "Connection to broker lost" in worker.log_tail(300), 30,
                "the worker to notice the lost broker")
     notification.refresh_from_db()
@@ -170,12 +170,14 @@ def test_transient_failures_retry_and_permanent_ones_fail_once(celery_worker, sm
     smtp.fail_rule = rule
     notification = Notification.objects.create(subject="Flaky test", text_body="hello")
 
-    summary = send_bulk_notifications.delay(notification.pk).get(timeout=240)
+    send_bulk_notifications.delay(notification.pk)
 
-    assert summary["sent_count"] == 297 and summary["failed_count"] == 3
-    assert sorted(summary["failed_emails"]) == sorted(rejected)
     assert finished(notification).status == "partially_failed"
-    for delivery in OutgoingEmail.objects.filter(notification=notification, email__in=rejected):
+    assert by_status(notification) == {"sent": 297, "failed": 3}
+    failed = OutgoingEmail.objects.filter(notification=notification, status="failed")
+    assert set(failed.values_list("to_email", flat=True)) == rejected
+    for delivery in OutgoingEmail.objects.filter(notification=notification,
+                                                 to_email__in=rejected):
         assert delivery.status == "failed" and delivery.last_smtp_code == 550
         assert delivery.attempts == 1
     for address in flaky:
@@ -193,12 +195,12 @@ def test_retry_failed_resends_only_the_failed(celery_worker, smtp):
     send_bulk_notifications.delay(notification.pk).get(timeout=120)
     assert finished(notification).status == "partially_failed"
 
-    from notifications.tasks import retry_failed_deliveries
+    from notifications.services import notification_retry_failed
 
-    summary = retry_failed_deliveries.delay(notification.pk).get(timeout=120)
+    assert notification_retry_failed(notification_id=notification.pk) == 1
 
-    assert summary["sent_count"] == 20 and summary["failed_count"] == 0
     assert finished(notification).status == "sent"
+    assert by_status(notification) == {"sent": 20}
     assert smtp.attempts["again5@example.com"] == 2
     assert smtp.attempts["again1@example.com"] == 1  # sent ones are not sent again
 
@@ -216,7 +218,7 @@ def test_cancel_in_flight_sends_nothing_more(smtp):
     try:
         send_bulk_notifications.delay(notification.pk)
         wait_until(lambda: len(smtp.messages) >= 50, 120, "50 messages before cancelling")
-        from notifications.lifecycle import notification_cancel
+        from notifications.services import notification_cancel
 
         notification_cancel(notification_id=notification.pk)
         # Every row reaches a final state: the running batch stops, the queued ones skip.

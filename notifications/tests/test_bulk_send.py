@@ -6,7 +6,7 @@ from celery.result import AsyncResult
 from accounts.models import User
 from notifications.models import OutgoingEmail, Notification
 from notifications.tasks import send_bulk_notifications
-from notifications.tests.helpers import make_users
+from notifications.tests.helpers import finished, make_users, rows_by_status
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -24,12 +24,11 @@ def test_sends_to_every_active_user_once(celery_worker, smtp, django_user_model)
     User.objects.filter(username="member7").update(is_active=False)
     notification = make_notification()
 
-    summary = send_bulk_notifications.delay(notification.pk).get(timeout=120)
+    started = send_bulk_notifications.delay(notification.pk).get(timeout=120)
 
-    assert summary["sent_count"] == 250 and summary["failed_count"] == 0  # 249 + boss
-    assert summary["failed_emails"] == [] and summary["total"] == 250
-    notification.refresh_from_db()
-    assert notification.status == "sent" and notification.finished_at
+    assert started["recipients"] == 250  # 249 + boss
+    assert finished(notification).status == "sent" and notification.finished_at
+    assert rows_by_status(notification) == {"sent": 250}
     received = smtp.wait_for(251)  # 250 recipients + the admin summary to boss
     recipients = [m["X-Envelope-To"] for m in received]
     assert "member7@example.com" not in recipients
@@ -56,10 +55,11 @@ def test_pasted_addresses_dedupe_and_invalid_lines_fail_with_reason(celery_worke
         addresses="a@example.com\nA@Example.com, b@example.com;not-an-address\n\n  c@example.com ",
     )
 
-    summary = send_bulk_notifications.delay(notification.pk).get(timeout=60)
+    send_bulk_notifications.delay(notification.pk).get(timeout=60)
 
-    assert summary["sent_count"] == 3 and summary["failed_count"] == 1
-    assert summary["failed_emails"] == ["not-an-address"]
+    assert finished(notification).status == "partially_failed"
+    assert rows_by_status(notification) == {"sent": 3, "failed": 1}
     bad = OutgoingEmail.objects.get(notification=notification, status="failed")
+    assert bad.to_email == "not-an-address"
     assert bad.last_error.startswith("invalid address")
     assert Notification.objects.get(pk=notification.pk).status == "partially_failed"

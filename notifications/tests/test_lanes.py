@@ -13,20 +13,18 @@ from django.core.cache import cache
 from accounts.models import User
 from accounts.services import user_register
 from backoffice.celery import app
-from notifications.models import OutgoingEmail, Notification
+from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import (
+    drain_notification,
     send_admin_notification,
     send_bulk_notifications,
-    send_notification_batch,
 )
 from operations.models import TaskRun
 from tests.processes import CeleryWorker, wait_until
 
-BULK = ("send_bulk_notifications", "send_notification_batch", "finalize_notification",
-        "retry_failed_deliveries")
-TRANSACTIONAL = ("send_welcome_email", "send_password_reset_email", "send_admin_notification",
-                 "send_test_notification", "send_notification_finished_email",
-                 "sweep_pending_emails")
+BULK = ("send_bulk_notifications", "drain_notification")
+TRANSACTIONAL = ("send_email", "send_welcome_email", "send_password_reset_email",
+                 "send_admin_notification", "send_test_notification", "sweep_outgoing_email")
 
 
 def queue_of(task: str) -> str:
@@ -44,7 +42,7 @@ def test_bulk_work_has_its_own_queue_polled_last():
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_on_every_queue_takes_waiting_email_before_bulk_work(smtp, only_our_workers):
     notification = Notification.objects.create(subject="Draft", text_body="not sent")
-    bulk = [send_notification_batch.delay(notification.pk, []) for _ in range(3)]
+    bulk = [drain_notification.delay(notification.pk) for _ in range(3)]
     mail = [send_admin_notification.delay("Lanes", f"email {n}") for n in range(2)]
     task_ids = [result.id for result in (*bulk, *mail)]
     worker = CeleryWorker(concurrency=1, queues=settings.CELERY_QUEUE_NAMES,

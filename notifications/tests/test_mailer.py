@@ -1,7 +1,6 @@
 """Classification of SMTP failures and the Mailer against a real aiosmtpd server."""
 
 import smtplib
-import threading
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -162,32 +161,6 @@ def test_send_raw_prepares_envelope_addresses_as_the_smtp_backend_and_classifies
     assert {m["X-Envelope-From"] for m in received} == {"news@example.com"}
     assert all(m["Subject"] == "Hi" and m.get_payload(0).get_payload().strip() == "text part"
                for m in received)
-
-
-def test_send_raw_holds_the_backends_lock_while_sending(smtp):
-    connection = smtp_connection(smtp)
-    held_during_send = []
-
-    lock = threading.RLock()
-    connection._lock = lock
-    connection.open()
-    real_sendmail = connection.connection.sendmail
-
-    def sendmail(*args):
-        # Another thread cannot take the lock while this send holds it.
-        took = []
-        thread = threading.Thread(target=lambda: took.append(lock.acquire(timeout=0.1)))
-        thread.start()
-        thread.join()
-        held_during_send.append(took == [False])
-        return real_sendmail(*args)
-
-    connection.connection.sendmail = sendmail
-    with Mailer(connection) as mailer:
-        outcome = mailer.send_raw(from_email="news@example.com", recipient="a@example.com",
-                                  payload=message("a@example.com").message().as_bytes(),
-                                  message_id="<1@example.com>")
-    assert outcome.ok and held_during_send == [True]
 
 
 def test_only_djangos_own_smtp_backend_takes_raw_bytes(smtp):

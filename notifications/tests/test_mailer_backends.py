@@ -4,19 +4,17 @@ the task loudly instead of marking a recipient failed."""
 from datetime import timedelta
 
 import pytest
-from celery.result import AsyncResult
 from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from notifications import lifecycle
-from notifications.bulk import batch_send
-from notifications.claims import claimable
+from notifications import services
 from notifications.models import Notification, OutgoingEmail, Suppression
-from notifications.services import transactional_email_send
+from notifications.sending import send_batch
 from notifications.tasks import send_bulk_notifications
 from notifications.tests.backends import MARK_HEADER, MarkingBackend
 from notifications.tests.helpers import finished, make_users, user_with_welcome_email
+from operations.models import TaskRun
 from tests.processes import CeleryWorker, wait_until
 
 MARKING = "notifications.tests.backends.MarkingBackend"
@@ -32,33 +30,34 @@ def backend_settings(sink, backend: str):
                              EMAIL_PORT=sink.port, EMAIL_URL="")
 
 
-def started_batches(notification: Notification) -> list[list[int]]:
-    send_id = lifecycle.notification_start(notification_id=notification.pk)
-    return lifecycle.notification_dispatch(notification_id=notification.pk, send_id=send_id)
+def started(notification: Notification, monkeypatch) -> None:
+    """Start the send without queueing its drain: the test sends it in this process."""
+    monkeypatch.setattr(services, "drain_enqueue", lambda **kwargs: True)
+    services.notification_start(notification_id=notification.pk)
 
 
-def assert_left_claimable(notification: Notification, count: int) -> None:
-    """Nobody marked failed or suppressed: the rows wait under their lease, then any batch
-    may take them again."""
-    rows = OutgoingEmail.objects.filter(notification=notification)
+def assert_left_to_the_sweep(rows, count: int) -> None:
+    """Nobody marked failed or suppressed: the rows wait under their lease, which the sweep
+    takes back when it ends."""
     assert set(rows.values_list("status", flat=True)) == {OutgoingEmail.Status.SENDING}
     assert rows.count() == count and not Suppression.objects.exists()
-    after_lease = timezone.now() + timedelta(seconds=settings.NOTIFICATION_CLAIM_LEASE_SECONDS + 1)
-    assert rows.filter(claimable(after_lease)).count() == count
+    after_lease = timezone.now() + timedelta(seconds=settings.EMAIL_LEASE_SECONDS + 1)
+    assert rows.filter(lease_until__lt=after_lease).count() == count
+    assert not any(row.attempt_log for row in rows)
 
 
 @pytest.mark.django_db
-def test_a_bulk_batch_goes_through_a_subclass_backends_send_messages(smtp):
+def test_a_bulk_batch_goes_through_a_subclass_backends_send_messages(smtp, monkeypatch):
     make_users(12, "marked")
     notification = Notification.objects.create(subject="Hello {{ username }}",
                                                text_body="Dear {{ username }}")
     MarkingBackend.given.clear()
+    started(notification, monkeypatch)
 
     with backend_settings(smtp, MARKING):
-        results = [batch_send(notification_id=notification.pk, delivery_ids=ids)
-                   for ids in started_batches(notification)]
+        result = send_batch(notification_id=notification.pk)
 
-    assert sum(result.sent for result in results) == 12
+    assert result.sent == 12
     assert sorted(m.subject for m in MarkingBackend.given) == sorted(
         f"Hello marked{n}" for n in range(12))
     received = smtp.wait_for(12)
@@ -68,28 +67,28 @@ def test_a_bulk_batch_goes_through_a_subclass_backends_send_messages(smtp):
 
 
 @pytest.mark.django_db
-def test_a_bug_in_a_bulk_batch_raises_and_marks_nobody_failed(smtp):
+def test_a_bug_in_a_bulk_batch_raises_and_marks_nobody_failed(smtp, monkeypatch):
     make_users(5, "bug")
     notification = Notification.objects.create(subject="Bug", text_body="hello")
+    started(notification, monkeypatch)
 
     with backend_settings(smtp, BROKEN), pytest.raises(AttributeError):
-        for ids in started_batches(notification):
-            batch_send(notification_id=notification.pk, delivery_ids=ids)
+        send_batch(notification_id=notification.pk)
 
-    assert_left_claimable(notification, 5)
+    assert_left_to_the_sweep(OutgoingEmail.objects.filter(notification=notification), 5)
     assert smtp.messages == []
 
 
 @pytest.mark.django_db
-def test_a_bug_in_a_transactional_send_raises_and_records_no_outcome(smtp):
+def test_a_bug_in_a_transactional_send_raises_and_records_no_outcome(smtp, only_our_workers):
     email = user_with_welcome_email("bugsy", "bugsy@example.com")
 
     with backend_settings(smtp, BROKEN), pytest.raises(AttributeError):
-        transactional_email_send(email_id=email.pk)
+        send_batch(ids=[email.pk])
 
     email.refresh_from_db()
-    assert email.status == OutgoingEmail.Status.SENDING  # the sweep re-queues it later
-    assert not email.attempt_log.exists() and email.last_error == ""
+    assert email.last_error == ""
+    assert_left_to_the_sweep(OutgoingEmail.objects.filter(pk=email.pk), 1)
 
 
 @pytest.mark.worker
@@ -119,23 +118,17 @@ def test_a_bug_fails_the_worker_tasks_and_leaves_every_row_to_send_again(smtp,
     worker = CeleryWorker(queues=("email", "bulk"), extra_env=backend_env(smtp, BROKEN))
     worker.start()
     try:
-        bulk = send_bulk_notifications.delay(notification.pk)
+        send_bulk_notifications.delay(notification.pk)
         email = user_with_welcome_email("buggy-new", "buggy-new@example.com")
-        with pytest.raises(Exception, match="recipient_list"):
-            bulk.get(timeout=60)
-        wait_until(lambda: OutgoingEmail.objects.filter(pk=email.pk)
-                   .exclude(task_id="").exists(), 30, "the welcome email to be queued")
-        email.refresh_from_db()
-        welcome = AsyncResult(email.task_id)
-        wait_until(welcome.ready, 60, "the welcome email task to end")
+        runs = TaskRun.objects.filter(state="FAILURE", name__in=[
+            "notifications.tasks.drain_notification", "notifications.tasks.send_email"])
+        wait_until(lambda: runs.count() >= 2, 60, "the drain and the send to fail")
     finally:
         worker.stop()
 
-    assert welcome.status == "FAILURE" and isinstance(welcome.result, AttributeError)
-    email.refresh_from_db()
-    assert email.status == OutgoingEmail.Status.SENDING
-    assert not email.attempt_log.exists()
+    assert all("AttributeError" in run.traceback for run in runs)
     notification.refresh_from_db()
-    assert notification.status == Notification.Status.SENDING  # resumed by the sweep later
-    assert_left_claimable(notification, 4)
+    assert notification.status == Notification.Status.SENDING  # the sweep takes it back later
+    assert_left_to_the_sweep(OutgoingEmail.objects.filter(notification=notification), 4)
+    assert_left_to_the_sweep(OutgoingEmail.objects.filter(pk=email.pk), 1)
     assert smtp.messages == []

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from notifications import admin_mail
-from notifications.models import OutgoingEmail, Notification
+from notifications import services
+from notifications.models import Notification, OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/notifications/notification/add/"
@@ -21,8 +21,10 @@ def with_deliveries(subject: str, sent: int, failed: int = 0, skipped: int = 0, 
     notification = Notification.objects.create(subject=subject, text_body="t", **fields)
     rows = [("sent", sent), ("failed", failed), ("skipped", skipped)]
     OutgoingEmail.objects.bulk_create([
-        OutgoingEmail(notification=notification, email=f"{status}{n}@example.com", status=status,
-                 last_error="unsubscribed from announcements" if status == "skipped" else "")
+        OutgoingEmail(notification=notification, lane="bulk", kind="notification",
+                      to_email=f"{status}{n}@example.com", status=status,
+                      sent_at=timezone.now() if status == "sent" else None,
+                      last_error="unsubscribed from announcements" if status == "skipped" else "")
         for status, count in rows for n in range(count)])
     return notification
 
@@ -38,9 +40,9 @@ def test_the_card_keeps_polling_from_queued_to_sending_and_stops_when_final(admi
     queued = card(admin_client, notification)
     assert 'data-polling="1"' in queued and "Queued: waiting for a worker" in queued
 
-    Notification.objects.filter(pk=notification.pk).update(
-        dispatched_at=timezone.now(), prepared_at=timezone.now())
-    OutgoingEmail.objects.create(notification=notification, email="a@example.com", status="sent")
+    OutgoingEmail.objects.create(notification=notification, lane="bulk", kind="notification",
+                                 to_email="a@example.com", status="sent",
+                                 sent_at=timezone.now())
     sending = card(admin_client, notification)
     assert 'data-polling="1"' in sending and ">Sending</strong>" in sending
 
@@ -122,14 +124,17 @@ def test_a_sent_notification_shows_only_its_audiences_fields(admin_client):
     assert "addresses" in shown and "groups" not in shown and "users" not in shown
 
 
-def test_the_finished_email_says_the_outcome_in_words(mailoutbox):
+def test_the_finished_email_says_the_outcome_in_words(mailoutbox, only_our_workers):
     User.objects.create_superuser("boss", "boss@example.com", "x")
     notification = with_deliveries("Price change", sent=1480, failed=20, skipped=3,
-                                   status="partially_failed")
+                                   status="sending")
 
-    result = admin_mail.notification_finished_notify(notification_id=notification.pk)
+    assert services.notification_finish(notification_id=notification.pk)
+    assert not services.notification_finish(notification_id=notification.pk)  # told once
 
-    assert result["recipients"] == ["boss@example.com"]
+    [notice] = OutgoingEmail.objects.filter(kind="admin_notice")
+    assert notice.to_email == "boss@example.com"
+    services.emails_send_now(ids=[notice.pk])
     message = mailoutbox[0]
     html = message.alternatives[0].content
     assert message.subject == "[Backoffice] Notification finished: Price change"

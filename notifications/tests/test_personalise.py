@@ -10,8 +10,8 @@ from django.template import Engine
 from django.utils import timezone
 
 from accounts.models import User
-from notifications.bulk import batch_send
-from notifications.models import OutgoingEmail, Notification
+from notifications.models import Notification, OutgoingEmail
+from notifications.sending import send_batch
 from notifications.templates import CompiledMessage, Recipient, compile_template
 
 
@@ -25,19 +25,31 @@ def test_allowed_templates(source):
 
 
 @pytest.mark.parametrize("source, message", [
-    ("{% load static %}", "Template error in the text at line 1, column 1"),
-    ("{% include 'x.html' %}", "Template error"),
-    ("{{ first_name|safe }}", "Invalid filter: 'safe'"),
-    ("ok\n\n   {{ settings.SECRET_KEY }}", "Unknown field 'settings.SECRET_KEY' in the text at "
-                                            "line 3, column 4"),
-    ("{{ 'literal' }}", "Unknown field"),
-    ("Hello\n{{ first_name", "Template error in the text at line 2, column 1: '{{' is not "
-                              "closed."),
+    ("{% load static %}", "Line 1 of the text: “{% load static %}” — tags ({% … %}) are not "
+                          "available in emails"),
+    ("{% include 'x.html' %}", "Line 1 of the text: “{% include 'x.html' %}” — tags"),
+    ("{{ first_name|safe }}", "Line 1 of the text: “{{ first_name|safe }}” — there is no "
+                              "filter “safe”; only default is available"),
+    ("ok\n\n   {{ settings.SECRET_KEY }}", "Line 3 of the text: “{{ settings.SECRET_KEY }}” — "
+                                            "there is no personal field “settings.SECRET_KEY”"),
+    ("{{ 'literal' }}", "there is no personal field"),
+    ("{{ nickname }}", "Line 1 of the text: “{{ nickname }}” — there is no personal field "
+                       "“nickname”; use {{ first_name }}, {{ last_name }}"),
+    ("Hi\n{{ first_name|default:nickname }}",
+     "Line 2 of the text: “{{ first_name|default:nickname }}” — the fallback “nickname” must "
+     'be quoted text, e.g. {{ first_name|default:"there" }}.'),
+    ("{{ first_name|default:last_name }}", "the fallback “last_name” must be quoted text"),
+    ("{{ first_name|default }}", "default needs a quoted fallback"),
+    ("{{ first_name|default:'a'|upper }}", "there is no filter “upper”"),
+    ("{% if first_name %}x{% endif %}", "tags ({% … %}) are not available in emails"),
+    ("{{ first_name }", "Line 1 of the text: “{{ first_name }” — “{{” is not closed."),
+    ("Hello\n{{ first_name", "Line 2 of the text: “{{ first_name” — “{{” is not closed."),
 ])
-def test_refused_templates_name_the_position(source, message):
+def test_refused_templates_name_the_construct_and_its_line(source, message):
     with pytest.raises(ValidationError) as caught:
         compile_template(source)
     assert message in caught.value.messages[0]
+    assert "TemplateSyntaxError" not in caught.value.messages[0]
 
 
 def test_html_is_escaped_and_text_is_not():
@@ -61,10 +73,11 @@ def test_a_batch_compiles_the_templates_once(monkeypatch):
     notification = Notification.objects.create(
         subject="For {{ first_name }}", html_body="<p>{{ first_name }}</p>", text_body="Static",
         status="sending", started_at=timezone.now())
-    ids = [OutgoingEmail.objects.create(notification=notification, user=user, email=user.email).pk
+    ids = [OutgoingEmail.objects.create(notification=notification, user=user, lane="bulk",
+                                        kind="notification", to_email=user.email).pk
            for user in User.objects.order_by("pk")]
 
-    result = batch_send(notification_id=notification.pk, delivery_ids=ids)
+    result = send_batch(ids=ids)
 
     assert result.sent == 5
     assert len(compilations) == 2  # subject and HTML; the text part has no field
@@ -118,9 +131,10 @@ def test_a_recipient_named_javascript_gets_no_such_href_in_the_sent_email(settin
     notification = Notification.objects.create(
         subject="Hi", html_body='<p><a href="{{ first_name }}">Open</a></p>', text_body="Hi",
         status="sending", started_at=timezone.now())
-    delivery = OutgoingEmail.objects.create(notification=notification, user=user, email=user.email)
+    delivery = OutgoingEmail.objects.create(notification=notification, user=user, lane="bulk",
+                                            kind="notification", to_email=user.email)
 
-    assert batch_send(notification_id=notification.pk, delivery_ids=[delivery.pk]).sent == 1
+    assert send_batch(ids=[delivery.pk]).sent == 1
 
     [message] = mailoutbox
     [(html, _type)] = message.alternatives

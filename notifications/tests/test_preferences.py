@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import AUDITORS, OPERATORS, roles_sync
-from notifications.bulk import deliveries_prepare
-from notifications.models import OutgoingEmail, Notification, Subscription, Suppression
+from notifications.audience import recipients_write
+from notifications.models import Notification, OutgoingEmail, Subscription, Suppression
 from notifications.preferences import (
     SALT,
     preferences_read,
@@ -105,11 +105,11 @@ def test_unsubscribed_and_suppressed_recipients_are_skipped_with_the_reason(read
             "addresses": "bounced@example.com\nreader@example.com\nnew@example.com"})):
         notification = Notification.objects.create(subject="S", text_body="t",
                                                    audience=audience, **extra)
-        deliveries_prepare(notification=notification)
+        recipients_write(notification=notification)
         rows = dict(OutgoingEmail.objects.filter(notification=notification)
-                    .values_list("email", "last_error"))
+                    .values_list("to_email", "last_error"))
         statuses = dict(OutgoingEmail.objects.filter(notification=notification)
-                        .values_list("email", "status"))
+                        .values_list("to_email", "status"))
         assert rows["reader@example.com"] == "unsubscribed from announcements"
         assert statuses["reader@example.com"] == "skipped"
     assert rows["bounced@example.com"] == "suppressed: refused permanently (5xx)"
@@ -118,20 +118,23 @@ def test_unsubscribed_and_suppressed_recipients_are_skipped_with_the_reason(read
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("html_body", "<p>Hi {{ nickname }}</p>", "Unknown field 'nickname' in the HTML body at "
-                                              "line 1, column 7"),
-    ("text_body", "Hello\n  {% if first_name %}", "Template error in the text body at line 2, "
-                                                  "column 3"),
-    ("subject", "Hi {{ first_name|upper }}", "Template error in the subject at line 1, "
-                                             "column 4"),
-    ("text_body", "{{ email.domain }}", "Unknown field 'email.domain'"),
+    ("html_body", "<p>Hi {{ nickname }}</p>", "Line 1 of the HTML body: “{{ nickname }}” — "
+                                              "there is no personal field “nickname”"),
+    ("text_body", "Hello\n  {% if first_name %}", "Line 2 of the text body: “{% if first_name %}” "
+                                                  "— tags ({% … %}) are not available"),
+    ("subject", "Hi {{ first_name|upper }}", "Line 1 of the subject: “{{ first_name|upper }}” — "
+                                             "there is no filter “upper”"),
+    ("text_body", "{{ email.domain }}", "there is no personal field “email.domain”"),
+    ("html_body", "<p>{{ first_name|default:nickname }}</p>",
+     "Line 1 of the HTML body: “{{ first_name|default:nickname }}” — the fallback “nickname” "
+     "must be quoted text"),
 ])
 def test_bad_template_input_is_refused_and_nothing_saved(admin_client, field, value, message):
     data = {"subject": "Hello", "audience": "active_users", "html_body": "<p>Hi</p>",
             "text_body": "", "addresses": "", field: value}
     response = admin_client.post(ADD, data)
     assert response.status_code == 200
-    assert message in response.content.decode().replace("&#x27;", "'")
+    assert message in response.content.decode().replace("&#x27;", "'").replace("&quot;", '"')
     assert not Notification.objects.exists()
 
 

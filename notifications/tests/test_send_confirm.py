@@ -73,7 +73,8 @@ def test_the_page_states_who_gets_it_and_who_is_left_out(client, operator):
     assert 'data-count-invalid="1"' in html and "Send now to 2 recipients" in html
     assert f'href="{change_url(notification)}"' in html  # Cancel goes back
     notification.refresh_from_db()
-    assert notification.status == "draft" and not notification.send_id  # a look sends nothing
+    assert notification.status == "draft"
+    assert not notification.emails.exists()  # a look sends nothing
 
 
 def test_a_group_audience_counts_users_unsubscribed_and_suppressed(client, operator):
@@ -104,10 +105,11 @@ def test_cancel_and_an_unconfirmed_post_change_nothing(client, operator, queue_h
 
     assert messages_of(response) == ["Not sent; nothing changed."]
     notification.refresh_from_db()
-    assert notification.status == "draft" and not notification.send_id
+    assert notification.status == "draft" and not notification.emails.exists()
     assert bulk_queue_depth() == depth
 
 
+@pytest.mark.django_db(transaction=True)  # the drain is queued when the start commits
 def test_confirming_twice_starts_one_send(client, operator, queue_held):
     User.objects.create_user("reader", "reader@example.com", "x")
     notification = Notification.objects.create(subject="Once", text_body="t")
@@ -115,15 +117,15 @@ def test_confirming_twice_starts_one_send(client, operator, queue_held):
     depth = bulk_queue_depth()
 
     first = client.post(confirm_url(notification), {"confirm": "yes"}, follow=True)
-    notification.refresh_from_db()
-    send_id = notification.send_id
+    rows = set(notification.emails.values_list("pk", flat=True))
     second = client.post(confirm_url(notification), {"confirm": "yes"}, follow=True)
 
     assert messages_of(first) == ["Sending started: progress updates below."]
     assert messages_of(second)[0].startswith("Already sending (started ")
     notification.refresh_from_db()
-    assert notification.status == "sending" and notification.send_id == send_id
-    assert bulk_queue_depth() == depth + 1  # one send task on the broker, not two
+    assert notification.status == "sending" and len(rows) == 2  # the reader and the operator
+    assert set(notification.emails.values_list("pk", flat=True)) == rows  # written once
+    assert bulk_queue_depth() == depth + 1  # one drain on the broker, not two
     page = client.get(confirm_url(notification))
     assert page.context["confirm_error"].startswith("Already sending")
     assert 'id="confirm-submit"' not in page.content.decode()
@@ -139,6 +141,6 @@ def test_without_the_send_permission_it_is_403_and_nothing_changes(client, audit
     assert client.post(confirm_url(notification), {"confirm": "yes"}).status_code == 403
 
     notification.refresh_from_db()
-    assert notification.status == "draft" and not notification.send_id
+    assert notification.status == "draft" and not notification.emails.exists()
     assert bulk_queue_depth() == depth
     assert 'id="send-now"' not in client.get(change_url(notification)).content.decode()
