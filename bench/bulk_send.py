@@ -21,7 +21,7 @@ from django.test.utils import override_settings
 
 from accounts.models import User
 from bench.common import stopwatch
-from notifications.models import OutgoingEmail, Notification
+from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import send_bulk_notifications
 from tests.processes import CeleryWorker, ManagedProcess, free_port, wait_until
 

@@ -22,7 +22,7 @@ from django.conf import settings
 from accounts.models import User
 from accounts.services import password_reset_request
 from bench.common import median
-from notifications.models import OutgoingEmail, Notification
+from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import send_bulk_notifications
 from tests.processes import CeleryWorker, free_port
 

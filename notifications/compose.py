@@ -26,7 +26,6 @@ from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
@@ -137,8 +136,10 @@ def _fold(name: str, value: str) -> str:
     return policy.header_factory(name, value).fold(policy=policy)
 
 
-def _part(content_type: str, text: str) -> str:
-    """A MIME part: 7bit when the text allows it, else quoted-printable (binascii, in C)."""
+def _part(content_type: str, text: str, *, end: str = CRLF) -> str:
+    """A MIME part: 7bit when the text allows it, else quoted-printable (binascii, in C).
+    `end` closes it: the line break a multipart boundary delimiter starts with, or nothing
+    for a message of one part."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.isascii() and max(map(len, text.split("\n")), default=0) <= MAX_LINE:
         encoding, body = "7bit", text
@@ -147,7 +148,7 @@ def _part(content_type: str, text: str) -> str:
         body = binascii.b2a_qp(text.encode(), istext=True).decode("ascii")
     body = body.replace("\n", CRLF)
     return (f'Content-Type: {content_type}; charset="utf-8"{CRLF}'
-            f"Content-Transfer-Encoding: {encoding}{CRLF}{CRLF}{body}{CRLF}")
+            f"Content-Transfer-Encoding: {encoding}{CRLF}{CRLF}{body}{end}")
 
 
 def feedback_id(notification: Notification) -> str:
@@ -234,7 +235,7 @@ class BulkMessage:
                     f"--{boundary}{CRLF}{_part('text/html', html)}"
                     f"--{boundary}--{CRLF}")
         else:
-            body = _part("text/plain", text)
+            body = _part("text/plain", text, end="")
         return Outgoing(message_id, payload=(head + body).encode("ascii"))
 
 
@@ -259,24 +260,3 @@ def previous_text(previous) -> str:
     except (TypeError, ValueError):
         text = repr(previous)
     return "\n\nResult of the previous step:\n" + text[:MAX_PREVIOUS_CHARS]
-
-
-def finished_notice(notification_id: int) -> dict:
-    """The notice telling staff how a bulk send ended: {"subject", "body", "html"}."""
-    from notifications.selectors import delivery_counts, send_outcome, skipped_reasons
-
-    notification = Notification.objects.get(pk=notification_id)
-    counts = delivery_counts(notification_id)
-    context = {
-        "notification": notification,
-        "counts": counts,
-        "outcome": send_outcome(status=notification.status, sent=counts["sent"],
-                                failed=counts["failed"], skipped=counts["skipped"]),
-        "skipped_reasons": sorted(skipped_reasons(notification_id).items()),
-        "url": settings.SITE_URL.rstrip("/") + reverse(
-            "admin:notifications_notification_change", args=[notification_id]),
-        "site_name": settings.SITE_NAME,
-    }
-    return {"subject": f"Notification finished: {notification.subject}"[:150],
-            "body": render_to_string("notifications/email/notification_finished.txt", context),
-            "html": render_to_string("notifications/email/notification_finished.html", context)}

@@ -3,10 +3,13 @@ emails that failed or wait to retry."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.audience import audience_recipients, normalise_email
@@ -44,8 +47,8 @@ def with_delivery_counts(notifications):
 
 def skipped_reasons(notification_id: int) -> dict[str, int]:
     """Left-out recipients by reason ("unsubscribed from announcements", "cancelled", ...)."""
-    return dict(OutgoingEmail.objects.filter(notification_id=notification_id, status=DStatus.SKIPPED)
-                .order_by().values_list("last_error").annotate(n=Count("pk")))
+    rows = OutgoingEmail.objects.filter(notification_id=notification_id, status=DStatus.SKIPPED)
+    return dict(rows.order_by().values_list("last_error").annotate(n=Count("pk")))
 
 
 FINAL_STATUSES = frozenset({Notification.Status.SENT, Notification.Status.PARTIALLY_FAILED,
@@ -164,3 +167,22 @@ def send_outcome(*, status: str, sent: int, failed: int, skipped: int) -> str:
     if skipped:
         sentence += f" {skipped:,} more {'was' if skipped == 1 else 'were'} left out."
     return sentence
+
+
+def finished_notice(notification_id: int) -> dict:
+    """The notice telling staff how a bulk send ended: {"subject", "body", "html"}."""
+    notification = Notification.objects.get(pk=notification_id)
+    counts = delivery_counts(notification_id)
+    context = {
+        "notification": notification,
+        "counts": counts,
+        "outcome": send_outcome(status=notification.status, sent=counts["sent"],
+                                failed=counts["failed"], skipped=counts["skipped"]),
+        "skipped_reasons": sorted(skipped_reasons(notification_id).items()),
+        "url": settings.SITE_URL.rstrip("/") + reverse(
+            "admin:notifications_notification_change", args=[notification_id]),
+        "site_name": settings.SITE_NAME,
+    }
+    return {"subject": f"Notification finished: {notification.subject}"[:150],
+            "body": render_to_string("notifications/email/notification_finished.txt", context),
+            "html": render_to_string("notifications/email/notification_finished.html", context)}

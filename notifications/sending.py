@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
@@ -102,7 +102,7 @@ class BatchResult:
     retrying: int = 0
     cancelled: bool = False
     retry_in: float | None = None  # when the earliest retry of this batch is due
-    errors: dict | None = None  # {address: reply} of the emails that failed for good
+    errors: dict = field(default_factory=dict)  # {address: reply}: failed for good
 
     def as_dict(self) -> dict:
         return {"sent": self.sent, "failed": self.failed, "retrying": self.retrying,
@@ -117,7 +117,7 @@ def send_batch(*, worker: str = "", ids: list[int] | None = None,
     run_id = uuid.uuid4().hex
     rows = claim(run_id=run_id, worker=worker, ids=ids, notification_id=notification_id,
                  limit=limit)
-    result = BatchResult(claimed=len(rows), errors={})
+    result = BatchResult(claimed=len(rows))
     if rows:
         if after_claim is not None:
             after_claim()
@@ -149,7 +149,9 @@ def _send_rows(rows: list[dict], run_id: str, result: BatchResult) -> None:
                     result.cancelled = True
                     break
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
-            owned = lease.renew_if_due() or owned
+            renewed = lease.renew_if_due()
+            if renewed is not None:
+                owned = renewed
             if owned is not None and row["pk"] not in owned:
                 continue  # the lease ended meanwhile and another sender took the row
             if row["lane"] == OutgoingEmail.Lane.BULK:

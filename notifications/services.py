@@ -24,8 +24,9 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from notifications.audience import recipients_write
-from notifications.compose import admin_recipients, finished_notice
+from notifications.compose import admin_recipients
 from notifications.models import Notification, OutgoingEmail
+from notifications.selectors import finished_notice
 from notifications.sending import due, send_batch
 
 logger = logging.getLogger(__name__)
@@ -373,10 +374,10 @@ def outgoing_sweep(*, limit: int = 500) -> dict:
             continue
         rows = OutgoingEmail.objects.filter(notification=notification)
         quiet = notification.drain_queued_at is None or notification.drain_queued_at < stale
-        if notification.pk in restarted or (
-                quiet and rows.filter(due(now)).exists()
-                and not rows.filter(status=EStatus.SENDING).exists()):
-            if drain_enqueue(notification_id=notification.pk):
-                drained.append(notification.pk)
+        lost = quiet and rows.filter(due(now)).exists() and not rows.filter(
+            status=EStatus.SENDING).exists()
+        if (notification.pk in restarted or lost) and drain_enqueue(
+                notification_id=notification.pk):
+            drained.append(notification.pk)
     return {"taken_back": len(expired), "emails_queued": queued, "drains_queued": drained,
             "finished": finished}

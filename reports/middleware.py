@@ -11,7 +11,7 @@ from time import perf_counter_ns, time_ns
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.utils.functional import SimpleLazyObject, empty
+from django.utils.functional import SimpleLazyObject
 
 from accounts.network import client_ip
 from reports.request_log import RequestLogBuffer
@@ -23,11 +23,13 @@ UNMATCHED = "<unmatched>"
 
 
 def _user_id(request) -> int | None:
-    """The authenticated user's id without forcing a lazy session lookup nobody needed."""
+    """The authenticated user's id, as the API view authenticated it. DRF puts the user it
+    authenticated (token or session) on the request; a request no API view handled still
+    holds the lazy session user, which is not looked up just for the log."""
     user = request.__dict__.get("user")
-    if isinstance(user, SimpleLazyObject):
-        user = None if user._wrapped is empty else user._wrapped
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or isinstance(user, SimpleLazyObject):
+        return None
+    if not getattr(user, "is_authenticated", False):
         return None
     return user.pk
 

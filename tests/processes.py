@@ -6,6 +6,7 @@ things with the test database and the test Redis database.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -249,3 +250,25 @@ class SmtpSink:
             return wait_until(enough, timeout, f"{count} messages", interval=0.05)
         except AssertionError:
             raise AssertionError(f"expected {count} messages, got {len(self.messages)}") from None
+
+
+class HoldingSink(SmtpSink):
+    """An SMTP server that holds the first attempt to each address in `hold` until
+    `release()` (without blocking its other connections)."""
+
+    def __init__(self, hold: set[str]):
+        super().__init__()
+        self.hold, self.held, self.released = hold, set(), False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.hold and address not in self.held:
+            self.held.add(address)
+            while not self.released:
+                await asyncio.sleep(0.05)
+            return "421 4.4.2 held, then the connection was gone"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    def release(self):
+        self.released = True
+
+

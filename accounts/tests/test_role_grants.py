@@ -14,6 +14,7 @@ OPERATOR_GRANTS = [
     ("notifications", "add_notification"),
     ("notifications", "change_notification"),
     ("notifications", "send_notification"),
+    ("notifications", "resend_outgoingemail"),
     ("notifications", "add_subscription"),
     ("notifications", "change_subscription"),
     ("notifications", "add_suppression"),

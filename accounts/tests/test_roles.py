@@ -16,7 +16,7 @@ def perms(name):
 def test_auditors_can_only_view():
     auditors = perms(AUDITORS)
     assert ("reports", "view_apirequest") in auditors
-    assert ("notifications", "view_transactionalemail") in auditors
+    assert ("notifications", "view_outgoingemail") in auditors
     assert all(codename.startswith("view_") for _, codename in auditors)
     assert not any(app == "authtoken" for app, _ in auditors)  # tokens are secrets
 

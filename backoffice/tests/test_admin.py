@@ -155,7 +155,7 @@ def test_system_written_rows_are_view_only_for_everyone(superuser):
     record_admins = {model._meta.label: model_admin for model, model_admin
                      in admin.site._registry.items() if isinstance(model_admin, RecordAdminMixin)}
 
-    assert {"notifications.OutgoingEmail", "notifications.OutgoingEmail", "reports.ApiRequest",
+    assert {"notifications.OutgoingEmail", "reports.ApiRequest",
             "reports.DailyReport", "operations.TaskRun", "maintenance.MaintenanceRun"} <= set(
         record_admins)
     for label, model_admin in record_admins.items():

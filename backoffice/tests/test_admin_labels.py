@@ -18,8 +18,8 @@ def test_report_and_email_labels(admin_client):
     assert "Unique IPs" in html and "Unique ips" not in html
     assert "Average response time (ms)" in html
 
-    OutgoingEmail.objects.create(kind="welcome", to_email="a@example.com")
-    emails = admin_client.get(reverse("admin:notifications_transactionalemail_changelist"))
+    OutgoingEmail.objects.create(lane="transactional", kind="welcome", to_email="a@example.com")
+    emails = admin_client.get(reverse("admin:notifications_outgoingemail_changelist"))
     html = emails.content.decode()
     assert "Last SMTP code" in html and "Last smtp code" not in html
 

@@ -66,8 +66,10 @@ def sample_rows(root):
                                   requested_at=now, task_id="rule-failed")
     Backup.objects.create(started_at=now, status="failed", error="on purpose")
     notification = Notification.objects.create(subject="Rule", html_body="<p>x</p>")
-    OutgoingEmail.objects.create(notification=notification, email="d@example.com")
-    OutgoingEmail.objects.create(kind="welcome", user=root, to_email=root.email)
+    OutgoingEmail.objects.create(notification=notification, lane="bulk", kind="notification",
+                                 to_email="d@example.com")
+    OutgoingEmail.objects.create(lane="transactional", kind="welcome", user=root,
+                                 to_email=root.email)
     ApiRequest.objects.create(timestamp=now, method="GET", route="/api/public/",
                               status_code=200, ip="10.0.0.1", duration_ms=1.0)
     DailyReport.objects.create(date=dt.date(2026, 1, 5), generated_at=now)

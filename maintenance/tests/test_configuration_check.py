@@ -53,8 +53,8 @@ def test_malformed_backup_entries_are_errors(label, problem):
                                        "integer setting"),
     ({"keep_seconds": "CELERY_RESULT_EXPIRES"}, "exactly one of 'keep_days' and 'keep_seconds'"),
     ({"statuses": ["sent"]}, "reports.ApiRequest has no status field"),
-    ({"children": {"notifications.EmailAttempt": "email_id"}},
-     "'email_id' is not a foreign key from notifications.EmailAttempt to reports.ApiRequest"),
+    ({"children": {"notifications.OutgoingEmail": "user_id"}},
+     "'user_id' is not a foreign key from notifications.OutgoingEmail to reports.ApiRequest"),
     ({"children": {"notifications.Gone": "x_id"}}, "child 'notifications.Gone' is not an "
                                                    "installed model"),
     ({"kept_days": 3}, "unknown key 'kept_days'"),

@@ -64,7 +64,7 @@ def test_the_registry_collects_each_apps_declarations():
         "reports": {"Daily report", "Weekly analytics"},
         "maintenance": {"Database backup", "Cleanup old logs"},
         "operations": {"Prune task history"},
-        "notifications": {"Send pending emails (sweep)", "Resume stalled notifications (sweep)"},
+        "notifications": {"Outgoing email sweep"},
     }
     call_command("setup_schedules", verbosity=0)
     assert set(PeriodicTask.objects.values_list("name", flat=True)) >= {
@@ -108,11 +108,11 @@ def test_the_email_sweep_is_created_only_when_its_task_exists(monkeypatch):
     PeriodicTask.objects.all().delete()
     monkeypatch.setattr(schedules, "task_exists", lambda name: "notifications" not in name)
     outcome = schedules.schedules_ensure()
-    assert outcome["Send pending emails (sweep)"] == "skipped (task not installed)"
+    assert outcome["Outgoing email sweep"] == "skipped (task not installed)"
     monkeypatch.setattr(schedules, "task_exists", lambda name: True)
-    assert schedules.schedules_ensure()["Send pending emails (sweep)"] == "created"
-    sweep = PeriodicTask.objects.get(name="Send pending emails (sweep)")
-    assert sweep.task == "notifications.tasks.sweep_pending_emails"
+    assert schedules.schedules_ensure()["Outgoing email sweep"] == "created"
+    sweep = PeriodicTask.objects.get(name="Outgoing email sweep")
+    assert sweep.task == "notifications.tasks.sweep_outgoing_email"
     assert (sweep.interval.every, sweep.interval.period) == (1, IntervalSchedule.MINUTES)
 
 

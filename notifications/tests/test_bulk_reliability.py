@@ -8,7 +8,7 @@ import time
 import pytest
 from celery import current_app
 
-from notifications.models import OutgoingEmail, Notification
+from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import send_bulk_notifications, sweep_outgoing_email
 from notifications.tests.helpers import (
     finished,

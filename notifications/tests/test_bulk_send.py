@@ -4,7 +4,7 @@ import pytest
 from celery.result import AsyncResult
 
 from accounts.models import User
-from notifications.models import OutgoingEmail, Notification
+from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import send_bulk_notifications
 from notifications.tests.helpers import finished, make_users, rows_by_status
 

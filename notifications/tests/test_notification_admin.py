@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import User
-from notifications.models import OutgoingEmail, Notification
+from notifications.models import Notification, OutgoingEmail
 
 pytestmark = pytest.mark.django_db
 ADD = "/admin/notifications/notification/add/"

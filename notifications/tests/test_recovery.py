@@ -3,7 +3,6 @@ batch: once a worker is back, both lanes' messages go out after the lease and a 
 at most one duplicate per message that was on the wire. Under the test settings and under
 the development settings that `make run` uses."""
 
-import asyncio
 import collections
 
 import pytest
@@ -16,33 +15,13 @@ from notifications import services
 from notifications.models import Notification, OutgoingEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.tests.helpers import finished, make_users
-from tests.processes import CeleryBeat, CeleryWorker, SmtpSink, wait_until
+from tests.processes import CeleryBeat, CeleryWorker, HoldingSink, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 # A short lease (it still outlasts an SMTP exchange of EMAIL_TIMEOUT, as the settings
 # demand) and a sweep every second, so recovery happens within a test.
 LEASE = {"EMAIL_LEASE_SECONDS": "8", "EMAIL_TIMEOUT": "1", "NOTIFICATION_BATCH_SIZE": "10"}
-
-
-class HoldingSink(SmtpSink):
-    """An SMTP server that holds the first attempt to each address in `hold` until
-    `release()` (without blocking its other connections)."""
-
-    def __init__(self, hold: set[str]):
-        super().__init__()
-        self.hold, self.held, self.released = hold, set(), False
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.hold and address not in self.held:
-            self.held.add(address)
-            while not self.released:
-                await asyncio.sleep(0.05)
-            return "421 4.4.2 held, then the connection was gone"
-        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
-
-    def release(self):
-        self.released = True
 
 
 @pytest.fixture

@@ -18,14 +18,13 @@ from operations.tasks import prune_task_history
 from operations.tests.ops_support import auditor, wait_for_state
 
 PRUNE = "operations.tasks.prune_task_history"
-SWEEP = "notifications.tasks.sweep_pending_emails"
+SWEEP = "notifications.tasks.sweep_outgoing_email"
 ECHO = "maintenance.tasks.echo"
 
 
 def test_the_housekeeping_tasks_are_marked_and_keep_no_results():
     assert housekeeping_task_names() == {
-        PRUNE, SWEEP, "maintenance.tasks.cleanup_old_logs",
-        "notifications.tasks.resume_stalled_notifications"}
+        PRUNE, SWEEP, "maintenance.tasks.cleanup_old_logs"}
     assert prune_task_history.ignore_result is True
     assert tasks.echo.ignore_result is False
 
