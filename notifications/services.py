@@ -292,10 +292,10 @@ def notification_schedule(*, notification_id: int, when) -> Notification:
 def notification_finish(*, notification_id: int) -> bool:
     """Sending → its final status once no row is waiting or being sent; the staff are told
     (once: only the call that made the change). True for that call."""
-    counts = dict(OutgoingEmail.objects.filter(notification_id=notification_id).order_by()
-                  .values_list("status").annotate(n=Count("pk")))
-    if counts.get(EStatus.PENDING) or counts.get(EStatus.SENDING):
+    rows = OutgoingEmail.objects.filter(notification_id=notification_id)
+    if rows.filter(status__in=[EStatus.PENDING, EStatus.SENDING]).exists():
         return False
+    counts = dict(rows.order_by().values_list("status").annotate(n=Count("pk")))
     final = (Status.SENT if not counts.get(EStatus.FAILED)
              else Status.FAILED if not counts.get(EStatus.SENT) else Status.PARTIALLY_FAILED)
     now = timezone.now()

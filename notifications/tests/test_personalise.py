@@ -140,3 +140,29 @@ def test_a_recipient_named_javascript_gets_no_such_href_in_the_sent_email(settin
     [(html, _type)] = message.alternatives
     assert "alert(document.domain)" not in "".join(hrefs(html))
     assert all(is_safe(url) for url in hrefs(html)), html
+
+
+@pytest.mark.django_db
+def test_a_template_saved_around_the_form_fails_its_recipients_and_no_page(
+        admin_client, monkeypatch, only_our_workers):
+    from notifications import services
+
+    User.objects.create_user("w1", "w1@example.com", "pw")
+    notification = Notification.objects.create(  # not through the form: nothing checked it
+        subject="Hi", text_body="Hello {{ first_name|default:nickname }}")
+    page = admin_client.get(f"/admin/notifications/notification/{notification.pk}/change/")
+    assert page.status_code == 200
+    assert "the fallback “nickname” must be quoted text" in page.content.decode()
+
+    monkeypatch.setattr(services, "drain_enqueue", lambda **kwargs: True)
+    services.notification_start(notification_id=notification.pk)
+    services.notification_drain(notification_id=notification.pk)
+
+    notification.refresh_from_db()
+    assert notification.status == "failed"  # finished: nothing left to send or retry
+    rows = OutgoingEmail.objects.filter(notification=notification)
+    assert set(rows.values_list("status", flat=True)) == {"failed"}
+    assert all("could not render" in error and "nickname" in error
+               for error in rows.values_list("last_error", flat=True))
+    page = admin_client.get(f"/admin/notifications/notification/{notification.pk}/change/")
+    assert page.status_code == 200

@@ -64,3 +64,31 @@ def test_the_bound_is_the_setting_not_celerys_default_retry_limit(only_our_worke
     [failure] = runs.filter(state="FAILURE")
     assert "EmailNotSent" in failure.traceback and "421 4.7.0 busy" in failure.traceback
     assert "MaxRetriesExceeded" not in "".join(runs.values_list("traceback", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_hung_smtp_server_is_a_transient_failure_not_a_stuck_email(only_our_workers):
+    """A server that accepts the connection and never answers: the attempt times out
+    (EMAIL_TIMEOUT), the email waits to retry with the reason, nothing is left held."""
+    import socket
+
+    from django.test import override_settings
+
+    from notifications.sending import send_batch
+
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never greets
+    port = listener.getsockname()[1]
+    email = user_with_welcome_email("hung", "hung@example.com")
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                               EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_URL="",
+                               EMAIL_TIMEOUT=1):
+            result = send_batch(ids=[email.pk])
+    finally:
+        listener.close()
+
+    email.refresh_from_db()
+    assert result.retrying == 1 and email.status == "pending" and email.attempts == 1
+    assert email.next_attempt_at and email.lease_until is None and email.claim == ""
+    assert outcomes(email) == [("transient", None)]
+    assert "timed out" in email.last_error.lower()
