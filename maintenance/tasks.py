@@ -1,4 +1,4 @@
-"""Thin Celery tasks for maintenance. Diagnostic tasks prove the pipeline end to end."""
+"""Thin Celery tasks for maintenance: backups, restore, cleanup, the test email."""
 
 from celery import shared_task
 from django.conf import settings
@@ -37,59 +37,6 @@ class TestEmailArguments(TaskArguments):
     permission = "maintenance.email_any_address"
     to = serializers.EmailField(max_length=254)
     requested_by = StrictCharField(required=False, allow_blank=True, max_length=150)
-
-
-@shared_task(name="maintenance.tasks.noop")
-def noop() -> None:
-    """Do nothing; used by the task round-trip benchmark and smoke tests."""
-    return None
-
-
-@shared_task(name="maintenance.tasks.echo")
-def echo(value):
-    """Return `value` unchanged (JSON-able): the smallest task that proves a round trip."""
-    return value
-
-
-@shared_task(name="maintenance.tasks.total")
-def total(values: list) -> float:
-    """Sum a list of numbers; the callback of the smoke-test chord."""
-    return sum(values)
-
-
-@shared_task(name="maintenance.tasks.fail")
-def fail(message: str = "failed on purpose") -> None:
-    """Raise, so failure paths (history, retry, health) can be exercised."""
-    raise RuntimeError(message)
-
-
-FLAKY_KEY = "backoffice:diag:flaky:{}"
-
-
-@shared_task(name="maintenance.tasks.flaky", bind=True)
-def flaky(self, switch: str, celery_retries: int = 0):
-    """Fail until the Redis key for `switch` is set, then succeed: exercises retry.
-
-    With `celery_retries`, Celery's own `retry()` tries again that many times first.
-    """
-    from backoffice.redis_client import redis_client
-
-    if not redis_client().exists(FLAKY_KEY.format(switch)):
-        error = RuntimeError(f"switch {switch!r} is off")
-        if self.request.retries < celery_retries:
-            raise self.retry(exc=error, countdown=0)
-        raise error
-    return f"switch {switch!r} is on"
-
-
-@shared_task(name="maintenance.tasks.sleep")
-def sleep(seconds: float = 1.0) -> float:
-    """Sleep (at most 60 s); a long-running task for terminate and queue tests."""
-    import time
-
-    seconds = max(0.0, min(float(seconds), 60.0))
-    time.sleep(seconds)
-    return seconds
 
 
 # --- Backups, cleanup, test email ----------------------------------------------------------
@@ -175,3 +122,7 @@ def send_test_email(to: str, requested_by: str = "") -> dict:
     if not outcome.ok:
         raise RuntimeError(f"the test email was not sent: {outcome.error}")
     return {"status": "success", "to": to, "sent": 1}
+
+
+if settings.DIAGNOSTIC_TASKS:  # development, tests and benchmarks; never production
+    from maintenance.diagnostics import echo, fail, flaky, noop, sleep, total  # noqa: E402, F401

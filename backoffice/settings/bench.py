@@ -9,6 +9,7 @@ from backoffice.settings.broker import redis_settings
 from backoffice.settings.config import database_config, redis_url
 
 DEBUG = False
+DIAGNOSTIC_TASKS = True  # the round-trip and console benchmarks send them
 ENVIRONMENT_NAME = "bench"
 DATABASES = {
     "default": database_config("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bench.sqlite3'}"),

@@ -6,6 +6,7 @@ from backoffice.settings.config import env
 from backoffice.settings.mail import smtp_server_configured
 
 DEBUG = env.bool("DEBUG", default=True)
+DIAGNOSTIC_TASKS = env.bool("DIAGNOSTIC_TASKS", default=True)  # the demo runs them
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -58,6 +58,9 @@ BACKUP_MODELS = [
     "django_celery_beat.PeriodicTask",
 ]
 
+# Diagnostic tasks (echo, fail, flaky, sleep, ...: maintenance/diagnostics.py) in the task
+# registry: on for development, tests and benchmarks; the production settings keep them out.
+DIAGNOSTIC_TASKS = env.bool("DIAGNOSTIC_TASKS", default=False)
 LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=30)  # ApiRequest rows
 EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=90)  # sent/failed emails
 CLEANUP_BATCH_SIZE = env.int("CLEANUP_BATCH_SIZE", default=20000)  # ids per delete batch

@@ -6,6 +6,7 @@ from backoffice.settings.config import env, fail, required
 
 DEBUG = False
 MAIL_CATCHER = False  # mail goes to the configured SMTP server, never to a catcher
+DIAGNOSTIC_TASKS = False  # product tasks only: nothing that fails or sleeps on purpose
 ENVIRONMENT_NAME = env.str("ENVIRONMENT_NAME", default="production")
 SECRET_KEY = required("SECRET_KEY")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-insecure"):

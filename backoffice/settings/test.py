@@ -30,6 +30,7 @@ def _test_redis_url() -> str:
 
 
 DEBUG = False
+DIAGNOSTIC_TASKS = True  # the suite exercises failure, retry and long-task paths with them
 ENVIRONMENT_NAME = "test"
 # A Redis database of its own so a test run never eats a running dev stack's queues.
 REDIS_URL = _test_redis_url()

@@ -148,3 +148,31 @@ def test_site_url_follows_web_host_and_port_without_the_launcher():
     assert shown.stdout.strip() == "http://127.0.0.1:9123", shown.stderr
     assert site_url().stdout.strip() == "http://127.0.0.1:8000"
     assert_one_clear_line(site_url(WEB_PORT="eighty"), "WEB_PORT")
+
+
+PRODUCT_APPS = ("accounts.", "notifications.", "reports.", "maintenance.", "operations.",
+                "backoffice.", "devmail.")
+DIAGNOSTIC = {"maintenance.tasks.noop", "maintenance.tasks.echo", "maintenance.tasks.total",
+              "maintenance.tasks.fail", "maintenance.tasks.flaky", "maintenance.tasks.sleep"}
+
+
+def registered_tasks(settings_module: str, **env) -> set[str]:
+    result = run([sys.executable, "-c",
+                  "import django; django.setup(); from backoffice.celery import app; "
+                  "app.loader.import_default_modules(); print('\\n'.join(sorted(app.tasks)))"],
+                 settings_module=settings_module, **env)
+    assert result.returncode == 0, result.stderr
+    return {name for name in result.stdout.split() if name.startswith(PRODUCT_APPS)}
+
+
+def test_productions_task_registry_holds_product_tasks_only():
+    production = registered_tasks("backoffice.settings.prod", **PROD_ENV)
+    development = registered_tasks("backoffice.settings.dev")
+
+    assert "maintenance.tasks.backup_database" in production
+    assert "notifications.tasks.send_email" in production
+    assert not production & DIAGNOSTIC
+    assert DIAGNOSTIC <= development  # the demo runs them
+    assert development - DIAGNOSTIC == production
+    forced = registered_tasks("backoffice.settings.prod", DIAGNOSTIC_TASKS="true", **PROD_ENV)
+    assert not forced & DIAGNOSTIC  # no variable brings them into production
