@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from celery import current_app
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
@@ -32,12 +31,10 @@ from accounts.signals import (
     registration_attempted,
     user_registered,
 )
+from backoffice.enqueue import QueueUnavailable, enqueue
 
 logger = logging.getLogger(__name__)
 
-# Publishing gives up quickly when the broker is down; the caller has a fallback.
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                        "interval_max": 0.2}
 BAD_RESET_LINK = "This reset link is invalid, expired or already used."
 BAD_EMAIL_LINK = "This link is invalid, expired or already used."
 STAFF_EMAIL = ("Staff accounts cannot change their email address through the API; "
@@ -230,10 +227,9 @@ def password_reset_request(*, email: str) -> None:
 
 def _password_reset_enqueue(*, email: str) -> None:
     # By name: the tasks module imports this one, so this one does not import it.
-    lookup = current_app.signature("accounts.tasks.password_reset_lookup")
     try:
-        lookup.apply_async(args=[email], retry=True, retry_policy=PUBLISH_RETRY_POLICY)
-    except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
+        enqueue("accounts.tasks.password_reset_lookup", args=[email])
+    except QueueUnavailable as exc:
         # The queue is down: look up here, so the reset email is recorded and the
         # email sweep sends it when the queue is back.
         logger.warning("could not enqueue the password-reset lookup; doing it inline: %s", exc)

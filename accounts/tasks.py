@@ -3,11 +3,15 @@
 from celery import shared_task
 
 from accounts import services
+from backoffice.task_arguments import StrictCharField, TaskArguments
 
 
-@shared_task(name="accounts.tasks.password_reset_lookup", acks_late=True)
+class LookupArguments(TaskArguments):
+    email = StrictCharField(max_length=254, allow_blank=True)
+
+
+@shared_task(name="accounts.tasks.password_reset_lookup", acks_late=True,
+             arguments=LookupArguments)
 def password_reset_lookup(email: str) -> dict:
     """Find the accounts behind a reset request and queue their emails."""
-    if not isinstance(email, str) or len(email) > 254:
-        return {"queued": 0}
     return {"queued": services.password_reset_send(email=email)}

@@ -3,11 +3,25 @@
 import os
 from functools import cache
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.dev")
 
-app = Celery("backoffice")
+
+class DeclaredTask(Task):
+    """Every task of the product: one that declares its arguments (`arguments=`, see
+    backoffice.task_arguments) has them checked each time it runs — sent from the admin,
+    beat, the API, a shell or redelivered — and fails with the reason instead of running
+    with input it does not accept."""
+
+    def __call__(self, *args, **kwargs):
+        declared = getattr(self, "arguments", None)
+        if declared is not None:
+            declared.checked(list(args), kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+app = Celery("backoffice", task_cls=DeclaredTask)
 # Every Celery setting lives in Django settings under the CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

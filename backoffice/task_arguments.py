@@ -4,7 +4,8 @@ A task declares its arguments with `@shared_task(..., arguments=SomeArguments)`,
 `SomeArguments` is a `TaskArguments` (a DRF serializer: types and bounds, fields in the
 order of the task's parameters). Celery turns the option into a task attribute, so the
 admin (periodic task form, "Run now", enabling a schedule) checks the arguments before
-anything is saved or sent, and the task checks them again when it runs.
+anything is saved or sent, and every run checks them again (backoffice.celery.DeclaredTask,
+the base of every task), however the message was sent.
 
 Who may run a task from the admin: superusers any registered task; other staff only a
 task whose declaration says `operable = True`, and when it names a `permission` (a task

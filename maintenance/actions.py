@@ -17,9 +17,10 @@ from celery import chord, current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from backoffice.enqueue import QueueUnavailable
+from backoffice.enqueue import enqueue as enqueue_task
 from backoffice.locks import redis_lock
 from backoffice.schedules import task_exists
 from maintenance.models import MaintenanceRun
@@ -43,28 +44,31 @@ def _signature(name: str, *args, **kwargs):
     return current_app.signature(name, args=args, kwargs=kwargs, queue=QUEUE)
 
 
+def _enqueue(name: str, **kwargs):
+    return enqueue_task(name, kwargs=kwargs, queue=QUEUE)
+
+
 def _backup(user):
-    return _signature("maintenance.tasks.backup_database").apply_async()
+    return _enqueue("maintenance.tasks.backup_database")
 
 
 def _cleanup(user):
-    return _signature("maintenance.tasks.cleanup_old_logs").apply_async()
+    return _enqueue("maintenance.tasks.cleanup_old_logs")
 
 
 def _daily_report(user):
     from reports.periods import yesterday
 
-    return _signature("reports.tasks.generate_daily_report",
-                      date=yesterday().isoformat()).apply_async()
+    return _enqueue("reports.tasks.generate_daily_report", date=yesterday().isoformat())
 
 
 def _weekly_analytics(user):
-    return _signature("reports.tasks.process_api_analytics").apply_async()
+    return _enqueue("reports.tasks.process_api_analytics")
 
 
 def _test_email(user):
-    return _signature("maintenance.tasks.send_test_email", to=user.email,
-                      requested_by=user.get_username()).apply_async()
+    return _enqueue("maintenance.tasks.send_test_email", to=user.email,
+                    requested_by=user.get_username())
 
 
 def _full_analytics(user):
@@ -72,7 +76,7 @@ def _full_analytics(user):
     # admins with both results. The run follows the callback, which finishes last.
     header = [_signature("reports.tasks.process_api_analytics"),
               _signature("reports.tasks.generate_daily_report")]
-    return chord(header)(_signature(ADMIN_NOTIFICATION_TASK, "Analytics Complete"))
+    return enqueue_task(chord(header, _signature(ADMIN_NOTIFICATION_TASK, "Analytics Complete")))
 
 
 def _needs_email(user) -> str | None:
@@ -147,8 +151,8 @@ def restore_start(*, backup, user) -> MaintenanceRun:
         raise PermissionDenied("only superusers may restore backups")
     return run_start(
         key=RESTORE, label=f"Restore backup {backup.file_name}", user=user,
-        enqueue=lambda: _signature("maintenance.tasks.restore_backup", backup_id=backup.pk,
-                                   user_id=user.pk).apply_async())
+        enqueue=lambda: _enqueue("maintenance.tasks.restore_backup", backup_id=backup.pk,
+                                 user_id=user.pk))
 
 
 def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRun:
@@ -166,16 +170,12 @@ def run_start(*, key: str, label: str, user, enqueue: Callable) -> MaintenanceRu
                     f"{busy_run.user or 'someone'})", run=busy_run)
             try:
                 result = enqueue()
-            except KombuOperationalError as exc:
-                raise ActionRefused(_unreachable(exc)) from exc
+            except QueueUnavailable as exc:
+                raise ActionRefused(str(exc)) from exc
             run = run_record(key=key, label=label, user=user, task_id=result.id, queue=QUEUE)
     except RedisError as exc:  # the lock lives in the broker's Redis: nothing was queued
-        raise ActionRefused(_unreachable(exc)) from exc
+        raise ActionRefused(f"Nothing was queued: the broker is unreachable ({exc}).") from exc
     return runs_with_outcomes([run])[0]
-
-
-def _unreachable(exc: Exception) -> str:
-    return f"Nothing was queued: the broker is unreachable ({exc})."
 
 
 def runs_in_flight(*, key: str) -> list[MaintenanceRun]:

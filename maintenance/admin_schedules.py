@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from kombu.exceptions import OperationalError as KombuOperationalError
 from unfold.decorators import action, display
 
+from backoffice.enqueue import QueueUnavailable
 from backoffice.message_options import header_problems, parsed_headers, routing_problems
 from backoffice.task_arguments import TaskArgumentsError
 from backoffice.task_links import task_run_url
@@ -218,8 +218,8 @@ class PeriodicTaskExtrasMixin(UserFormMixin):
             except (LookupError, TaskArgumentsError) as exc:
                 messages.error(request, f"{task.name}: nothing was sent: {exc}")
                 continue
-            except KombuOperationalError as exc:
-                messages.error(request, f"Nothing was queued: the broker is unreachable ({exc}).")
+            except QueueUnavailable as exc:
+                messages.error(request, str(exc))
                 return False
             started.append((task.name, run.queue, task_run_url(run.task_id), run.task_id))
         if started:

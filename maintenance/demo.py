@@ -60,6 +60,16 @@ def demo_user_args(context: dict) -> list | None:
     return [context["user_id"]] if context.get("user_id") else None
 
 
+def notification_sending(notification_id: int | None) -> bool:
+    """Whether the demo's notification is still on its way (started, not finished)."""
+    if notification_id is None or not apps.is_installed("notifications"):
+        return False
+    from notifications.models import Notification
+
+    return Notification.objects.filter(
+        pk=notification_id, status__in=["scheduled", "sending"]).exists()
+
+
 def demo_notification_args(context: dict) -> list | None:
     return [context["notification_id"]] if context.get("notification_id") else None
 

@@ -117,6 +117,7 @@ def periodic_task_run_now(*, task, user):
     """
     from celery import current_app
 
+    from backoffice.enqueue import enqueue
     from maintenance.actions import run_record
 
     current_app.loader.import_default_modules()
@@ -126,7 +127,7 @@ def periodic_task_run_now(*, task, user):
     periodic_task_check(user=user, task_name=task.task, args=args, kwargs=kwargs)
     periodic_task_options_check(task)
     options = periodic_task_options(task)
-    result = current_app.send_task(task.task, args=args, kwargs=kwargs, **options)
+    result = enqueue(task.task, args=args, kwargs=kwargs, **options)
     queue = options.get("queue") or current_app.amqp.router.route(
         {}, task.task)["queue"].name
     return run_record(key="run_periodic_task", label=f"Run now: {task.name}", user=user,

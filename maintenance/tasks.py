@@ -71,7 +71,6 @@ def backup_database(self) -> dict:
 def restore_backup(self, backup_id: int, user_id: int | None = None) -> dict:
     """Verify and restore one Backup (see maintenance.restore); rows restored so far are
     readable in Redis while it runs (maintenance.restore_progress)."""
-    RestoreArguments.checked(kwargs={"backup_id": backup_id, "user_id": user_id})
     from maintenance.models import Backup
     from maintenance.restore import backup_restore
     from maintenance.restore_progress import restore_progress_reporter
@@ -88,7 +87,6 @@ def cleanup_old_logs(self, days: int | None = None) -> dict:
     """Delete API log rows older than `days` (default LOG_RETENTION_DAYS, 30), expired task
     results, finished emails past their retention and old backups; counts per table. Once
     per scheduled slot."""
-    CleanupArguments.checked(kwargs={"days": days})
     from backoffice.locks import JobLocked, scheduled_slot_taken
     from maintenance.cleanup import logs_cleanup
 
@@ -109,7 +107,6 @@ def send_test_email(to: str, requested_by: str = "") -> dict:
 
     from notifications.mailer import Mailer  # signs with DKIM when configured
 
-    TestEmailArguments.checked(kwargs={"to": to, "requested_by": requested_by})
     message = EmailMessage(
         subject="Backoffice test email",
         body=(f"This is a test email from Backoffice ({settings.ENVIRONMENT_NAME}), "
@@ -125,4 +122,4 @@ def send_test_email(to: str, requested_by: str = "") -> dict:
 
 
 if settings.DIAGNOSTIC_TASKS:  # development, tests and benchmarks; never production
-    from maintenance.diagnostics import echo, fail, flaky, noop, sleep, total  # noqa: E402, F401
+    from maintenance.diagnostics import FLAKY_KEY, echo, fail, flaky, noop, sleep, total  # noqa: E402, F401

@@ -4,7 +4,9 @@ from django.apps import AppConfig
 def sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
     """A worker that starts (after a crash, often) queues the outgoing-email sweep at once,
     so email whose lease has ended is not left waiting for beat's next minute."""
-    sender.app.send_task("notifications.tasks.sweep_outgoing_email")
+    from backoffice.enqueue import enqueue_on_commit
+
+    enqueue_on_commit("notifications.tasks.sweep_outgoing_email")  # no transaction: at once
 
 
 class NotificationsConfig(AppConfig):

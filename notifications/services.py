@@ -17,12 +17,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from backoffice.enqueue import QueueUnavailable, enqueue
 from notifications.audience import recipients_write
 from notifications.compose import admin_recipients
 from notifications.models import Notification, OutgoingEmail
@@ -39,9 +39,6 @@ DRAIN_TASK = "notifications.tasks.drain_notification"
 NO_RECIPIENTS = "No recipients: nothing was sent."
 # A freshly recorded email is left this long to its own after-commit enqueue.
 SWEEP_MIN_AGE = timedelta(seconds=5)
-# Publishing from a web request must not hang when Redis is down.
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                        "interval_max": 0.2}
 
 
 class NotificationStateError(Exception):
@@ -60,13 +57,13 @@ class Ticket:
 
 
 def _publish(task: str, args: list, countdown: float | None = None) -> str:
-    """Publish `task`; "" when done, else why not (the broker is unreachable)."""
+    """Publish `task`; "" when done, else why not (the broker is unreachable: the row stays
+    for the sweep, as backoffice.enqueue's rule says of recorded work)."""
     try:
-        current_app.signature(task, args=args).apply_async(
-            countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
-    except Exception as exc:  # noqa: BLE001 - kombu OperationalError, redis errors, timeouts
+        enqueue(task, args=args, countdown=countdown)
+    except QueueUnavailable as exc:
         logger.warning("could not queue %s%s; the sweep will: %s", task, args, exc)
-        return f"{type(exc).__name__}: {exc}"
+        return str(exc)
     return ""
 
 

@@ -28,7 +28,26 @@ class NotificationArguments(TaskArguments):
     notification_id = StrictIntegerField(min_value=1)
 
 
-@shared_task(bind=True, name="notifications.tasks.send_email", acks_late=True)
+# What the engine sends itself; staff other than superusers do not run these by hand.
+class EmailArguments(TaskArguments):
+    email_id = StrictIntegerField(min_value=1)
+
+
+class UserArguments(TaskArguments):
+    user_id = StrictIntegerField(min_value=1)
+
+
+class DrainArguments(TaskArguments):
+    notification_id = StrictIntegerField(min_value=1)
+
+
+class TestCopyArguments(TaskArguments):
+    notification_id = StrictIntegerField(min_value=1)
+    user_id = StrictIntegerField(min_value=1)
+
+
+@shared_task(bind=True, name="notifications.tasks.send_email", acks_late=True,
+             arguments=EmailArguments)
 def send_email(self, email_id: int) -> dict:
     """Send one recorded transactional email (claimed first: a second task sends nothing).
     A transient failure queues it again after its backoff; a permanent one fails the task,
@@ -56,13 +75,15 @@ def _record_and_send(kind: str, user_id: int) -> dict:
     return send_email(email.pk)  # in this process: the row is the record either way
 
 
-@shared_task(name="notifications.tasks.send_welcome_email", acks_late=True)
+@shared_task(name="notifications.tasks.send_welcome_email", acks_late=True,
+             arguments=UserArguments)
 def send_welcome_email(user_id: int) -> dict:
     """Record and send the welcome email of a user (registration records its own)."""
     return _record_and_send(Kind.WELCOME, user_id)
 
 
-@shared_task(name="notifications.tasks.send_password_reset_email", acks_late=True)
+@shared_task(name="notifications.tasks.send_password_reset_email", acks_late=True,
+             arguments=UserArguments)
 def send_password_reset_email(user_id: int) -> dict:
     """Record and send a password-reset link (made at send time) to a user."""
     return _record_and_send(Kind.PASSWORD_RESET, user_id)
@@ -92,7 +113,8 @@ def send_bulk_notifications(notification_id: int) -> dict:
             "recipients": started.waiting}
 
 
-@shared_task(bind=True, name="notifications.tasks.drain_notification", acks_late=True)
+@shared_task(bind=True, name="notifications.tasks.drain_notification", acks_late=True,
+             arguments=DrainArguments)
 def drain_notification(self, notification_id: int) -> dict:
     """Send one batch (NOTIFICATION_BATCH_SIZE recipients) of a sending notification over
     one SMTP connection, queueing the next batch while recipients remain."""
@@ -100,7 +122,8 @@ def drain_notification(self, notification_id: int) -> dict:
                                        worker=self.request.hostname or "")
 
 
-@shared_task(bind=True, name="notifications.tasks.send_test_notification")
+@shared_task(bind=True, name="notifications.tasks.send_test_notification",
+             arguments=TestCopyArguments)
 def send_test_notification(self, notification_id: int, user_id: int) -> dict:
     """Send one copy of a notification to a staff user's own address, marked as a test."""
     from django.contrib.auth import get_user_model
@@ -116,6 +139,8 @@ def send_test_notification(self, notification_id: int, user_id: int) -> dict:
             "error": "; ".join(outcome["failed"].values())}
 
 
+# No declaration: as a chain or chord callback it receives the previous step's result, of
+# any shape, first (see the docstring); the texts are bounded where the notice is made.
 @shared_task(bind=True, name="notifications.tasks.send_admin_notification")
 def send_admin_notification(self, *args, **kwargs) -> dict:
     """Email every active staff member and superuser.

@@ -8,9 +8,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
-from kombu.exceptions import OperationalError as BrokerUnreachable
 from unfold.views import UnfoldModelAdminViewMixin
 
+from backoffice.enqueue import QueueUnavailable, enqueue
 from notifications import services
 from notifications.audience import audience_breakdown
 from notifications.forms import ScheduleForm
@@ -32,9 +32,9 @@ def _require_send(request):
 
 def _enqueue(request, task, *args) -> bool:
     try:
-        task.delay(*args)
-    except BrokerUnreachable as exc:
-        messages.error(request, f"The broker is unreachable; nothing was queued ({exc}).")
+        enqueue(task, args=args)
+    except QueueUnavailable as exc:
+        messages.error(request, str(exc))
         return False
     return True
 

@@ -14,6 +14,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from backoffice.enqueue import enqueue
 from backoffice.redis_client import redis_client, redis_status
 from operations.kept_runs import kept_task_id_queries
 from operations.models import TaskMinuteStat, TaskRun
@@ -63,12 +64,9 @@ def _send_retry(original: TaskRun, *, producer=None) -> TaskRun:
             kwargs=original.kwargs, options=original.options, retry_of=original,
         )
         TaskRun.objects.filter(pk=original.pk).update(retried_as=retry)
-        current_app.send_task(
-            original.name, args=_decode(original.args, []), kwargs=_decode(original.kwargs, {}),
-            task_id=task_id, headers={RETRY_OF_HEADER: original.task_id}, producer=producer,
-            retry=True, retry_policy={"max_retries": 2, "interval_start": 0.1,
-                                      "interval_step": 0.2}, **options,
-        )
+        enqueue(original.name, args=_decode(original.args, []),
+                kwargs=_decode(original.kwargs, {}), task_id=task_id,
+                headers={RETRY_OF_HEADER: original.task_id}, producer=producer, **options)
     return retry
 
 

@@ -19,5 +19,4 @@ def prune_task_history(days: int | None = None) -> dict:
     """Delete finished task runs older than `days` (default OPS_TASK_HISTORY_DAYS), in batches."""
     from operations.services import task_history_prune
 
-    PruneArguments.checked(kwargs={"days": days})
     return task_history_prune(older_than_days=days or settings.OPS_TASK_HISTORY_DAYS)

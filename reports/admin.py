@@ -10,13 +10,13 @@ from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from kombu.exceptions import OperationalError as KombuOperationalError
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import FieldTextFilter, RangeDateFilter, RangeDateTimeFilter
 from unfold.decorators import action, display
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.enqueue import QueueUnavailable, enqueue
 from backoffice.task_links import task_run_url
 from reports import selectors
 from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
@@ -122,9 +122,10 @@ class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
         if not days:
             return
         try:
-            results = [generate_daily_report.delay(date=day.isoformat()) for day in days]
-        except KombuOperationalError as exc:
-            messages.error(request, f"Nothing was queued: the broker is unreachable ({exc}).")
+            results = [enqueue(generate_daily_report, kwargs={"date": day.isoformat()})
+                       for day in days]
+        except QueueUnavailable as exc:
+            messages.error(request, str(exc))
             return
         links = format_html_join(
             ", ", '<a class="text-primary-600 underline" href="{}">{}</a>',

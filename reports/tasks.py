@@ -3,22 +3,33 @@
 from celery import shared_task
 from rest_framework import serializers
 
-from backoffice.task_arguments import TaskArguments
+from backoffice.task_arguments import StrictCharField, TaskArguments
 from reports import services
-from reports.periods import last_full_week_start, parse_day, yesterday
+from reports.periods import InvalidPeriod, last_full_week_start, parse_day, yesterday
+
+
+class DayField(StrictCharField):
+    """An ISO day (YYYY-MM-DD); anything else is refused in reports.periods' words."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            parse_day(text)
+        except InvalidPeriod as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return text
 
 
 class DailyReportArguments(TaskArguments):
     operable = True
     permission = "reports.regenerate_dailyreport"
-    date = serializers.DateField(required=False, allow_null=True, input_formats=["iso-8601"])
+    date = DayField(required=False, allow_null=True, allow_blank=True, max_length=10)
 
 
 class WeeklyAnalyticsArguments(TaskArguments):
     operable = True
     permission = "maintenance.run_weekly_analytics"
-    week_start = serializers.DateField(required=False, allow_null=True,
-                                       input_formats=["iso-8601"])
+    week_start = DayField(required=False, allow_null=True, allow_blank=True, max_length=10)
 
 
 @shared_task(bind=True, name="reports.tasks.generate_daily_report",

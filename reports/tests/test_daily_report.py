@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from reports import services
 from reports.models import DailyReport
-from reports.periods import InvalidPeriod
 from reports.tasks import generate_daily_report
 from reports.tests.factories import DAY, known_day, log
 
@@ -153,7 +152,9 @@ def test_task_on_a_day_without_traffic_gives_zero_formats():
 
 @pytest.mark.parametrize("bad", ["2026-02-30", "yesterday", "10/03/2026", "2026-03-10T00:00"])
 def test_invalid_date_gives_a_clear_error_and_no_row(bad):
-    with pytest.raises(InvalidPeriod, match="invalid date"):
+    from backoffice.task_arguments import TaskArgumentsError
+
+    with pytest.raises(TaskArgumentsError, match=f"date: invalid date '{bad}'"):
         generate_daily_report.apply(kwargs={"date": bad}, throw=True)
     assert not DailyReport.objects.exists()
 

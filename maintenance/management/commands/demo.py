@@ -16,13 +16,13 @@ import urllib.request
 import uuid
 
 from celery import chain, chord, group, signature
-from celery import current_app as celery_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.urls import reverse
 
+from backoffice.enqueue import enqueue
 from backoffice.redis_client import redis_status
 from maintenance import demo
 from operations.filters import registered_task_names
@@ -91,12 +91,12 @@ class Command(BaseCommand):
             self.say("Tasks not registered in this build: "
                      + ", ".join(missing), style=self.style.WARNING)
 
-        self.wait(runs, timeout)
+        self.wait(runs, timeout, notification_id=context.get("notification_id"))
         self.what_it_made(runs)
         self.where_to_look(runs)
 
     def send(self, name: str, task_args: list) -> str:
-        return celery_app.send_task(name, args=task_args, task_id=demo.demo_task_id()).id
+        return enqueue(name, args=task_args, task_id=demo.demo_task_id()).id
 
     def link(self, view: str, *args) -> str:
         """The absolute address of an admin page on the demo's web server."""
@@ -165,15 +165,17 @@ class Command(BaseCommand):
             g = group(demo_signature(echo, n) for n in range(3))
             header = [demo_signature(echo, n) for n in range(3)]
             callback = demo_signature(total)
-        chained = c.apply_async()
-        grouped = g.apply_async()
-        chorded = chord(header)(callback)
+        chained = enqueue(c)
+        grouped = enqueue(g)
+        chorded = enqueue(chord(header, callback))
         runs = [("chain: last step", chained.id)]
         runs += [("group member", r.id) for r in grouped.results]
         runs.append(("chord: callback", chorded.id))
         return runs
 
-    def wait(self, runs, timeout: float) -> None:
+    def wait(self, runs, timeout: float, notification_id: int | None = None) -> None:
+        """Until every run has finished, and the demo's notification (its drains run after
+        the start task) has been sent."""
         ids = [task_id for _, task_id in runs]
         deadline = time.monotonic() + timeout
         finished = {}
@@ -182,7 +184,7 @@ class Command(BaseCommand):
                 TaskRun.State.SUCCESS, TaskRun.State.FAILURE, TaskRun.State.REVOKED])
                 .values_list("task_id", "state"))
             self.progress(len(finished), len(ids))
-            if len(finished) == len(ids):
+            if len(finished) == len(ids) and not demo.notification_sending(notification_id):
                 break
             time.sleep(0.3)
         self.stdout.write("")

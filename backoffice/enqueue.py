@@ -1,0 +1,64 @@
+"""The one way the product queues a task.
+
+The rule, for every task: `enqueue` publishes at once with one retry policy
+(`PUBLISH_RETRY_POLICY`: two quick retries, about half a second in all, so a web request
+never hangs on a dead broker). If the broker is still unreachable, it raises
+`QueueUnavailable` with the reason and nothing was queued: a page says so and changes
+nothing. Work that is already recorded in rows — every email (`OutgoingEmail`) — is queued
+again by its sweep when the broker is back, so for it the error is only logged.
+`enqueue_on_commit` publishes once the current transaction commits, so a worker never
+looks for rows that are not there yet; it is what services that write rows use.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+from celery.canvas import Signature
+from django.db import transaction
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
+                        "interval_max": 0.3}
+BROKER_ERRORS = (OperationalError, RedisError, OSError)
+
+
+class QueueUnavailable(Exception):
+    """The broker stayed unreachable: nothing was queued. The message says why."""
+
+
+def enqueue(task, *, args=(), kwargs=None, **options):
+    """Publish `task` (a task name, a task, or a signature or workflow built with `.s()`,
+    `chain`, `group`, `chord`) with `options` (queue, countdown, task_id, headers, …).
+    Returns the AsyncResult; raises QueueUnavailable when the broker stays unreachable."""
+    retry = {"retry": True, "retry_policy": PUBLISH_RETRY_POLICY}
+    try:
+        if isinstance(task, Signature):
+            return task.apply_async(args=tuple(args), kwargs=kwargs or {}, **retry, **options)
+        name = task if isinstance(task, str) else task.name
+        return current_app.send_task(name, args=list(args), kwargs=kwargs or {}, **retry,
+                                     **options)
+    except BROKER_ERRORS as exc:
+        raise QueueUnavailable(
+            f"Nothing was queued: the broker is unreachable ({exc}).") from exc
+
+
+def enqueue_on_commit(task, *, on_queued=None, **kwargs) -> None:
+    """`enqueue` once the current transaction commits. When the broker is unreachable then,
+    the error is logged (the caller's sweep queues the work again); `on_queued(result or
+    None)` is told either way."""
+
+    def publish():
+        try:
+            result = enqueue(task, **kwargs)
+        except QueueUnavailable as exc:
+            logger.warning("%s: %s", task if isinstance(task, str) else task, exc)
+            result = None
+        if on_queued is not None:
+            on_queued(result)
+
+    transaction.on_commit(publish)
