@@ -9,16 +9,8 @@ import logging
 from django.utils import timezone
 
 from backoffice.locks import job_lock, lock_timeout
-from maintenance.backup_crypto import signature_path
-from maintenance.backups import (
-    BackupError,
-    backup_dir,
-    backup_models,
-    backup_suffix,
-    backup_write,
-    checksum_path,
-    stored_path,
-)
+from maintenance.backup_storage import BackupError, backup_dir, backup_remove, checked_name
+from maintenance.backups import backup_models, backup_suffix, backup_write
 from maintenance.models import Backup
 from maintenance.selectors import backups_past_retention
 
@@ -29,8 +21,10 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
                   include_api_log: bool | None = None) -> Backup:
     """Write one backup file and its Backup row. Raises JobLocked when one is running.
 
-    On any error (including a soft time limit) the temp file is removed, the row is marked
-    failed with the error, and the error is raised again.
+    The row turns "success" only once the file and its sidecars are stored. On any error
+    (including a soft time limit, or the object storage failing mid-upload) the temp file
+    and whatever was stored of it are removed, the row is marked failed with the error, and
+    the error is raised again.
     """
     with job_lock("backup"):
         started = timezone.now()
@@ -38,7 +32,7 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
                                        task_id=task_id or "")
         name = f"backup-{started:%Y%m%d-%H%M%S}-{backup.pk}{backup_suffix()}"
         try:
-            figures = backup_write(path=backup_dir() / name,
+            figures = backup_write(name=name,
                                    models=backup_models(include_api_log=include_api_log))
         except BaseException as exc:
             Backup.objects.filter(pk=backup.pk).update(
@@ -52,18 +46,16 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
 
 
 def backup_delete(*, backup: Backup) -> None:
-    """Remove a backup's file (and its checksum and signature files) and its row; a file
-    name that leads outside BACKUP_DIR removes the row only."""
+    """Remove a backup's file (and its checksum and signature files) from the storage, then
+    its row; a file name that leads outside the storage removes the row only."""
     if backup.file_name:
         try:
-            path = stored_path(backup.file_name)
+            name = checked_name(backup.file_name)
         except BackupError as exc:
             logger.warning("backup %s: file left alone: %s", backup.pk, exc)
             backup.delete()
             return
-        path.unlink(missing_ok=True)
-        checksum_path(path).unlink(missing_ok=True)
-        signature_path(path).unlink(missing_ok=True)
+        backup_remove(name)
     backup.delete()
 
 
@@ -79,7 +71,7 @@ def backups_prune(*, keep_last: int | None = None, keep_days: int | None = None,
         backup_delete(backup=backup)
         removed += 1
     # Temp files of runs killed mid-write (a live run's file is younger than the lock).
-    for temp in backup_dir().glob(".backup-*.tmp"):
+    for temp in backup_dir().glob(".*.tmp"):
         if temp.stat().st_mtime < stale.timestamp():
             temp.unlink(missing_ok=True)
     return removed

@@ -12,7 +12,7 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-insecure"):
     fail("SECRET_KEY", "must be a random string of 50+ characters")
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,  # noqa: F405 - "default" and "backups" as base.py has them
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
