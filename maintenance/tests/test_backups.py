@@ -23,7 +23,13 @@ from maintenance.backups import BackupError, checksum_path
 from maintenance.models import Backup
 from maintenance.restore import backup_restore, backup_verify
 from maintenance.services import backup_create, backups_prune
-from maintenance.tests.helpers import fingerprint, make_data, sign, wipe_and_change
+from maintenance.tests.helpers import (
+    archive_documents,
+    fingerprint,
+    make_data,
+    sign,
+    wipe_and_change,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +65,7 @@ def test_backup_file_is_private_gzipped_jsonl_with_checksum_counts_and_schema(ba
     assert backup.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert checksum_path(path).read_text().split() == [backup.sha256, path.name]
     assert [p.name for p in backup_dir.iterdir() if p.name.startswith(".")] == []  # no temp
-    lines = [orjson.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+    lines = archive_documents(gzip.decompress(path.read_bytes()))
     header, trailer = lines[0], lines[-1]
     assert header["format"] == "backoffice-backup"
     assert header["schema"]["reports"] == latest_migration("reports")
