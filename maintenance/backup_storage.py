@@ -100,9 +100,13 @@ def backup_store(name: str, temp: Path, sidecars: dict[str, str]) -> None:
             storage.save(name + suffix, ContentFile(f"{value}  {name}\n".encode()))
         if is_local(storage):
             _fsync_dir(Path(storage.location))
-    except BaseException:
+    except BaseException as exc:
         with suppress(Exception):
             backup_remove(name)
+        if isinstance(exc, Exception) and not isinstance(exc, BackupError):
+            raise BackupError(f"storing {name} in the backup storage "
+                              f"({type(storage).__name__}) failed, the backup is not kept: "
+                              f"{type(exc).__name__}: {exc}") from exc
         raise
 
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from django.utils import timezone
 
 from backoffice.locks import job_lock, lock_timeout
-from maintenance.backup_storage import BackupError, backup_dir, backup_remove, checked_name
+from maintenance.backup_storage import (
+    BackupError,
+    backup_dir,
+    backup_remove,
+    checked_name,
+    stored_names,
+)
 from maintenance.backups import backup_models, backup_suffix, backup_write
 from maintenance.models import Backup
 from maintenance.selectors import backups_past_retention
@@ -70,8 +77,29 @@ def backups_prune(*, keep_last: int | None = None, keep_days: int | None = None,
     for backup in doomed.iterator(chunk_size=100):  # a handful of rows, each with a file
         backup_delete(backup=backup)
         removed += 1
+    removed += _orphans_remove()
     # Temp files of runs killed mid-write (a live run's file is younger than the lock).
     for temp in backup_dir().glob(".*.tmp"):
         if temp.stat().st_mtime < stale.timestamp():
             temp.unlink(missing_ok=True)
     return removed
+
+
+def _orphans_remove() -> int:
+    """Remove stored files that no successful Backup row names and no running one is
+    writing (what an upload that failed half-way, with the storage down, left behind)."""
+    names = stored_names()
+    if not names:
+        return 0
+    kept = set(Backup.objects.filter(status=Backup.Status.SUCCESS)
+               .values_list("file_name", flat=True))
+    running = {str(pk) for pk in Backup.objects.filter(status=Backup.Status.RUNNING)
+               .values_list("pk", flat=True)}
+    removed = 0
+    for name in names:
+        pk = re.search(r"-(\d+)\.", name)
+        if name not in kept and not (pk and pk.group(1) in running):
+            backup_remove(name)
+            removed += 1
+    return removed
+
