@@ -75,14 +75,14 @@ class SeaweedS3(ManagedProcess):
         wait_until(lambda: _created(self.client(), name), 30, "the bucket", interval=0.5)
         return name
 
-    def env(self, bucket: str, prefix: str = "backups") -> dict[str, str]:
+    def backup_env(self, bucket: str, prefix: str = "backups") -> dict[str, str]:
         """The environment that points a process's backups at this server."""
         return {"BACKUP_S3_BUCKET": bucket, "BACKUP_S3_ENDPOINT_URL": self.endpoint,
                 "BACKUP_S3_ACCESS_KEY_ID": ACCESS_KEY, "BACKUP_S3_SECRET_ACCESS_KEY": SECRET_KEY,
                 "BACKUP_S3_REGION": "us-east-1", "BACKUP_S3_PREFIX": prefix}
 
     def storage_setting(self, bucket: str, prefix: str) -> dict:
-        """The STORAGES["backups"] entry the settings build from env()."""
+        """The STORAGES["backups"] entry the settings build from backup_env()."""
         return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
             "bucket_name": bucket, "endpoint_url": self.endpoint, "access_key": ACCESS_KEY,
             "secret_key": SECRET_KEY, "region_name": "us-east-1", "location": prefix,
