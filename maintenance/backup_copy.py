@@ -3,8 +3,9 @@
 A COPY section of an archive is the table's COPY text format cut into chunks, each written
 as `#<length>\\n` and that many bytes, and ended by `#0\\n`. In the text format every row
 ends with a newline (newlines inside values are escaped), so counting newlines counts rows.
-Chunks are written from a second thread: compression, hashing and encryption release the
-GIL, so they overlap with reading the next rows from the server.
+Rows are read with libpq's own copy call (psycopg's `pgconn`), which costs a fraction of
+psycopg's per-row iterator; chunks are written from a second thread, as compression,
+hashing and encryption release the GIL and so overlap with reading the next rows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import threading
 import orjson
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import DatabaseError, connection
+from psycopg import pq
 
 from maintenance.backup_storage import BackupError
 
@@ -76,19 +78,43 @@ def copy_out(out, model) -> int:
                             "copy": "text"}) + b"\n")
     writer = _ChunkWriter(out)
     try:
-        buffer = bytearray()
-        with connection.connection.cursor() as cursor, \
-                cursor.copy(f"COPY {_table_sql(model, columns)} TO STDOUT") as copy:
-            for block in copy:
-                buffer += block
-                if len(buffer) >= CHUNK:
-                    writer.put(bytes(buffer))
-                    buffer.clear()
-        if buffer:
-            writer.put(bytes(buffer))
+        for chunk in _copy_chunks(f"COPY {_table_sql(model, columns)} TO STDOUT"):
+            writer.put(chunk)
     finally:
         rows = writer.close()
     return rows
+
+
+def _copy_chunks(sql: str):
+    """The COPY output of `sql` in chunks of about CHUNK bytes, inside the transaction of
+    Django's connection."""
+    pgconn = connection.connection.pgconn
+    pgconn.send_query(sql.encode())
+    result = pgconn.get_result()
+    copying = result.status == pq.ExecStatus.COPY_OUT
+    try:
+        if result.status != pq.ExecStatus.COPY_OUT:
+            raise DatabaseError(f"{sql}: {(result.error_message or b'').decode(errors='replace')}")
+        read, buffer = pgconn.get_copy_data, bytearray()
+        while True:
+            size, data = read(0)  # blocks until a row (or the end) arrives
+            if size < 0:
+                copying = False
+                break
+            buffer += data
+            if len(buffer) >= CHUNK:
+                yield bytes(buffer)
+                buffer.clear()
+        if buffer:
+            yield bytes(buffer)
+        result = pgconn.get_result()
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise DatabaseError(f"{sql}: {(result.error_message or b'').decode(errors='replace')}")
+    finally:  # stopped early (an error): read to the end, so the connection stays usable
+        while copying and pgconn.get_copy_data(0)[0] >= 0:
+            pass
+        while pgconn.get_result() is not None:
+            pass
 
 
 def copy_in(handle, model, columns: list[str], file_name: str) -> int:
