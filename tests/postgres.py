@@ -57,7 +57,7 @@ class PrivatePostgres(ManagedProcess):
                 "-h", host, "-p", str(self.port), "-k", str(self.directory),
                 "-c", "fsync=off", "-c", "synchronous_commit=off",
                 "-c", "full_page_writes=off"]
-        super().__init__(f"postgres-{self.port}", argv, {"PATH": os.environ.get("PATH", "")})
+        super().__init__(f"postgres-{self.port}", argv, dict(os.environ))
         self.url = f"postgres://postgres@{host}:{self.port}/postgres"
 
     def start(self, timeout: float = 60) -> PrivatePostgres:

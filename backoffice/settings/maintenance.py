@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from backoffice.settings.config import env, fail
 from backoffice.settings.core import MEDIA_ROOT, STATIC_ROOT, VAR_DIR
@@ -35,6 +36,9 @@ if BACKUP_S3_BUCKET:
     }}
     if BACKUP_STORAGE["OPTIONS"]["addressing_style"] not in ("path", "virtual", "auto"):
         fail("BACKUP_S3_ADDRESSING_STYLE", "must be path, virtual or auto")
+    _endpoint = BACKUP_STORAGE["OPTIONS"]["endpoint_url"]
+    if _endpoint and not re.fullmatch(r"https?://[^/\s]+/?", _endpoint):
+        fail("BACKUP_S3_ENDPOINT_URL", "must be http(s)://host[:port]")
 else:
     BACKUP_STORAGE = {"BACKEND": "maintenance.backup_storage.LocalBackupStorage"}
 
