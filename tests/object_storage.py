@@ -48,12 +48,10 @@ class SeaweedS3(ManagedProcess):
 
     def start(self, timeout: float = 60) -> SeaweedS3:
         super().start()
-        wait_until(self._answers, timeout, "SeaweedFS S3", interval=0.2)
+        self.wait_answering(self._answers, timeout, "SeaweedFS S3")
         return self
 
     def _answers(self) -> bool:
-        if not self.alive():
-            raise RuntimeError(f"weed exited:\n{self.log_tail()}")
         try:
             urllib.request.urlopen(self.endpoint, timeout=1)
         except urllib.error.HTTPError:

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.processes import ManagedProcess, free_port, wait_until
+from tests.processes import ManagedProcess, free_port
 
 
 def postgres_bindir() -> Path | None:
@@ -62,14 +62,12 @@ class PrivatePostgres(ManagedProcess):
 
     def start(self, timeout: float = 60) -> PrivatePostgres:
         super().start()
-        wait_until(self._answers, timeout, "the private PostgreSQL", interval=0.2)
+        self.wait_answering(self._answers, timeout, "the private PostgreSQL")
         return self
 
     def _answers(self) -> bool:
         import psycopg
 
-        if not self.alive():
-            raise RuntimeError(f"postgres exited:\n{self.log_tail()}")
         try:
             psycopg.connect(self.url, connect_timeout=1).close()
         except psycopg.OperationalError:

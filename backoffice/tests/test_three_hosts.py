@@ -26,7 +26,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from backoffice.launcher import redis_server_binary
+from backoffice.launcher import redis_answers, redis_server_binary
 from tests.hosts import Hosts, HostsUnavailable
 from tests.object_storage import SeaweedS3, weed_binary
 from tests.postgres import PrivatePostgres, postgres_bindir
@@ -116,7 +116,8 @@ def _start(hosts: Hosts, tmp_path_factory, processes: list) -> dict:
                        "s3.grpc": 18333})
     processes.append(s3.start())
     bucket = s3.new_bucket()
-    wait_until(lambda: redis.alive(), 5, "redis")
+    redis.wait_answering(lambda: redis_answers(f"redis://{services}:6379/0", timeout=0.5),
+                         15, "redis on the services host")
 
     common = {
         "DJANGO_SETTINGS_MODULE": "backoffice.settings.dev", "DEBUG": "true",
@@ -150,14 +151,12 @@ def _start(hosts: Hosts, tmp_path_factory, processes: list) -> dict:
                           env("worker"))
     processes += [celery_worker.start(), beat.start()]
     client = Web(f"http://{web}:8000")
-    wait_until(lambda: _live(client, gunicorn), 60, "gunicorn on the web host", interval=0.3)
+    gunicorn.wait_answering(lambda: _live(client), 60, "gunicorn on the web host")
     return {"web": client, "worker": celery_worker, "beat": beat, "var": var,
             "database": database.url.rsplit("/", 1)[0] + "/backoffice", "hosts": hosts}
 
 
-def _live(client: Web, gunicorn: ManagedProcess) -> bool:
-    if not gunicorn.alive():
-        raise AssertionError(f"gunicorn exited:\n{gunicorn.log_tail()}")
+def _live(client: Web) -> bool:
     try:
         return client.request("/livez").status == 200
     except OSError:
