@@ -4,13 +4,16 @@ objects refused; an upload that fails half-way leaves no backup that claims succ
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import os
 
 import pytest
 from django.utils import timezone
 
 from maintenance import backup_storage as storage_module
+from maintenance.backup_crypto import MAGIC
 from maintenance.backup_storage import (
     BackupError,
     backup_open,
@@ -146,3 +149,16 @@ def test_the_s3_server_stopping_mid_upload_fails_the_run(settings, tmp_path, mon
     finally:
         server.stop()
 
+
+
+def test_an_encrypted_backup_round_trips_through_the_storage(backup_storage_kind, settings):
+    settings.BACKUP_ENCRYPTION_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    make_data()
+    backup = backup_create(triggered_by="test")
+    assert backup.file_name.endswith(".jsonl.gz.enc")
+    assert stored_bytes(backup.file_name).startswith(MAGIC)  # sealed before it is stored
+
+    expected = fingerprint()
+    wipe_and_change()
+    backup_restore(backup.pk)
+    assert fingerprint() == expected
