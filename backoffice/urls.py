@@ -1,4 +1,4 @@
-"""Top-level URLs: the admin, the health check, and each app's routes."""
+"""Top-level URLs: the admin, the health checks, and each app's routes."""
 
 from django.contrib import admin
 from django.http import HttpResponseRedirect
@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import admin_login, email_change_page, password_reset_page
-from backoffice.health import healthz
+from backoffice.health import healthz, livez, readyz
 from operations.metrics import metrics, ops_auth
 
 admin.site.index_title = "Dashboard"
@@ -21,6 +21,8 @@ def favicon(request):
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon),
     path("metrics", metrics, name="metrics"),

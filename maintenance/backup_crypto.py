@@ -2,7 +2,7 @@
 
 Signature: every backup file gets `<file>.hmac`, an HMAC-SHA256 of the stored bytes made
 with BACKUP_HMAC_KEY (by default derived from SECRET_KEY). The key lives in the settings,
-never beside the file, so whoever can write the backup directory still cannot make a file
+never beside the file, so whoever can write the backup storage still cannot make a file
 that a restore accepts: a restore refuses any file whose HMAC does not verify.
 
 Encryption at rest (when BACKUP_ENCRYPTION_KEY is set): the gzip stream is cut into chunks,
@@ -62,12 +62,15 @@ def file_signature(path: Path) -> str:
     return signer.hexdigest()
 
 
-def signature_valid(path: Path) -> bool | None:
-    """True/False when `<file>.hmac` exists and does/does not match; None when it is absent."""
-    sidecar = signature_path(path)
-    if not sidecar.is_file():
-        return None
-    expected = sidecar.read_text().split()[0] if sidecar.read_text().split() else ""
+def signature_valid(path: Path, expected: str | None = None) -> bool | None:
+    """True/False when the file's signature is / is not `expected` (by default the one in
+    `<file>.hmac` beside it); None when that sidecar is absent."""
+    if expected is None:
+        sidecar = signature_path(path)
+        if not sidecar.is_file():
+            return None
+        words = sidecar.read_text().split()
+        expected = words[0] if words else ""
     return hmac.compare_digest(expected, file_signature(path))
 
 

@@ -1,15 +1,20 @@
-"""Backups: which tables, the file format, and writing one (streamed, gzipped JSON Lines).
+"""Backups: which tables, the archive format, and writing one (streamed, gzipped).
 
-File layout, one JSON document per line:
-  {"format": "backoffice-backup", "version": 1, "created_at": ..., "schema": {...}, ...}
-  {"model": "accounts.user", "fields": ["id", "password", ...]}     a section header
+Archive layout (format version 2), one JSON document per line:
+  {"format": "backoffice-backup", "version": 2, "created_at": ..., "schema": {...},
+   "models": [...], "copy": [...]}                                 the header
+  {"model": "accounts.user", "fields": ["id", "password", ...]}     a JSON section's header
   [1, "pbkdf2...", ...]                                            one line per row
-  ...
+  {"model": "reports.apirequest", "columns": [...], "copy": "text"} a COPY section's header
+  #1048576\n<that many bytes of PostgreSQL COPY text>              ... chunks, then
+  #0\n                                                             the section's end
   {"end": true, "row_counts": {"accounts.user": 3, ...}}          written last
 
-Rows are read with `values_list(...).iterator(chunk_size=...)` and written chunk by chunk,
-so memory stays flat however large the tables are. Foreign keys to Permission and
-ContentType are written as natural keys, because their ids differ between databases.
+On PostgreSQL every table is streamed with COPY (maintenance.backup_copy), except those
+with foreign keys to Permission or ContentType, whose ids differ between databases: those
+are written as JSON rows with natural keys, as every table is on other databases. Rows
+are read chunk by chunk, so memory stays flat however large the tables are. Version 1
+archives (JSON sections only) are still read.
 """
 
 from __future__ import annotations
@@ -31,24 +36,19 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
-from maintenance.backup_crypto import (
-    EncryptingWriter,
-    encryption_key,
-    new_signer,
-    open_stored,
-    signature_path,
-)
+from maintenance.backup_copy import copy_out, copy_suits
+from maintenance.backup_crypto import EncryptingWriter, encryption_key, new_signer, open_stored
+from maintenance.backup_storage import BackupError, backup_dir, backup_store
 from maintenance.checks import configured_model
 
 FORMAT = "backoffice-backup"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SUFFIX = ".jsonl.gz"
 
 API_LOG_MODEL = "reports.ApiRequest"
 
-
-class BackupError(Exception):
-    """A backup cannot be written, trusted or restored; the message says why."""
+__all__ = ["BackupError", "backup_dir"]  # re-exported: callers know them from here
 
 
 def backup_models(*, include_api_log: bool | None = None) -> list:
@@ -78,27 +78,6 @@ def schema_version(app_labels) -> dict[str, str]:
 
 def schema_apps(models) -> set[str]:
     return {m._meta.app_label for m in models} | {"contenttypes", "auth"}
-
-
-def backup_dir() -> Path:
-    """BACKUP_DIR, created if missing and made private (0700) if it already existed."""
-    path = Path(settings.BACKUP_DIR)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o777 != 0o700:
-        os.chmod(path, 0o700)
-    return path
-
-
-def stored_path(file_name: str) -> Path:
-    """The file a Backup row names, which must lie directly in BACKUP_DIR: a name with
-    directories, an absolute path or a symlink leading out is refused (BackupError) before
-    anything is read."""
-    directory = backup_dir().resolve()
-    path = (directory / file_name).resolve() if file_name else directory
-    if Path(file_name).name != file_name or path.parent != directory:
-        raise BackupError(f"the file name {file_name!r} leads outside the backup directory; "
-                          "refused")
-    return path
 
 
 def backup_suffix() -> str:
@@ -205,18 +184,20 @@ def _snapshot():
             yield
 
 
-def backup_write(*, path: Path, models, chunk_size: int | None = None) -> dict:
-    """Write the backup file at `path` (temp name, fsync, atomic rename; mode 0600).
+def backup_write(*, name: str, models, chunk_size: int | None = None) -> dict:
+    """Write the backup `name` to a private temp file in BACKUP_DIR (mode 0600, fsynced),
+    then store it with its sidecars (maintenance.backup_storage).
 
-    Returns size, sha256, per-model row counts and the schema. Also writes
-    `<file>.sha256` beside it (for a clear "damaged" message) and `<file>.hmac`, the
-    signature a restore requires (see backup_crypto). With BACKUP_ENCRYPTION_KEY set the
-    gzip stream is encrypted before it reaches the disk.
+    Returns size, sha256, per-model row counts and the schema. The sidecars are
+    `<name>.sha256` (for a clear "damaged" message) and `<name>.hmac`, the signature a
+    restore requires (see backup_crypto). With BACKUP_ENCRYPTION_KEY set the gzip stream is
+    encrypted before it reaches the disk.
     """
     chunk_size = chunk_size or settings.BACKUP_CHUNK_SIZE
-    temp = path.with_name(f".{path.name}.tmp")
+    temp = backup_dir() / f".{name}.tmp"
     schema = schema_version(schema_apps(models))
     counts: dict[str, int] = {}
+    copied = [model_label(m) for m in models if copy_suits(m)]
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -230,41 +211,26 @@ def backup_write(*, path: Path, models, chunk_size: int | None = None) -> dict:
                         "format": FORMAT, "version": VERSION,
                         "created_at": dt.datetime.now(dt.UTC).isoformat(),
                         "database": connection.vendor, "schema": schema,
-                        "models": [model_label(m) for m in models],
+                        "models": [model_label(m) for m in models], "copy": copied,
                     }) + b"\n")
                     for model in models:
-                        counts[model_label(model)] = _write_model(out, model, chunk_size)
+                        label = model_label(model)
+                        counts[label] = (copy_out(out, model) if label in copied
+                                         else _write_model(out, model, chunk_size))
                 out.write(orjson.dumps({"end": True, "row_counts": counts}) + b"\n")
             if key:
                 sink.close()
             raw.flush()
             os.fsync(raw.fileno())
-        digest = hashing.sha256.hexdigest()
-        for sidecar, value in ((checksum_path(path), digest),
-                               (signature_path(path), hashing.signer.hexdigest())):
-            sidecar.write_text(f"{value}  {path.name}\n")
-            os.chmod(sidecar, 0o600)
-        os.replace(temp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
+        size, digest = hashing.size, hashing.sha256.hexdigest()
+        backup_store(name, temp, {".sha256": digest, ".hmac": hashing.signer.hexdigest()})
+    finally:
         temp.unlink(missing_ok=True)
-        checksum_path(path).unlink(missing_ok=True)
-        signature_path(path).unlink(missing_ok=True)
-        raise
-    return {"size_bytes": path.stat().st_size, "sha256": digest, "row_counts": counts,
-            "schema": schema}
+    return {"size_bytes": size, "sha256": digest, "row_counts": counts, "schema": schema}
 
 
 def checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def file_sha256(path: Path) -> str:

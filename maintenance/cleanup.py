@@ -64,6 +64,12 @@ def rows_delete(queryset) -> int:
         return cursor.rowcount
 
 
+def table_empty(model) -> None:
+    """DELETE every row of `model`'s table in one statement (see rows_delete)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def delete_older_than(*, model, date_field: str, cutoff: dt.datetime, extra: Q | None = None,
                       children=(), batch_size: int | None = None) -> dict:
     """Delete rows of `model` older than `cutoff` in primary-key windows.

@@ -2,15 +2,19 @@
 
 Nothing is touched before the checksum, the signature (an HMAC made with a key from the
 settings, required wherever the file lies), the format and the schema version have been
-checked. A Backup row's file must lie in BACKUP_DIR (checked before anything is read), and
-while BACKUP_ENCRYPTION_KEY is set only an encrypted file is restored. The load itself runs
-in a single transaction, so any error (a damaged file, a row the database refuses, a count
-that does not match) leaves the database as it was.
+checked. A Backup row's file must be a plain name in the backup storage (checked before
+anything is read); from object storage it is streamed into one private temp copy, and that
+copy is what is verified and loaded. While BACKUP_ENCRYPTION_KEY is set only an encrypted
+file is restored. The load itself runs in a single transaction, so any error (a damaged
+file, a row the database refuses, a count that does not match) leaves the database as it
+was. JSON sections are inserted in batches; COPY sections (PostgreSQL) go back with COPY.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -20,7 +24,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, transaction
 
+try:
+    from psycopg import Error as PsycopgError
+except ImportError:  # pragma: no cover - psycopg is a requirement
+    PsycopgError = DatabaseError
+
 from backoffice.locks import JobLocked, job_lock
+from maintenance.backup_copy import copy_in
 from maintenance.backup_crypto import (
     BackupCryptoError,
     encryption_key,
@@ -28,17 +38,23 @@ from maintenance.backup_crypto import (
     signature_path,
     signature_valid,
 )
+from maintenance.backup_storage import (
+    backup_fetched,
+    backup_storage,
+    checked_name,
+    is_local,
+    sidecar_value,
+)
 from maintenance.backups import (
     FORMAT,
-    VERSION,
+    READABLE_VERSIONS,
     BackupError,
-    backup_dir,
     checksum_path,
     file_sha256,
     open_backup,
     schema_version,
-    stored_path,
 )
+from maintenance.cleanup import rows_delete, table_empty
 from maintenance.models import Backup
 
 INSERT_BATCH = 2000
@@ -46,8 +62,22 @@ CONVERTED_TYPES = {"DateTimeField", "DateField", "TimeField", "DecimalField", "U
                    "DurationField"}
 
 
-def resolve_backup(ref) -> tuple[Path, str, Backup | None]:
-    """A Backup id (int or digits) or a file path → (path, expected sha256, row or None)."""
+@dataclass(frozen=True)
+class Source:
+    """What a restore reads: a name in the backup storage, or a file given by path."""
+
+    sha256: str
+    backup: Backup | None = None
+    name: str = ""
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path.name
+
+
+def resolve_backup(ref) -> Source:
+    """A Backup (row, id or digits) or a file path → where it is and its expected sha256."""
     backup = None
     if isinstance(ref, Backup):
         backup = ref
@@ -59,19 +89,38 @@ def resolve_backup(ref) -> tuple[Path, str, Backup | None]:
         if backup.status != Backup.Status.SUCCESS or not backup.file_name:
             raise BackupError(f"backup {backup.pk} did not succeed; it cannot be restored")
         try:
-            path = stored_path(backup.file_name)
+            name = checked_name(backup.file_name)
         except BackupError as exc:
             raise BackupError(f"backup {backup.pk}: {exc}") from None
-        return path, backup.sha256, backup
+        return Source(backup.sha256, backup, name=name)
     path = Path(ref).expanduser().resolve()
     backup = Backup.objects.filter(file_name=path.name, status=Backup.Status.SUCCESS).first()
-    if backup is not None and path.parent == backup_dir().resolve():
-        return path, backup.sha256, backup
+    if (backup is not None and is_local()
+            and path.parent == Path(backup_storage().location).resolve()):
+        return Source(backup.sha256, backup, name=backup.file_name)
     sidecar = checksum_path(path)
     if not sidecar.is_file():
         raise BackupError(f"no checksum known for {path} (no Backup row, no {sidecar.name}); "
                           "refusing to restore an unverified file")
-    return path, sidecar.read_text().split()[0], None
+    return Source(sidecar.read_text().split()[0], path=path)
+
+
+@contextmanager
+def _local_copy(source: Source):
+    """A local path with the bytes to verify and load (see the module's docstring)."""
+    if source.path is not None:
+        if not source.path.is_file():
+            raise BackupError(f"backup file {source.path} does not exist")
+        yield source.path
+        return
+    try:
+        with backup_fetched(source.name) as path:
+            if not path.is_file():
+                raise FileNotFoundError(path)
+            yield path
+    except FileNotFoundError:
+        raise BackupError(f"backup file {source.name} does not exist in the backup "
+                          "storage") from None
 
 
 def _read_header(path: Path) -> dict:
@@ -82,38 +131,50 @@ def _read_header(path: Path) -> dict:
         raise BackupError(f"{path.name} is not a readable backup ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupError(f"{path.name} is not a backoffice backup")
-    if header.get("version") != VERSION:
+    if header.get("version") not in READABLE_VERSIONS:
         raise BackupError(f"{path.name} has format version {header.get('version')}; "
-                          f"this code reads version {VERSION}")
+                          f"this code reads versions {', '.join(map(str, READABLE_VERSIONS))}")
     return header
 
 
-def backup_verify(ref) -> dict:
-    """Check a backup without touching the database; return its header plus `path`/`backup`.
+@contextmanager
+def _verified(ref):
+    """Check a backup without touching the database; yield its header plus `path` (the
+    local bytes, valid inside the block) and `backup`. BackupError says what is wrong."""
+    source = resolve_backup(ref)
+    with _local_copy(source) as path:
+        yield _checked(source, path)
 
-    Raises BackupError with a message that says what is wrong.
-    """
-    path, expected, backup = resolve_backup(ref)
-    if not path.is_file():
-        raise BackupError(f"backup file {path} does not exist")
+
+def _checked(source: Source, path: Path) -> dict:
+    name = source.label
     actual = file_sha256(path)
-    if actual != expected:
-        raise BackupError(f"checksum mismatch for {path.name}: the file is damaged or was "
-                          f"altered (expected sha256 {expected}, file has {actual})")
-    signed = signature_valid(path)
+    if actual != source.sha256:
+        raise BackupError(f"checksum mismatch for {name}: the file is damaged or was "
+                          f"altered (expected sha256 {source.sha256}, file has {actual})")
+    if source.path is not None:
+        signed = signature_valid(path)
+    else:
+        expected = sidecar_value(source.name, ".hmac")
+        signed = None if expected is None else signature_valid(path, expected)
     if signed is None:
-        raise BackupError(f"{path.name} has no signature ({signature_path(path).name}); "
+        raise BackupError(f"{name} has no signature ({signature_path(Path(name)).name}); "
                           "refusing to restore an unsigned file")
     if not signed:
-        raise BackupError(f"{path.name}: signature does not verify, the file was altered or "
+        raise BackupError(f"{name}: signature does not verify, the file was altered or "
                           "was not made with this installation's BACKUP_HMAC_KEY; refused")
+    backup = source.backup
     if encryption_key() is not None and not is_encrypted(path):
         raise BackupError(
-            f"{path.name} is not encrypted, and BACKUP_ENCRYPTION_KEY is set: a plain backup "
+            f"{name} is not encrypted, and BACKUP_ENCRYPTION_KEY is set: a plain backup "
             "is refused. If you trust this file, restore it from a shell with the key unset "
             f"for that one command: BACKUP_ENCRYPTION_KEY= python manage.py restore_backup "
             f"{backup.pk if backup else path}")
     header = _read_header(path)
+    if header.get("copy") and connection.vendor != "postgresql":
+        raise BackupError(f"{name} holds PostgreSQL COPY data ({', '.join(header['copy'])}); "
+                          f"it restores only into PostgreSQL, this database is "
+                          f"{connection.vendor}")
     current = schema_version(header["schema"].keys())
     different = {app: (migration, current.get(app, "none"))
                  for app, migration in header["schema"].items() if current.get(app) != migration}
@@ -130,7 +191,16 @@ def backup_verify(ref) -> dict:
             missing.append(label)
     if missing:
         raise BackupError(f"the backup holds tables this installation lacks: {missing}")
-    return {**header, "path": path, "backup": backup}
+    return {**header, "path": path, "backup": backup, "file": name}
+
+
+def backup_verify(ref) -> dict:
+    """Check a backup without touching the database; return its header plus `backup`.
+
+    Raises BackupError with a message that says what is wrong.
+    """
+    with _verified(ref) as header:
+        return header
 
 
 def restore_plan(ref) -> list[dict]:
@@ -195,7 +265,7 @@ def _reconcile(wiped: list) -> None:
             if rel.on_delete is models.SET_NULL:
                 dangling.update(**{fk.attname: None})
             elif rel.on_delete is models.CASCADE:
-                dangling._raw_delete(connection.alias)
+                rows_delete(dangling)
             elif rel.on_delete in (models.PROTECT, models.RESTRICT) and dangling.exists():
                 raise BackupError(f"{other._meta.label} rows refer to {model._meta.label} rows "
                                   "that the backup does not have; restore refused")
@@ -205,7 +275,7 @@ def _load(path: Path, header: dict, on_rows: Callable[[int], None] | None = None
           ) -> dict[str, int]:
     models_in_order = [apps.get_model(label) for label in header["models"]]
     for model in reversed(models_in_order):
-        model._base_manager.all()._raw_delete(connection.alias)
+        table_empty(model)
     counts: dict[str, int] = {}
     model = names = decoders = None
     batch: list = []
@@ -224,6 +294,17 @@ def _load(path: Path, header: dict, on_rows: Callable[[int], None] | None = None
             handle.readline()  # the header, already checked
             for line in handle:
                 item = orjson.loads(line)
+                if isinstance(item, dict) and item.get("copy"):
+                    if batch:
+                        flush()
+                        batch = []
+                    copied = apps.get_model(item["model"])
+                    counts[copied._meta.label_lower] = copy_in(handle, copied,
+                                                               item["columns"], path.name)
+                    done += counts[copied._meta.label_lower]
+                    if on_rows is not None:
+                        on_rows(done)
+                    continue
                 if isinstance(item, list):
                     batch.append(item)
                     if len(batch) >= INSERT_BATCH:
@@ -260,17 +341,16 @@ def backup_restore(ref, *, on_rows: Callable[[int], None] | None = None) -> dict
 
     `on_rows(n)` is told the rows loaded so far after each batch.
     """
-    header = backup_verify(ref)
     try:
-        with job_lock("backup"), transaction.atomic():
+        with _verified(ref) as header, job_lock("backup"), transaction.atomic():
             counts = _load(header["path"], header, on_rows)
     except JobLocked as exc:
         raise BackupError(f"a backup or restore is running; try again later ({exc})") from exc
-    except DatabaseError as exc:  # e.g. a foreign key check at commit; rolled back
+    except (DatabaseError, PsycopgError) as exc:  # e.g. a foreign key check; rolled back
         raise BackupError(f"the database refused the backup's rows, nothing was changed "
                           f"({type(exc).__name__}: {exc})") from exc
     _beat_reload()
-    return {"file": header["path"].name, "row_counts": counts}
+    return {"file": header["file"], "row_counts": counts}
 
 
 def _beat_reload() -> None:

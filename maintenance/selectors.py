@@ -1,4 +1,4 @@
-"""Reads: the health of the moving parts (database, Redis, workers, beat), run outcomes."""
+"""Reads: the outcomes of maintenance runs, backups and who started them."""
 
 from __future__ import annotations
 
@@ -6,72 +6,13 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from celery import current_app
 from django.conf import settings
-from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from backoffice.locks import lock_timeout
-from backoffice.redis_client import redis_status
 from maintenance.models import Backup, MaintenanceRun
-from operations.beat import beat_status
 from operations.models import TaskRun
-from operations.registry import worker_records
-
-
-def database_status() -> dict:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True, "vendor": connection.vendor}
-
-
-def workers_status(*, broker_ok: bool, timeout: float | None = None) -> dict:
-    """Ping every worker over the broker with a short timeout."""
-    if not broker_ok:
-        return {"ok": False, "count": 0, "names": [], "error": "broker unreachable"}
-    timeout = settings.HEALTH_WORKER_PING_TIMEOUT if timeout is None else timeout
-    try:
-        with current_app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
-            replies = current_app.control.ping(timeout=timeout, connection=connection) or []
-    except Exception as exc:
-        return {"ok": False, "count": 0, "names": [], "error": f"{type(exc).__name__}: {exc}"}
-    names = sorted(name for reply in replies for name in reply)
-    status = {"ok": bool(names), "count": len(names), "names": names}
-    if not names:
-        status["error"] = f"no worker answered a ping within {timeout:g}s"
-    return status
-
-
-def workers_from_heartbeats() -> dict:
-    """Workers online by their own heartbeats in Redis: no broadcast, answers at once."""
-    try:
-        names = sorted(r["hostname"] for r in worker_records() if r["online"])
-    except Exception as exc:
-        return {"ok": False, "count": 0, "names": [], "error": f"{type(exc).__name__}: {exc}"}
-    status = {"ok": bool(names), "count": len(names), "names": names}
-    if not names:
-        status["error"] = "no worker has sent a heartbeat recently"
-    return status
-
-
-def system_health(*, workers=None) -> dict:
-    """State of every part; `failing` names the parts that are down. `workers(broker_ok)`
-    replaces the live ping (maintenance.health serves the last background ping)."""
-    redis = redis_status()
-    checks = {
-        "database": database_status(),
-        "redis": redis,
-        "workers": (workers or (lambda ok: workers_status(broker_ok=ok)))(redis["ok"]),
-        "beat": beat_status(broker_ok=redis["ok"]),
-    }
-    failing = [name for name, check in checks.items() if not check["ok"]]
-    return {"status": "fail" if failing else "ok", "failing": failing, "checks": checks}
-
 
 # --- The outcome of a maintenance run, read from the task history ---------------------------
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from django.utils import timezone
 
 from backoffice.locks import job_lock, lock_timeout
-from maintenance.backup_crypto import signature_path
-from maintenance.backups import (
+from maintenance.backup_storage import (
     BackupError,
     backup_dir,
-    backup_models,
-    backup_suffix,
-    backup_write,
-    checksum_path,
-    stored_path,
+    backup_remove,
+    checked_name,
+    stored_names,
 )
+from maintenance.backups import backup_models, backup_suffix, backup_write
 from maintenance.models import Backup
 from maintenance.selectors import backups_past_retention
 
@@ -29,8 +28,10 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
                   include_api_log: bool | None = None) -> Backup:
     """Write one backup file and its Backup row. Raises JobLocked when one is running.
 
-    On any error (including a soft time limit) the temp file is removed, the row is marked
-    failed with the error, and the error is raised again.
+    The row turns "success" only once the file and its sidecars are stored. On any error
+    (including a soft time limit, or the object storage failing mid-upload) the temp file
+    and whatever was stored of it are removed, the row is marked failed with the error, and
+    the error is raised again.
     """
     with job_lock("backup"):
         started = timezone.now()
@@ -38,7 +39,7 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
                                        task_id=task_id or "")
         name = f"backup-{started:%Y%m%d-%H%M%S}-{backup.pk}{backup_suffix()}"
         try:
-            figures = backup_write(path=backup_dir() / name,
+            figures = backup_write(name=name,
                                    models=backup_models(include_api_log=include_api_log))
         except BaseException as exc:
             Backup.objects.filter(pk=backup.pk).update(
@@ -52,18 +53,16 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
 
 
 def backup_delete(*, backup: Backup) -> None:
-    """Remove a backup's file (and its checksum and signature files) and its row; a file
-    name that leads outside BACKUP_DIR removes the row only."""
+    """Remove a backup's file (and its checksum and signature files) from the storage, then
+    its row; a file name that leads outside the storage removes the row only."""
     if backup.file_name:
         try:
-            path = stored_path(backup.file_name)
+            name = checked_name(backup.file_name)
         except BackupError as exc:
             logger.warning("backup %s: file left alone: %s", backup.pk, exc)
             backup.delete()
             return
-        path.unlink(missing_ok=True)
-        checksum_path(path).unlink(missing_ok=True)
-        signature_path(path).unlink(missing_ok=True)
+        backup_remove(name)
     backup.delete()
 
 
@@ -78,8 +77,29 @@ def backups_prune(*, keep_last: int | None = None, keep_days: int | None = None,
     for backup in doomed.iterator(chunk_size=100):  # a handful of rows, each with a file
         backup_delete(backup=backup)
         removed += 1
+    removed += _orphans_remove()
     # Temp files of runs killed mid-write (a live run's file is younger than the lock).
-    for temp in backup_dir().glob(".backup-*.tmp"):
+    for temp in backup_dir().glob(".*.tmp"):
         if temp.stat().st_mtime < stale.timestamp():
             temp.unlink(missing_ok=True)
     return removed
+
+
+def _orphans_remove() -> int:
+    """Remove stored files that no successful Backup row names and no running one is
+    writing (what an upload that failed half-way, with the storage down, left behind)."""
+    names = stored_names()
+    if not names:
+        return 0
+    kept = set(Backup.objects.filter(status=Backup.Status.SUCCESS)
+               .values_list("file_name", flat=True))
+    running = {str(pk) for pk in Backup.objects.filter(status=Backup.Status.RUNNING)
+               .values_list("pk", flat=True)}
+    removed = 0
+    for name in names:
+        pk = re.search(r"-(\d+)\.", name)
+        if name not in kept and not (pk and pk.group(1) in running):
+            backup_remove(name)
+            removed += 1
+    return removed
+

@@ -14,7 +14,7 @@ from unfold.views import UnfoldModelAdminViewMixin
 
 from backoffice.task_links import task_run_url
 from maintenance import actions
-from maintenance.backups import BackupError, stored_path
+from maintenance.backup_storage import BackupError, backup_open, backup_size, checked_name
 from maintenance.models import Backup, MaintenanceRun
 from maintenance.restore import backup_verify, restore_plan
 from maintenance.restore_progress import restore_progress
@@ -27,21 +27,24 @@ def _superuser_only(request) -> None:
 
 
 class BackupDownloadView(View):
-    """Stream a backup file to a superuser; the only way to reach the files over HTTP."""
+    """Stream a backup file from the backup storage to a superuser, block by block as it
+    arrives; the only way to reach the files over HTTP."""
 
     def get(self, request, pk):
         _superuser_only(request)
         backup = get_object_or_404(Backup, pk=pk, status=Backup.Status.SUCCESS)
         try:
-            path = stored_path(backup.file_name)
+            name = checked_name(backup.file_name)
+            stream = backup_open(name)
         except BackupError as exc:
             raise Http404(f"the backup file is not available: {exc}") from None
-        if not path.is_file():
-            raise Http404("the backup file is missing")
-        response = FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115
-                                filename=backup.file_name,
+        except FileNotFoundError:
+            raise Http404("the backup file is missing") from None
+        response = FileResponse(stream, as_attachment=True, filename=name,
                                 content_type="application/octet-stream"
-                                if backup.file_name.endswith(".enc") else "application/gzip")
+                                if name.endswith(".enc") else "application/gzip")
+        if "Content-Length" not in response:
+            response["Content-Length"] = backup_size(name)
         response["X-Backup-SHA256"] = backup.sha256
         return response
 

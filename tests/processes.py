@@ -97,6 +97,14 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def wait_answering(self, answers, timeout: float, what: str) -> None:
+        """Wait until `answers()` is true; fail at once, with the log, if the process exits."""
+        def check():
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            return answers()
+        wait_until(check, timeout, what, interval=0.2)
+
     def stop(self, timeout: float = 15) -> None:
         if not self.alive():
             return

@@ -12,3 +12,6 @@ from backoffice.settings.notifications import *  # noqa: F403
 from backoffice.settings.operations import *  # noqa: F403
 from backoffice.settings.request_log import *  # noqa: F403
 from backoffice.settings.security import *  # noqa: F403
+
+# The backup storage joins Django's storages (maintenance.py chooses local or S3).
+STORAGES = {**STORAGES, "backups": BACKUP_STORAGE}  # noqa: F405

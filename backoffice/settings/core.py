@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from backoffice.settings.config import BASE_DIR, env, fail
 from backoffice.unfold_config import UNFOLD  # noqa: F401
 
-VAR_DIR = BASE_DIR / "var"  # local state of the embedded run (SQLite, logs); not in git
+# Local state of this host (SQLite, logs, backups); not in git. Each host has its own.
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 ENVIRONMENT_NAME = env.str("ENVIRONMENT_NAME", default="development")
 DEBUG = env.bool("DEBUG", default=False)

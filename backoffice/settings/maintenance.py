@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from backoffice.settings.config import env, fail
 from backoffice.settings.core import MEDIA_ROOT, STATIC_ROOT, VAR_DIR
@@ -13,6 +14,33 @@ BACKUP_DIR = env.path("BACKUP_DIR", default=str(VAR_DIR / "backups"))
 for _public_root in (STATIC_ROOT, MEDIA_ROOT):
     if str(BACKUP_DIR).startswith(str(_public_root)):
         fail("BACKUP_DIR", f"must not be inside a public directory ({_public_root})")
+
+# Where backups are stored: the `backups` entry of STORAGES. By default BACKUP_DIR itself;
+# with BACKUP_S3_BUCKET set, an S3-compatible bucket (AWS, MinIO, SeaweedFS, ...) that every
+# host reaches, and BACKUP_DIR only holds a backup while it is written, before the upload.
+BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="")
+if BACKUP_S3_BUCKET:
+    BACKUP_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": BACKUP_S3_BUCKET,
+        "endpoint_url": env.str("BACKUP_S3_ENDPOINT_URL", default="") or None,
+        "access_key": env.str("BACKUP_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("BACKUP_S3_SECRET_ACCESS_KEY", default="") or None,
+        "region_name": env.str("BACKUP_S3_REGION", default="") or None,
+        "location": env.str("BACKUP_S3_PREFIX", default="backups").strip("/"),
+        "addressing_style": env.str("BACKUP_S3_ADDRESSING_STYLE", default="path"),
+        "signature_version": "s3v4",
+        "default_acl": None,  # the bucket's own policy: private unless someone opened it
+        "querystring_auth": True,
+        "file_overwrite": False,  # never replace a stored backup
+        "max_memory_size": 1 << 20,  # a read spills to disk past 1 MiB
+    }}
+    if BACKUP_STORAGE["OPTIONS"]["addressing_style"] not in ("path", "virtual", "auto"):
+        fail("BACKUP_S3_ADDRESSING_STYLE", "must be path, virtual or auto")
+    _endpoint = BACKUP_STORAGE["OPTIONS"]["endpoint_url"]
+    if _endpoint and not re.fullmatch(r"https?://[^/\s]+/?", _endpoint):
+        fail("BACKUP_S3_ENDPOINT_URL", "must be http(s)://host[:port]")
+else:
+    BACKUP_STORAGE = {"BACKEND": "maintenance.backup_storage.LocalBackupStorage"}
 
 BACKUP_KEEP_LAST = env.int("BACKUP_KEEP_LAST", default=7)  # newest successful backups kept
 BACKUP_KEEP_DAYS = env.int("BACKUP_KEEP_DAYS", default=14)  # and every backup younger than this

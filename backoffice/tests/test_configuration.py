@@ -81,6 +81,16 @@ def test_celery_command_reports_bad_config_in_one_line():
     assert_one_clear_line(result, "REDIS_URL")
 
 
+@pytest.mark.parametrize(("variable", "value"), [
+    ("BACKUP_S3_ADDRESSING_STYLE", "sideways"),
+    ("BACKUP_S3_ENDPOINT_URL", "s3.example.com:9000"),
+    ("BACKUP_S3_ENDPOINT_URL", "http://s3.example.com/some/path"),
+])
+def test_malformed_object_storage_settings_stop_with_one_line(variable, value):
+    result = manage("check", BACKUP_S3_BUCKET="backups", **{variable: value})
+    assert_one_clear_line(result, variable)
+
+
 def test_backup_dir_inside_static_root_is_refused(tmp_path):
     result = manage("check", STATIC_ROOT=str(tmp_path), BACKUP_DIR=str(tmp_path / "backups"))
     assert_one_clear_line(result, "BACKUP_DIR")

@@ -7,9 +7,9 @@ import pytest
 import redis
 from django.conf import settings
 
-from maintenance import selectors
-from maintenance.health import health_cache_clear
+from operations import health_checks as selectors
 from operations.beat import BEAT_HEARTBEAT_KEY
+from operations.health import health_cache_clear
 from tests.processes import free_port, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

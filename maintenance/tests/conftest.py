@@ -1,5 +1,7 @@
 """Fixtures of the maintenance tests."""
 
+import uuid
+
 import pytest
 from celery import current_app
 
@@ -26,3 +28,27 @@ def held_maintenance_queue():
     yield release
     drop_waiting_messages([QUEUE])
     release()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server (SeaweedFS) for the session of this test process."""
+    from tests.object_storage import SeaweedS3
+
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
+    server.bucket = server.new_bucket()  # one bucket; each test has its own prefix
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def backup_storage_kind(request, settings, tmp_path):
+    """Backups in a private local directory, then in a SeaweedFS bucket (with BACKUP_DIR
+    only the spool): each test using this runs against both."""
+    settings.BACKUP_DIR = tmp_path / "backups"
+    if request.param == "s3":
+        server = request.getfixturevalue("seaweedfs")
+        prefix = f"office/{uuid.uuid4().hex[:8]}/backups"
+        settings.STORAGES = {**settings.STORAGES,
+                             "backups": server.storage_setting(server.bucket, prefix)}
+    return request.param

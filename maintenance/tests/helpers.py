@@ -62,3 +62,24 @@ def sign(path):
     from maintenance.backup_crypto import file_signature, signature_path
 
     signature_path(path).write_text(f"{file_signature(path)}  {path.name}\n")
+
+
+def archive_documents(raw: bytes) -> list:
+    """The JSON documents of a decompressed archive, in order; a COPY section (PostgreSQL)
+    stands as one ("copy-data", its rows) entry after its header."""
+    import io
+
+    import orjson
+
+    stream, documents = io.BytesIO(raw), []
+    while line := stream.readline():
+        if not line.startswith(b"#"):
+            documents.append(orjson.loads(line))
+            continue
+        rows = 0
+        while (size := int(line[1:])) > 0:
+            rows += stream.read(size).count(b"\n")
+            line = stream.readline()
+        documents.append(("copy-data", rows))
+    return documents
+

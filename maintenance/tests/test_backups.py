@@ -23,7 +23,13 @@ from maintenance.backups import BackupError, checksum_path
 from maintenance.models import Backup
 from maintenance.restore import backup_restore, backup_verify
 from maintenance.services import backup_create, backups_prune
-from maintenance.tests.helpers import fingerprint, make_data, sign, wipe_and_change
+from maintenance.tests.helpers import (
+    archive_documents,
+    fingerprint,
+    make_data,
+    sign,
+    wipe_and_change,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +65,7 @@ def test_backup_file_is_private_gzipped_jsonl_with_checksum_counts_and_schema(ba
     assert backup.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert checksum_path(path).read_text().split() == [backup.sha256, path.name]
     assert [p.name for p in backup_dir.iterdir() if p.name.startswith(".")] == []  # no temp
-    lines = [orjson.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+    lines = archive_documents(gzip.decompress(path.read_bytes()))
     header, trailer = lines[0], lines[-1]
     assert header["format"] == "backoffice-backup"
     assert header["schema"]["reports"] == latest_migration("reports")
@@ -239,3 +245,57 @@ def test_retention_keeps_the_newest_n_and_everything_younger_than_d_days(backup_
     for age, backup in made.items():
         assert (backup.file_name in names) == (age <= 20)
         assert (backup.file_name + ".sha256" in names) == (age <= 20)
+
+
+def reheaded_copy(backup, **changes):
+    """A copy of `backup`'s file beside it with header fields changed, checksummed and
+    signed with this installation's key (as only its holder could)."""
+    path = backup_dir_of(backup)
+    first, rest = gzip.decompress(path.read_bytes()).split(b"\n", 1)
+    header = {**orjson.loads(first), **changes}
+    data = gzip.compress(orjson.dumps({k: v for k, v in header.items() if v is not None})
+                         + b"\n" + rest)
+    copy = path.with_name(f"reheaded-{backup.pk}.jsonl.gz")
+    copy.write_bytes(data)
+    checksum_path(copy).write_text(f"{hashlib.sha256(data).hexdigest()}  {copy.name}\n")
+    sign(copy)
+    return copy, header
+
+
+def test_a_version_1_archive_still_restores():
+    make_data()
+    backup = backup_create(triggered_by="test")
+    copy, header = reheaded_copy(backup, version=1, copy=None)
+    if backup_verify(backup.pk)["copy"]:
+        pytest.skip("a version 1 archive holds JSON sections only; this database writes COPY")
+    expected = fingerprint()
+    wipe_and_change()
+
+    backup_restore(str(copy))
+
+    assert fingerprint() == expected
+
+
+def test_an_archive_with_copy_sections_is_refused_outside_postgresql():
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL restores COPY sections")
+    make_data()
+    backup = backup_create(triggered_by="test")
+    copy, _ = reheaded_copy(backup, copy=["reports.dailyreport"])
+    wipe_and_change()
+    before = fingerprint()
+
+    with pytest.raises(BackupError, match="holds PostgreSQL COPY data .*reports.dailyreport.*"
+                                          "restores only into PostgreSQL"):
+        backup_restore(str(copy))
+    assert fingerprint() == before
+
+
+def test_an_unknown_archive_version_is_refused():
+    backup = backup_create(triggered_by="test")
+    copy, _ = reheaded_copy(backup, version=3)
+
+    with pytest.raises(BackupError, match="format version 3; this code reads versions 1, 2"):
+        backup_verify(str(copy))

@@ -1,6 +1,6 @@
-"""The health report as /healthz serves it: cached per process, the worker ping off-thread.
+"""The reports /readyz and /healthz serve: cached per process, the worker ping off-thread.
 
-Anyone may call /healthz, so an anonymous call must stay cheap: it gets the report built at
+Anyone may call them, so an anonymous call must stay cheap: it gets the report built at
 most once every HEALTH_CACHE_SECONDS per process, and the worker ping (which waits up to
 HEALTH_WORKER_PING_TIMEOUT for replies) runs in a background thread whose last result the
 report uses. Until the first ping of a process has answered, or when the last one is too
@@ -16,18 +16,18 @@ import time
 
 from django.conf import settings
 
-from maintenance import selectors
+from operations import health_checks
 
 _lock = threading.Lock()
-_build_lock = threading.Lock()
-_state: dict = {"report": None, "built_at": 0.0, "ping": None, "pinged_at": 0.0,
-                "pinging": False, "generation": 0}
+_build_locks = {"health": threading.Lock(), "ready": threading.Lock()}
+_EMPTY = {"reports": {}, "ping": None, "pinged_at": 0.0, "pinging": False}
+_state: dict = {**_EMPTY, "generation": 0}
 
 
 def _ping(generation: int) -> None:
     status = None
     try:
-        status = selectors.workers_status(broker_ok=True)
+        status = health_checks.workers_status(broker_ok=True)
     finally:
         from django.db import connections
 
@@ -45,7 +45,7 @@ def _workers(broker_ok: bool) -> dict:
     A ping too old to trust (no request for a while) gives way to the heartbeats.
     """
     if not broker_ok:
-        return selectors.workers_status(broker_ok=False)
+        return health_checks.workers_status(broker_ok=False)
     interval = settings.HEALTH_CACHE_SECONDS
     with _lock:
         last, age = _state["ping"], time.monotonic() - _state["pinged_at"]
@@ -54,26 +54,40 @@ def _workers(broker_ok: bool) -> dict:
             threading.Thread(target=_ping, args=(_state["generation"],), name="healthz-ping",
                              daemon=True).start()
     trusted = age < 2 * interval + settings.HEALTH_WORKER_PING_TIMEOUT
-    return last if last is not None and trusted else selectors.workers_from_heartbeats()
+    return last if last is not None and trusted else health_checks.workers_from_heartbeats()
+
+
+def _cached(kind: str, build) -> dict:
+    """The report of `kind`, built by `build()` at most once per HEALTH_CACHE_SECONDS."""
+    interval = settings.HEALTH_CACHE_SECONDS
+    with _lock:
+        report, built_at = _state["reports"].get(kind, (None, 0.0))
+    stale = report is None or time.monotonic() - built_at >= interval
+    # One builder at a time: the others serve the previous report meanwhile (or, before the
+    # first one exists, wait for it and then find it fresh).
+    if stale and _build_locks[kind].acquire(blocking=report is None):
+        try:
+            with _lock:
+                report, built_at = _state["reports"].get(kind, (None, 0.0))
+            if report is None or time.monotonic() - built_at >= interval:
+                report = build()
+                with _lock:
+                    _state["reports"][kind] = (report, time.monotonic())
+        finally:
+            _build_locks[kind].release()
+    return report
 
 
 def health_report(*, details: bool) -> dict:
-    """The cached report; with `details` (staff) error texts and worker names included."""
-    with _lock:
-        report, built_at = _state["report"], _state["built_at"]
-    stale = report is None or time.monotonic() - built_at >= settings.HEALTH_CACHE_SECONDS
-    # One builder at a time: the others serve the previous report meanwhile (or, before the
-    # first one exists, wait for it and then find it fresh).
-    if stale and _build_lock.acquire(blocking=report is None):
-        try:
-            with _lock:
-                report, built_at = _state["report"], _state["built_at"]
-            if report is None or time.monotonic() - built_at >= settings.HEALTH_CACHE_SECONDS:
-                report = selectors.system_health(workers=_workers)
-                with _lock:
-                    _state.update(report=report, built_at=time.monotonic())
-        finally:
-            _build_lock.release()
+    """The whole system (database, Redis, workers, beat); with `details` (staff) error
+    texts and worker names included."""
+    report = _cached("health", lambda: health_checks.system_health(workers=_workers))
+    return report if details else _public(report)
+
+
+def readiness_report(*, details: bool) -> dict:
+    """This web process's own dependencies (database, Redis), for load balancers."""
+    report = _cached("ready", health_checks.readiness)
     return report if details else _public(report)
 
 
@@ -86,5 +100,4 @@ def _public(report: dict) -> dict:
 def health_cache_clear() -> None:
     """Forget the cached report and ping (tests, and a settings change in a shell)."""
     with _lock:
-        _state.update(report=None, built_at=0.0, ping=None, pinged_at=0.0, pinging=False,
-                      generation=_state["generation"] + 1)
+        _state.update({**_EMPTY, "reports": {}}, generation=_state["generation"] + 1)
