@@ -18,6 +18,7 @@ from django_celery_results.models import GroupResult, TaskResult
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
+from backoffice.readable import readable_field
 from maintenance import admin_backups  # noqa: F401  (Backup, MaintenanceRun, Maintenance page)
 from maintenance.admin_schedules import (
     IntervalScheduleForm,
@@ -77,12 +78,34 @@ class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin, ScheduleAdmin):
     pass
 
 
+# Stored arguments, results and meta, shown pretty-printed in place of the raw text.
+READABLE = {"task_args": "Task positional arguments", "task_kwargs": "Task named arguments",
+            "result": "Result data", "meta": "Task meta information"}
+
+
 @admin.register(TaskResult)
 class TaskResultAdmin(results_admin.TaskResultAdmin, ModelAdmin):
     list_filter = (TaskResultKindFilter, *results_admin.TaskResultAdmin.list_filter)
     show_full_result_count = False
+    fieldsets = [(name, {**options, "fields": tuple(f"{f}_readable" if f in READABLE else f
+                                                    for f in options["fields"])})
+                 for name, options in results_admin.TaskResultAdmin.fieldsets]
+    task_args_readable = readable_field("task_args", READABLE["task_args"])
+    task_kwargs_readable = readable_field("task_kwargs", READABLE["task_kwargs"])
+    result_readable = readable_field("result", READABLE["result"])
+    meta_readable = readable_field("meta", READABLE["meta"])
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj),
+                *(f"{field}_readable" for field in READABLE))
 
 
 @admin.register(GroupResult)
 class GroupResultAdmin(results_admin.GroupResultAdmin, ModelAdmin):
     show_full_result_count = False
+    fields = ("group_id", "date_created", "date_done", "content_type", "content_encoding",
+              "result_readable")
+    result_readable = readable_field("result", "Result data")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "result_readable")

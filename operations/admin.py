@@ -14,6 +14,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.readable import readable_field, readable_line
 from operations import selectors, services, views, views_workers
 from operations.filters import (
     FailureResolutionFilter,
@@ -68,8 +69,9 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     list_per_page = 50
     date_hierarchy = None
     list_select_related = ("retried_as",)
-    readonly_fields = ("task_id", "name", "queue", "state_display", "args", "kwargs", "options",
-                       "worker", "retries", "result", "traceback_display", "queued_at_display",
+    readonly_fields = ("task_id", "name", "queue", "state_display", "args_display",
+                       "kwargs_display", "options", "worker", "retries", "result_display",
+                       "traceback_display", "queued_at_display",
                        "started_at_display", "finished_at_display", "runtime", "parent_id",
                        "root_id", "group_id", "retry_of_link", "retried_as_link",
                        "discarded_at_display", "resolved_at_display")
@@ -128,6 +130,9 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     finished_at_display = time_column("finished_at", "finished at")
     discarded_at_display = time_column("discarded_at", "discarded at")
     resolved_at_display = time_column("resolved_at", "resolved at")
+    args_display = readable_field("args", "args")
+    kwargs_display = readable_field("kwargs", "kwargs")
+    result_display = readable_field("result", "result")
 
     @admin.display(description="id", ordering="task_id")
     def short_id(self, obj):
@@ -151,6 +156,10 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     @admin.display(description="runtime")
     def runtime_display(self, obj):
         return f"{obj.runtime:.3f} s" if obj.runtime is not None else "—"
+
+    @admin.display(description="result")
+    def result_line(self, obj):
+        return readable_line(obj.result)
 
     @admin.display(description="traceback")
     def traceback_display(self, obj):
@@ -219,7 +228,7 @@ class FailedTaskRunAdmin(TaskRunAdminBase):
     run shows how its latest retry went."""
 
     list_display = ("short_id", "name", "queue", "state_display", "finished_at_display",
-                    "result", "worker", "retries")
+                    "result_line", "worker", "retries")
     list_filter = (FailureResolutionFilter, TaskKindFilter, TaskNameFilter, QueueFilter,
                    ("queued_at", QueuedAtFilter))
     actions = ("retry_selected", "discard_selected")

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 WORKERS_KEY = "backoffice:ops:workers"  # hash: hostname -> JSON record
 PAUSED_KEY = "backoffice:ops:paused"  # hash: queue -> JSON {"at": epoch, "by": username}
+RESUMED_KEY = "backoffice:ops:resumed"  # hash: queue -> epoch of its last Resume
 PUBLISH_EVERY_SECONDS = 2.0
 ONLINE_WITHIN_SECONDS = 10  # a record older than this is a worker that went away
 FORGET_AFTER_SECONDS = 3600
@@ -129,3 +130,9 @@ def worker_records(client=None) -> list[dict]:
 def paused_queues(client=None) -> dict[str, dict]:
     client = client or redis_client()
     return {queue: json.loads(raw) for queue, raw in client.hgetall(PAUSED_KEY).items()}
+
+
+def resumed_queues(client=None) -> dict[str, float]:
+    """When each queue was last resumed (epoch seconds)."""
+    client = client or redis_client()
+    return {queue: float(at) for queue, at in client.hgetall(RESUMED_KEY).items()}

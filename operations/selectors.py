@@ -19,7 +19,7 @@ from backoffice.celery import app, import_task_modules
 from backoffice.redis_client import redis_client, redis_status
 from operations.beat import beat_status
 from operations.models import TaskMinuteStat, TaskRun
-from operations.registry import paused_queues, worker_records
+from operations.registry import paused_queues, resumed_queues, worker_records
 
 RUNNING_LIMIT = 20
 IN_FLIGHT_STATES = (TaskRun.State.QUEUED, TaskRun.State.STARTED, TaskRun.State.RETRY)
@@ -143,6 +143,45 @@ def task_acks_late(task_name: str) -> bool:
     return bool(task.acks_late) if task is not None else bool(app.conf.task_acks_late)
 
 
+def queue_state(queue: dict, *, limit: int, resumed_at: float | None, finished_since: bool,
+                now: float) -> str:
+    """One word for a queue, the rule the overview's badges and alerts follow.
+
+    `paused`: staff paused it. `stuck`: its oldest waiting task has waited longer than
+    `limit` seconds and the queue shows no progress in that time. `draining`: it waits that
+    long too, but the queue was resumed within `limit` seconds or one of its tasks finished
+    within them (`finished_since`), so it is being worked through. `ok` otherwise.
+    """
+    if queue["paused"]:
+        return "paused"
+    age = (queue["oldest"] or {}).get("age_seconds")
+    if age is None or age <= limit:
+        return "ok"
+    resumed_lately = resumed_at is not None and now - resumed_at <= limit
+    return "draining" if resumed_lately or finished_since else "stuck"
+
+
+def queues_finished_since(since) -> set[str]:
+    """Queues with at least one run finished since `since` (per-minute counters, whole
+    minutes: a run in the minute `since` falls in counts)."""
+    return set(TaskMinuteStat.objects.filter(minute__gte=since.replace(second=0, microsecond=0))
+               .values_list("queue", flat=True).distinct())
+
+
+def _queue_alert(queue: dict, limit: int) -> dict | None:
+    name, depth, state = queue["name"], queue["depth"], queue["state"]
+    age = (queue["oldest"] or {}).get("age_seconds")
+    if state == "paused":
+        return {"level": "warning", "text": f"Queue {name} is paused ({depth} waiting)."}
+    if state == "stuck":
+        return {"level": "warning", "text": f"Queue {name} is stuck: the oldest task has "
+                f"waited {age} s (limit {limit} s) and none of its tasks finished since."}
+    if state == "draining":
+        return {"level": "info", "text": f"Queue {name} is draining: {depth} waiting, the "
+                f"oldest for {age} s; its workers are taking them."}
+    return None
+
+
 def _alerts(*, queues: list[dict], workers: list[dict]) -> list[dict]:
     alerts = []
     online = [w for w in workers if w["online"]]
@@ -150,17 +189,23 @@ def _alerts(*, queues: list[dict], workers: list[dict]) -> list[dict]:
         alerts.append({"level": "danger", "text": "No worker is online: nothing is being run."})
     limit = settings.OPS_QUEUE_WAIT_ALERT_SECONDS
     for queue in queues:
-        name = queue["name"]
-        if queue["paused"]:
-            alerts.append({"level": "warning", "text": f"Queue {name} is paused "
-                           f"({queue['depth']} waiting)."})
-        elif online and not queue["served_by"]:
-            alerts.append({"level": "danger", "text": f"No worker serves queue {name}."})
-        age = (queue["oldest"] or {}).get("age_seconds")
-        if age is not None and age > limit:
-            alerts.append({"level": "warning", "text": f"Queue {name}: the oldest task has "
-                           f"waited {age} s (limit {limit} s)."})
+        if online and not queue["paused"] and not queue["served_by"]:
+            alerts.append({"level": "danger", "text": f"No worker serves queue {queue['name']}."})
+        if alert := _queue_alert(queue, limit):
+            alerts.append(alert)
     return alerts
+
+
+def _with_states(queues: list[dict], *, resumed: dict[str, float]) -> list[dict]:
+    limit = settings.OPS_QUEUE_WAIT_ALERT_SECONDS
+    now = timezone.now()
+    waiting_long = [q for q in queues if ((q["oldest"] or {}).get("age_seconds") or 0) > limit]
+    finished = queues_finished_since(now - timedelta(seconds=limit)) if waiting_long else set()
+    for queue in queues:
+        queue["state"] = queue_state(queue, limit=limit, resumed_at=resumed.get(queue["name"]),
+                                     finished_since=queue["name"] in finished,
+                                     now=now.timestamp())
+    return queues
 
 
 def ops_overview() -> dict:
@@ -181,6 +226,7 @@ def ops_overview() -> dict:
         oldest = oldest_waiting(client, depths=depths)
         workers = worker_records(client)
         paused = paused_queues(client)
+        resumed = resumed_queues(client)
     except Exception as exc:  # Redis went away between the ping and the reads
         data["broker"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         data["alerts"].append({"level": "danger", "text": f"The broker failed: {exc}"})
@@ -193,6 +239,7 @@ def ops_overview() -> dict:
          "served_by": [w["hostname"] for w in workers if w["online"] and q in w["queues"]]}
         for q in queue_names()
     ]
+    _with_states(data["queues"], resumed=resumed)
     data["alerts"] = _alerts(queues=data["queues"], workers=workers)
     if not data["beat"]["ok"]:
         data["alerts"].append({"level": "warning",

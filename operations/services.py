@@ -19,7 +19,7 @@ from backoffice.redis_client import redis_client, redis_status
 from operations.kept_runs import kept_task_id_queries
 from operations.models import TaskMinuteStat, TaskRun
 from operations.recording import RETRY_OF_HEADER
-from operations.registry import PAUSED_KEY, worker_records
+from operations.registry import PAUSED_KEY, RESUMED_KEY, worker_records
 from operations.selectors import queue_keys, queue_names
 
 RETRY_BATCH_SIZE = 200
@@ -178,6 +178,7 @@ def queue_resume(*, queue: str) -> list[str]:
     if not client.hexists(PAUSED_KEY, queue):
         raise OpsError(f"Queue {queue} is not paused.")
     client.hdel(PAUSED_KEY, queue)
+    client.hset(RESUMED_KEY, queue, timezone.now().timestamp())
     targets = [w["hostname"] for w in worker_records(client)
                if w["online"] and queue in w.get("configured_queues", [])]
     if not targets:

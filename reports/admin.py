@@ -17,6 +17,7 @@ from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
 from backoffice.enqueue import QueueUnavailable, enqueue
+from backoffice.numbers import count, count_column
 from backoffice.task_links import task_run_url
 from reports import selectors
 from reports.models import ApiRequest, DailyReport, WeeklyAnalytics
@@ -32,13 +33,17 @@ class _Echo:
         return value
 
 
+def _cell(value):
+    return count(value) if isinstance(value, int) else value
+
+
 def _table(rows, columns):
     if not rows:
         return "—"
     head = format_html_join("", "<th class='pr-4 text-left'>{}</th>", ((c,) for c, _ in columns))
     body = format_html_join(
         "", "<tr>{}</tr>",
-        ((format_html_join("", "<td class='pr-4'>{}</td>", ((row.get(key, ""),)
+        ((format_html_join("", "<td class='pr-4'>{}</td>", ((_cell(row.get(key, "")),)
                                                              for _, key in columns)),)
          for row in rows),
     )
@@ -47,9 +52,9 @@ def _table(rows, columns):
 
 @admin.register(DailyReport)
 class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
-    list_display = ("date", "total_requests", "failed_requests", "success_rate_display",
-                    "avg_response_time", "p95_response_time", "unique_users", "generated_at",
-                    "generated_by")
+    list_display = ("date", "total_requests_display", "failed_requests_display",
+                    "success_rate_display", "avg_ms_display", "p95_ms_display",
+                    "unique_users_display", "generated_at", "generated_by")
     list_filter = [("date", RangeDateFilter)]
     list_filter_submit = True
     date_hierarchy = "date"
@@ -57,6 +62,11 @@ class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
     actions = ["export_csv", "regenerate"]
     readonly_fields = ("requests_link", "top_endpoints_table", "top_users_table",
                        "status_codes_table")
+    total_requests_display = count_column("total_requests", "total requests")
+    failed_requests_display = count_column("failed_requests", "failed requests")
+    unique_users_display = count_column("unique_users", "unique users")
+    avg_ms_display = count_column("avg_response_time", "avg ms")
+    p95_ms_display = count_column("p95_response_time", "p95 ms")
     fieldsets = (
         (None, {"fields": ("date", "requests_link", "total_requests", "successful_requests",
                            "failed_requests", "success_rate", "unique_users", "unique_ips",
@@ -137,11 +147,13 @@ class DailyReportAdmin(RecordAdminMixin, ModelAdmin):
 
 @admin.register(WeeklyAnalytics)
 class WeeklyAnalyticsAdmin(RecordAdminMixin, ModelAdmin):
-    list_display = ("week_start", "total_requests", "failed_requests", "change_percent",
-                    "generated_at")
+    list_display = ("week_start", "total_requests_display", "failed_requests_display",
+                    "change_percent", "generated_at")
     ordering = ("-week_start",)
     readonly_fields = ("endpoints_table", "users_table", "busiest_hours_table")
     exclude = ("endpoints", "users", "busiest_hours")
+    total_requests_display = count_column("total_requests", "total requests")
+    failed_requests_display = count_column("failed_requests", "failed requests")
 
     @display(description="Endpoints")
     def endpoints_table(self, obj):

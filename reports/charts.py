@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from django.urls import reverse
+from django.utils import translation
 
 SUCCESS_COLOUR = "#16a34a"
 FAILURE_COLOUR = "#dc2626"
@@ -25,6 +26,9 @@ def _options(*, stacked: bool = False, suffix: str = "", legend: bool = True,
     scales = {"x": value_axis, "y": category_axis} if horizontal else {
         "x": category_axis, "y": value_axis}
     options = {
+        # Tick and tooltip numbers grouped as the page's language groups them, not as the
+        # browser's language would.
+        "locale": translation.get_language() or "en-us",
         "responsive": True,
         "maintainAspectRatio": False,
         "animation": {"duration": 300},

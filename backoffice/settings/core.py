@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma: counts grouped as the locale groups them
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",

@@ -10,7 +10,8 @@ HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=1.0
 # /healthz builds its report at most once per this many seconds per process; the worker
 # ping runs in a background thread at most as often.
 HEALTH_CACHE_SECONDS = env.float("HEALTH_CACHE_SECONDS", default=5.0)
-# Operations console: alert when a queue's oldest task has waited longer than this;
+# Operations console: a queue whose oldest task has waited longer than this is stuck
+# (or draining, when it was resumed or finished a task within as long: selectors.queue_state);
 # /metrics answers these client addresses (CIDR allowed) without a staff token.
 OPS_QUEUE_WAIT_ALERT_SECONDS = env.int("OPS_QUEUE_WAIT_ALERT_SECONDS", default=300)
 OPS_METRICS_ALLOWED_IPS = env.list("OPS_METRICS_ALLOWED_IPS", default=[])

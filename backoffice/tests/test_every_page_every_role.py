@@ -35,9 +35,12 @@ def _rows_for_every_form(user, settings, tmp_path):
     call_command("setup_schedules", verbosity=0)
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     SolarSchedule.objects.create(event="sunrise", latitude=51.5, longitude=0.1)
-    Notification.objects.create(subject='Hi "{{ first_name|default:"there" }}" & co',
-                                text_body="Hi {{ first_name }}", html_body="<p>Hi</p>",
-                                created_by=user)
+    # A subject with quotes and a personal field's fallback: shown in titles, breadcrumbs
+    # and confirmation pages, where escaping it twice would show `default:&quot;there&quot;`.
+    draft = Notification.objects.create(
+        subject='Hi "{{ first_name|default:"there" }}" & co', text_body="Hi {{ first_name }}",
+        html_body="<p>Hi</p>", audience="addresses", addresses="a@example.com",
+        created_by=user)
     Notification.objects.create(subject="Sent one", text_body="Hi", status="sent")
     backup = backup_create(triggered_by="test")
     MaintenanceRun.objects.create(action="backup", label="Back up now", user=user,
@@ -48,10 +51,10 @@ def _rows_for_every_form(user, settings, tmp_path):
     reports_services.daily_report_generate(day=today())
     caught_email_store(mail_from="a@b.c", recipients=["x@y.z"],
                        data=b"Subject: Hello & <you>\r\nFrom: a@b.c\r\n\r\nBody & <text>\r\n")
-    return backup
+    return backup, draft
 
 
-def _pages(backup) -> list[str]:
+def _pages(backup, draft) -> list[str]:
     pages = ["/admin/", "/admin/password_change/", "/api/docs/",
              reverse("admin:maintenance_backup_restore", args=[backup.pk])]
     for model in admin.site._registry:
@@ -66,6 +69,8 @@ def _pages(backup) -> list[str]:
         "admin:reports_dailyreport_charts", "admin:maintenance_actions",
         "admin:maintenance_cleanup_confirm")]
     pages.append(reverse("admin:operations_workflow", args=["t-page"]))
+    pages += [reverse(f"admin:notifications_notification_{name}", args=[draft.pk])
+              for name in ("send", "history", "delete")]
     return pages
 
 
@@ -75,7 +80,7 @@ def test_every_page_as_every_role(role, page, live_server, client, settings, tmp
     settings.DEBUG = True
     root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-Root-1")
     user = root if role == "superuser" else member(f"m-{role.lower()}", role)
-    pages = _pages(_rows_for_every_form(root, settings, tmp_path))
+    pages = _pages(*_rows_for_every_form(root, settings, tmp_path))
     client.force_login(user)
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])
@@ -97,7 +102,7 @@ def test_every_page_as_every_role(role, page, live_server, client, settings, tmp
         response = page.goto(f"{live_server.url}{path}")
         assert response.status < 500, (role, path, response.status)
         page.wait_for_load_state("networkidle")
-        text = page.inner_text("body")
+        text = f"{page.title()}\n{page.inner_text('body')}"
         twice = ESCAPED_TWICE.search(text)
         assert twice is None, (role, path, text[max(0, twice.start() - 80):twice.end() + 40])
     assert problems == [], problems

@@ -74,9 +74,10 @@ def today_so_far(opener, port) -> tuple[int, int]:
     """The "Today so far" card of the dashboard: (requests, failed)."""
     with opener.open(f"http://127.0.0.1:{port}/admin/", timeout=10) as response:
         page = response.read().decode()
-    card = re.search(r'id="kpi-today">\s*(\d+)\s*</p>\s*<p[^>]*>\s*[^<]*?(\d+) failed', page)
+    card = re.search(r'id="kpi-today">\s*([\d,]+)\s*</p>\s*<p[^>]*>\s*[^<]*?([\d,]+) failed',
+                     page)
     assert card, "no Today so far card on the dashboard"
-    return int(card.group(1)), int(card.group(2))
+    return tuple(int(group.replace(",", "")) for group in card.groups())
 
 
 def press_maintenance_button(opener, port, key: str) -> dict:

@@ -4,7 +4,7 @@ import pytest
 
 from backoffice.redis_client import redis_client
 from operations import selectors
-from operations.registry import PAUSED_KEY, worker_records
+from operations.registry import PAUSED_KEY, RESUMED_KEY, worker_records
 from operations.tests.ops_support import TEST_QUEUE
 from tests.processes import CeleryWorker, wait_until
 
@@ -15,9 +15,11 @@ def ops_queue(settings):
     client = redis_client()
     client.delete(*selectors.queue_keys(TEST_QUEUE))
     client.hdel(PAUSED_KEY, TEST_QUEUE)
+    client.hdel(RESUMED_KEY, TEST_QUEUE)
     yield TEST_QUEUE
     client.delete(*selectors.queue_keys(TEST_QUEUE))
     client.hdel(PAUSED_KEY, TEST_QUEUE)
+    client.hdel(RESUMED_KEY, TEST_QUEUE)
 
 
 @pytest.fixture

@@ -152,7 +152,7 @@ def test_alerts_for_a_queue_nobody_serves_and_a_task_waiting_too_long(client, op
     overview = client.get(reverse("admin:operations_overview"))
 
     assert f"No worker serves queue {ops_queue}." in overview.text
-    assert f"Queue {ops_queue}: the oldest task has waited 6" in overview.text  # 600 s
+    assert f"Queue {ops_queue} is stuck: the oldest task has waited 6" in overview.text  # 600 s
     assert waiting[:8] in overview.text  # the oldest waiting task is linked
 
 

@@ -13,6 +13,7 @@
         data: JSON.parse(canvas.dataset.value),
         options: {
           animation: false, maintainAspectRatio: false,
+          locale: document.documentElement.lang || undefined,  // numbers as the page groups them
           plugins: { legend: { display: true } },
           scales: { x: { stacked: true, ticks: { maxTicksLimit: 12 } },
                     y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
@@ -54,5 +55,17 @@
       setInterval(refreshList, 10000);
     }
   });
-  document.addEventListener("htmx:afterSwap", (event) => drawCharts(event.target));
+  // A refresh replaces the workflow table: results the user opened stay open.
+  let opened = [];
+  document.addEventListener("htmx:beforeSwap", () => {
+    opened = [...document.querySelectorAll("[data-result-of] details[open]")]
+      .map((details) => details.closest("[data-result-of]").dataset.resultOf);
+  });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    drawCharts(event.target);
+    for (const id of opened) {
+      const details = document.querySelector(`[data-result-of="${CSS.escape(id)}"] details`);
+      if (details) details.open = true;
+    }
+  });
 })();
