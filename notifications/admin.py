@@ -13,6 +13,7 @@ from unfold.decorators import action
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.numbers import count_column
 from notifications import services, views
 from notifications.forms import AUDIENCE_FIELDS, NotificationForm, SuppressionForm
 from notifications.models import Notification, OutgoingEmail, Subscription, Suppression
@@ -136,17 +137,9 @@ class NotificationAdmin(ModelAdmin):
     def get_queryset(self, request):
         return with_delivery_counts(super().get_queryset(request))
 
-    @admin.display(description="sent")
-    def sent(self, obj):
-        return obj.sent_count
-
-    @admin.display(description="failed")
-    def failed(self, obj):
-        return obj.failed_count
-
-    @admin.display(description="recipients")
-    def recipients(self, obj):
-        return obj.total_count
+    sent = count_column("sent_count", "sent")
+    failed = count_column("failed_count", "failed")
+    recipients = count_column("total_count", "recipients")
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
