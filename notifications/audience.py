@@ -24,7 +24,10 @@ SEPARATORS = re.compile(r"[\n,;\r\t]+")
 MAX_EMAIL_LENGTH = 254
 
 
-def normalise_email(address: str) -> str:
+def address_key(address: str) -> str:
+    """How bulk mail compares addresses (duplicates, the suppression list): trimmed and
+    lower-cased. An account's own address keeps its canonical form
+    (accounts.identity.normalize_email); this is only the key bulk mail matches on."""
     return address.strip().lower()
 
 
@@ -42,7 +45,7 @@ def parse_addresses(text: str) -> ParsedAddresses:
         candidate = raw.strip().strip("<>").strip()
         if not candidate:
             continue
-        address = normalise_email(candidate)
+        address = address_key(candidate)
         if address in seen:
             parsed.duplicates += 1
             continue
@@ -86,7 +89,7 @@ def audience_recipients(notification: Notification) -> Iterator[tuple[int | None
     for user_id, address in audience_users(notification).values_list("pk", "email").iterator(
         chunk_size=2000
     ):
-        yield user_id, normalise_email(address), ""
+        yield user_id, address_key(address), ""
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -6,7 +6,7 @@ from django.utils import timezone
 from unfold.contrib.forms.widgets import WysiwygWidget
 from unfold.widgets import UnfoldAdminSplitDateTimeWidget, UnfoldBooleanSwitchWidget
 
-from notifications.audience import normalise_email, parse_addresses
+from notifications.audience import address_key, parse_addresses
 from notifications.models import Notification, Suppression
 from notifications.templates import FIELDS, compile_template
 
@@ -124,6 +124,6 @@ class SuppressionForm(forms.ModelForm):
         fields = ("email", "reason", "detail")
 
     def clean_email(self):
-        email = normalise_email(self.cleaned_data["email"])
+        email = address_key(self.cleaned_data["email"])
         validate_email(email)
         return email

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.audience import audience_recipients, normalise_email
+from notifications.audience import address_key, audience_recipients
 from notifications.compose import BulkMessage
 from notifications.models import Notification, OutgoingEmail
 from notifications.templates import Recipient
@@ -113,7 +113,7 @@ def preview_recipient(notification: Notification, chosen: str = "", fallback_use
             lookup |= Q(pk=int(chosen))
         user = users.filter(lookup).order_by("pk").first()
         if user is None and "@" in chosen:
-            return Recipient(email=normalise_email(chosen)), None
+            return Recipient(email=address_key(chosen)), None
         if user is None:
             raise LookupError(f"No user is called or numbered “{chosen}”; enter a username, "
                               "an email address or a user id.")
