@@ -77,3 +77,15 @@ class BackofficeAdminConfig(AdminConfig):
     """django.contrib.admin with BackofficeAdminSite as `admin.site`."""
 
     default_site = "backoffice.admin_site.BackofficeAdminSite"
+
+
+def dialog_action_done(request, url: str):
+    """How an Unfold dialog action ends: its dialog posts through htmx, which follows an
+    HX-Redirect header; a plain POST gets an ordinary redirect."""
+    from django.http import HttpResponse, HttpResponseRedirect
+
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return HttpResponseRedirect(url)

@@ -5,22 +5,17 @@ The rule, for every task: `enqueue` publishes at once with one retry policy
 never hangs on a dead broker). If the broker is still unreachable, it raises
 `QueueUnavailable` with the reason and nothing was queued: a page says so and changes
 nothing. Work that is already recorded in rows — every email (`OutgoingEmail`) — is queued
-again by its sweep when the broker is back, so for it the error is only logged.
-`enqueue_on_commit` publishes once the current transaction commits, so a worker never
-looks for rows that are not there yet; it is what services that write rows use.
+again by its sweep when the broker is back, so for it the error is only logged. Services
+that write rows call `enqueue` from `transaction.on_commit`, so a worker never looks for
+rows that are not there yet.
 """
 
 from __future__ import annotations
 
-import logging
-
 from celery import current_app
 from celery.canvas import Signature
-from django.db import transaction
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
-
-logger = logging.getLogger(__name__)
 
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2,
                         "interval_max": 0.3}
@@ -45,20 +40,3 @@ def enqueue(task, *, args=(), kwargs=None, **options):
     except BROKER_ERRORS as exc:
         raise QueueUnavailable(
             f"Nothing was queued: the broker is unreachable ({exc}).") from exc
-
-
-def enqueue_on_commit(task, *, on_queued=None, **kwargs) -> None:
-    """`enqueue` once the current transaction commits. When the broker is unreachable then,
-    the error is logged (the caller's sweep queues the work again); `on_queued(result or
-    None)` is told either way."""
-
-    def publish():
-        try:
-            result = enqueue(task, **kwargs)
-        except QueueUnavailable as exc:
-            logger.warning("%s: %s", task if isinstance(task, str) else task, exc)
-            result = None
-        if on_queued is not None:
-            on_queued(result)
-
-    transaction.on_commit(publish)

@@ -7,13 +7,13 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from unfold.decorators import action, display
 
+from backoffice.admin_site import dialog_action_done
 from backoffice.enqueue import QueueUnavailable
 from backoffice.message_options import header_problems, parsed_headers, routing_problems
 from backoffice.task_arguments import TaskArgumentsError
@@ -244,9 +244,5 @@ class PeriodicTaskExtrasMixin(UserFormMixin):
     def run_now_detail(self, request, form, object_id):
         task = get_object_or_404(self.get_queryset(request), pk=object_id)
         self._run_now(request, [task])
-        url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
-        if request.headers.get("HX-Request"):  # the dialog posts through htmx
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
-        return HttpResponseRedirect(url)
+        return dialog_action_done(
+            request, reverse("admin:django_celery_beat_periodictask_change", args=[task.pk]))

@@ -3,7 +3,6 @@
 import copy
 
 from django.contrib import admin, messages
-from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -13,6 +12,7 @@ from unfold.decorators import action
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.admin_site import dialog_action_done
 from backoffice.numbers import count_column
 from notifications import services, views
 from notifications.forms import AUDIENCE_FIELDS, NotificationForm, SuppressionForm
@@ -95,12 +95,8 @@ class OutgoingEmailAdmin(RecordAdminMixin, ModelAdmin):
     def resend_detail(self, request, form, object_id):
         email = get_object_or_404(self.get_queryset(request), pk=object_id)
         self._resend(request, [email.pk])
-        url = reverse("admin:notifications_outgoingemail_change", args=[email.pk])
-        if request.headers.get("HX-Request"):  # the dialog posts through htmx
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
-            return response
-        return HttpResponseRedirect(url)
+        return dialog_action_done(
+            request, reverse("admin:notifications_outgoingemail_change", args=[email.pk]))
 
 
 # --- Bulk notifications -------------------------------------------------------------------

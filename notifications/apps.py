@@ -1,12 +1,19 @@
+import logging
+
 from django.apps import AppConfig
+
+logger = logging.getLogger(__name__)
 
 
 def sweep_when_a_worker_starts(sender=None, **kwargs) -> None:
     """A worker that starts (after a crash, often) queues the outgoing-email sweep at once,
     so email whose lease has ended is not left waiting for beat's next minute."""
-    from backoffice.enqueue import enqueue_on_commit
+    from backoffice.enqueue import QueueUnavailable, enqueue
 
-    enqueue_on_commit("notifications.tasks.sweep_outgoing_email")  # no transaction: at once
+    try:
+        enqueue("notifications.tasks.sweep_outgoing_email")
+    except QueueUnavailable as exc:  # beat's next sweep does it
+        logger.warning("the start-up sweep was not queued: %s", exc)
 
 
 class NotificationsConfig(AppConfig):

@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 from celery import chain
 
-from backoffice.enqueue import QueueUnavailable, enqueue, enqueue_on_commit
+from backoffice.enqueue import QueueUnavailable, enqueue
 from backoffice.launcher import BASE_DIR
 from maintenance.tasks import echo
-from tests.broker import drop_waiting_messages
 
 PRODUCT = ("accounts", "backoffice", "devmail", "maintenance", "notifications", "operations",
            "reports")
@@ -42,25 +41,10 @@ def test_the_broker_down_is_one_clear_error(broker_down):
         enqueue(chain(echo.s(1), echo.s()))  # a workflow: the same error
 
 
-@pytest.mark.django_db(transaction=True)
-def test_after_commit_a_down_broker_is_logged_and_the_caller_told(broker_down, caplog):
-    from django.db import transaction
+def test_a_worker_starting_while_the_broker_is_down_logs_and_goes_on(broker_down, caplog):
+    from notifications.apps import sweep_when_a_worker_starts
 
-    told = []
-    with transaction.atomic():
-        enqueue_on_commit("maintenance.tasks.echo", args=[1], on_queued=told.append)
-        assert told == []  # nothing before the commit
-    assert told == [None]
-    assert "Nothing was queued: the broker is unreachable" in caplog.text
+    sweep_when_a_worker_starts()
 
-
-@pytest.mark.django_db(transaction=True)
-def test_after_commit_it_is_published():
-    from django.db import transaction
-
-    told = []
-    with transaction.atomic():
-        enqueue_on_commit("maintenance.tasks.echo", args=[2], on_queued=told.append)
-    [result] = told
-    assert result.id
-    drop_waiting_messages(["default", "maintenance"])
+    assert "the start-up sweep was not queued: Nothing was queued: the broker is " \
+        "unreachable" in caplog.text
