@@ -7,6 +7,7 @@ import time
 
 import pytest
 from celery import current_app
+from django.db import connection
 
 from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import send_bulk_notifications, sweep_outgoing_email
@@ -101,6 +102,30 @@ def test_worker_killed_mid_send_loses_nobody(private_stack, smtp):
     sweep_until_finished(notification, connection=private_stack["connection"])
 
     assert_all_sent_after_a_crash(notification, smtp, "Kill test", 2000)
+
+
+def test_database_drops_the_workers_connections_mid_send_loses_nobody(private_stack, smtp):
+    """PostgreSQL ends every connection of the mail worker while it sends: the drains that
+    were writing an outcome fail, their rows come back when the leases end, and the worker's
+    next tasks open new connections."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database server that can drop a client's connection")
+    make_users(1500, "dropped")
+    notification = Notification.objects.create(subject="Dropped connection", text_body="hello")
+    private_stack["worker"]()
+    send_bulk_notifications.apply_async((notification.pk,),
+                                        connection=private_stack["connection"])
+    wait_until(lambda: len(smtp.messages) >= 300, 120, "300 messages before the drop")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        dropped = sum(1 for (ended,) in cursor.fetchall() if ended)
+    assert dropped, "the worker held no database connection to drop"
+    assert len(smtp.messages) < 1500, "the send finished before the drop"
+
+    sweep_until_finished(notification, connection=private_stack["connection"])
+
+    assert_all_sent_after_a_crash(notification, smtp, "Dropped connection", 1500)
 
 
 def test_broker_restarted_empty_mid_send_sends_the_rest(private_stack, smtp):
