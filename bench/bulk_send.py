@@ -4,8 +4,11 @@ The body is personalised (`{{ first_name }}`), so ours renders it per recipient.
 `seconds.ours`: `send_bulk_notifications` through Redis and one worker (concurrency 2) into
 an aiosmtpd sink, from "send" until the last OutgoingEmail row is final.
 `seconds.naive`: Django's `send_mail` per recipient in a loop (a connection per message).
-`seconds.limit`: one `smtplib` connection sending the same pre-rendered messages, no
-database and no Celery. The sink runs in its own process for all three.
+`seconds.limit`: one `smtplib` connection sending the very bytes ours sends (made before the
+clock starts: no rendering, database or Celery). `seconds.limit_plain`: the same, with Django's
+rendering of the text and HTML but none of the bulk headers and unsubscribe footer ours must
+add (smaller messages, so a lower anchor). The sink runs in its own process for all of them;
+`cpu_seconds` gives the sender's and the sink's CPU for ours and the limit.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ import socket
 import sys
 import time
 
+import psutil
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection, send_mail
 from django.test.utils import override_settings
 
 from accounts.models import User
 from bench.common import stopwatch
+from notifications.compose import BulkMessage
 from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import send_bulk_notifications
+from notifications.templates import Recipient
 from tests.processes import CeleryWorker, ManagedProcess, free_port, wait_until
 
 SUBJECT = "Bench notification"
@@ -36,6 +42,19 @@ TEXT = ("Hello {{ first_name|default:'there' }},\n"
 def _filled(template: str, n: int) -> str:
     """The message as recipient `n` gets it, for the baselines that do not personalise."""
     return template.replace("{{ first_name|default:'there' }}", f"Reader{n}")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live children so far."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _start_sink() -> tuple[ManagedProcess, int]:
@@ -54,7 +73,7 @@ def _start_sink() -> tuple[ManagedProcess, int]:
     return sink, port
 
 
-def _ours(count: int, port: int) -> float:
+def _ours(count: int, port: int) -> tuple[float, float]:
     User.objects.filter(username__startswith="bulkbench").delete()
     User.objects.bulk_create([User(username=f"bulkbench{n}", email=f"bulkbench{n}@example.com",
                                    first_name=f"Reader{n}", password="!")
@@ -66,6 +85,7 @@ def _ours(count: int, port: int) -> float:
            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_URL": ""}
     worker = CeleryWorker(concurrency=2, queues=("email", "bulk"), extra_env=env).start()
     try:
+        cpu_before = tree_cpu(worker.process.pid)
         with stopwatch() as elapsed:
             send_bulk_notifications.delay(notification.pk)
             while True:
@@ -74,6 +94,7 @@ def _ours(count: int, port: int) -> float:
                     break
                 time.sleep(0.05)
         seconds = elapsed()
+        worker_cpu = tree_cpu(worker.process.pid) - cpu_before
     finally:
         worker.stop()
     sent = OutgoingEmail.objects.filter(notification=notification, status="sent").count()
@@ -81,7 +102,7 @@ def _ours(count: int, port: int) -> float:
     assert sent == count, f"only {sent} of {count} sent"
     Notification.objects.filter(pk=notification.pk).delete()
     User.objects.filter(username__startswith="bulkbench").delete()
-    return seconds
+    return seconds, worker_cpu
 
 
 def _naive(count: int, port: int) -> float:
@@ -95,7 +116,8 @@ def _naive(count: int, port: int) -> float:
     return elapsed()
 
 
-def _limit(count: int, port: int) -> float:
+def _plain_messages(count: int) -> list[tuple[str, bytes]]:
+    """Django's rendering of the same text and HTML, without the bulk headers and footer."""
     connection = get_connection("django.core.mail.backends.locmem.EmailBackend")
     rendered = []
     for n in range(count):
@@ -103,28 +125,59 @@ def _limit(count: int, port: int) -> float:
                                          [f"limit{n}@example.com"], connection=connection)
         message.attach_alternative(_filled(HTML, n), "text/html")
         rendered.append((message.to[0], message.message().as_bytes()))
+    return rendered
+
+
+def _our_messages(count: int) -> list[tuple[str, bytes]]:
+    """The bytes our bulk send writes for each recipient (List-Unsubscribe headers and the
+    unsubscribe footer included), made before the clock starts."""
+    composer = BulkMessage(Notification(pk=1, subject=SUBJECT, html_body=HTML, text_body=TEXT))
+    rendered = []
+    for n in range(count):
+        address = f"limit{n}@example.com"
+        made = composer.outgoing(Recipient(email=address, first_name=f"Reader{n}"), n + 1)
+        rendered.append((address, made.payload))
+    return rendered
+
+
+def _limit(rendered: list[tuple[str, bytes]], port: int) -> tuple[float, float]:
+    """Wall and CPU seconds of one smtplib connection sending `rendered`."""
+    cpu_before = time.process_time()
     with stopwatch() as elapsed:
         server = smtplib.SMTP("127.0.0.1", port)
         for recipient, payload in rendered:
             server.sendmail(settings.DEFAULT_FROM_EMAIL, [recipient], payload)
         server.quit()
-    print(f"  limit: {count} messages over one smtplib connection in {elapsed():.2f}s",
-          flush=True)
-    return elapsed()
+    client_cpu = time.process_time() - cpu_before
+    print(f"  limit: {len(rendered)} messages of {len(rendered[0][1])} bytes over one smtplib "
+          f"connection in {elapsed():.2f}s", flush=True)
+    return elapsed(), client_cpu
 
 
 def run(size: int | None) -> dict:
     count = size or 10_000
     sink, port = _start_sink()
     try:
-        limit = _limit(count, port)
-        ours = _ours(count, port)
+        limit_plain, _ = _limit(_plain_messages(count), port)
+        sink_cpu = [tree_cpu(sink.process.pid)]
+        limit, limit_cpu = _limit(_our_messages(count), port)
+        sink_cpu.append(tree_cpu(sink.process.pid))
+        ours, ours_cpu = _ours(count, port)
+        sink_cpu.append(tree_cpu(sink.process.pid))
         naive = _naive(count, port)
     finally:
         sink.stop()
     return {
         "bench": "bulk_send",
-        "seconds": {"ours": round(ours, 3), "naive": round(naive, 3), "limit": round(limit, 3)},
+        "seconds": {"ours": round(ours, 3), "naive": round(naive, 3), "limit": round(limit, 3),
+                    "limit_plain": round(limit_plain, 3)},
+        "ratio": {"ours_to_limit": round(ours / limit, 2),
+                  "ours_to_limit_plain": round(ours / limit_plain, 2)},
+        # Sender CPU: ours is the worker and its pool processes (Celery, database, rendering,
+        # SMTP client); the limit's is one smtplib loop. The sink's is the SMTP server's.
+        "cpu_seconds": {"ours": round(ours_cpu, 3), "limit": round(limit_cpu, 3),
+                        "sink_during_ours": round(sink_cpu[2] - sink_cpu[1], 3),
+                        "sink_during_limit": round(sink_cpu[1] - sink_cpu[0], 3)},
         "size": {"recipients": count, "worker_concurrency": 2,
                  "batch_size": settings.NOTIFICATION_BATCH_SIZE},
     }
