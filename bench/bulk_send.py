@@ -25,10 +25,9 @@ from django.test.utils import override_settings
 
 from accounts.models import User
 from bench.common import stopwatch
-from notifications.compose import BulkMessage
+from notifications.compose import BulkMessage, Recipient
 from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import send_bulk_notifications
-from notifications.templates import Recipient
 from tests.processes import CeleryWorker, ManagedProcess, free_port, wait_until
 
 SUBJECT = "Bench notification"

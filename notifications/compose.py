@@ -1,51 +1,185 @@
-"""Every email as its recipient receives it: account emails and notices from their templates,
-and a bulk message with personal fields filled in: personal fields filled in, an unsubscribe
-footer, and the headers mailbox providers expect of bulk mail (List-Unsubscribe with one-click
-POST, Message-ID, Date, Feedback-ID), as bytes ready for SMTP.
+"""A notification as each recipient receives it.
 
-The templates and every header that is the same for all recipients are prepared once per
-batch; per recipient only the fields, the signed link, Message-ID and Date are made. The MIME
-is written here as text, so no email-package tree is built and serialised per recipient; an
-address that needs more than ASCII gets a Django message instead.
+Personal fields in its subject and bodies are checked when it is saved and filled in per
+recipient when it is sent:
+
+    Hello {{ first_name|default:"there" }}, your account is {{ username }}.
+
+Only the four fields and the `default` filter with a quoted fallback are accepted. Saving
+refuses anything else — a tag, another filter, a field as the fallback, an attribute
+lookup, an unknown name, an unclosed `{{` — with the construct and its line, and renders
+the result for a sample recipient, so a saved notification cannot fail when sent. The HTML
+body is sanitised (Ammonia) at save and again once a recipient's values are in it.
+
+`BulkMessage` then writes each recipient's message with an unsubscribe footer and the
+headers mailbox providers expect of bulk mail (List-Unsubscribe with one-click POST,
+Message-ID, Date, Feedback-ID), as bytes ready for SMTP. Templates and every header that is
+the same for all recipients are prepared once per batch; per recipient only the fields, the
+signed link, Message-ID and Date are made. The MIME structure is written here, with the
+standard library's header folding and quoted-printable encoder, so no email-package tree is
+built and serialised per recipient; an address that needs more than ASCII gets a Django
+message instead.
 """
 
 from __future__ import annotations
 
 import binascii
 import email.policy
-import json
 import uuid
 from dataclasses import dataclass
 from email.utils import formatdate, parseaddr
+from functools import lru_cache
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
-from django.db.models import Q
-from django.template.loader import render_to_string
-from django.utils.encoding import force_bytes
+from django.template import Context, Engine, Library, TemplateSyntaxError
+from django.template.base import TextNode, VariableNode
+from django.template.defaultfilters import default as default_filter
 from django.utils.html import escape
-from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
-from accounts.email_change import EmailChange, confirm_link, confirm_token, undo_link
-from notifications.models import Notification, OutgoingEmail, Topic
-from notifications.preferences import PREVIEW_TOKEN, UnsubscribeLinks
-from notifications.templates import CompiledMessage, Recipient
+from notifications.models import Notification, Topic, sanitise_html
+from notifications.recipients import PREVIEW_TOKEN, UnsubscribeLinks
 
-Kind = OutgoingEmail.Kind
-SUBJECTS = {
-    Kind.WELCOME: "Welcome to {site}, {name}!",
-    Kind.PASSWORD_RESET: "Reset your {site} password",
-    Kind.EMAIL_CHANGE_CONFIRM: "Confirm your new {site} email address",
-    Kind.EMAIL_CHANGE_NOTICE: "A change of your {site} email address was requested",
-    Kind.EMAIL_CHANGED: "Your {site} email address was changed",
-    Kind.REGISTRATION_ATTEMPT: "Someone tried to register at {site} with your address",
-}
-EMAIL_CHANGE_KINDS = {Kind.EMAIL_CHANGE_CONFIRM, Kind.EMAIL_CHANGE_NOTICE, Kind.EMAIL_CHANGED}
+FIELDS = ("first_name", "last_name", "username", "email")
+ALLOWED = ", ".join("{{ " + field + " }}" for field in FIELDS)
+FALLBACK_EXAMPLE = '{{ first_name|default:"there" }}'
+
+# The one library the engine loads (Engine(builtins=[this module])): the `default` filter.
+register = Library()
+register.filter("default", default_filter)
+
+
+class FieldsEngine(Engine):
+    """An engine without Django's built-in tags and filters: only this module's library."""
+
+    default_builtins = []
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    # debug=True keeps each token's position, so errors can say where they are.
+    return FieldsEngine(debug=True, builtins=[__name__], libraries={})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+
+    def context(self) -> dict:
+        return {"first_name": self.first_name, "last_name": self.last_name,
+                "username": self.username, "email": self.email}
+
+
+SAMPLES = (Recipient(email="ada@example.com", first_name="Ada", last_name="Lovelace",
+                     username="ada"),
+           Recipient(email="someone@example.com"))  # empty fields: the fallbacks are used
+
+
+def _line(source: str, start: int) -> int:
+    return source.count("\n", 0, start) + 1
+
+
+def _refuse(label: str, source: str, start: int, construct: str, why: str):
+    raise ValidationError(
+        f"Line {_line(source, start)} of the {label}: “{construct.strip()}” — {why}",
+        code="template")
+
+
+def _syntax_reason(message: str) -> str:
+    """Django's wording of a template syntax error, said for someone writing an email."""
+    if message.startswith("Invalid filter:"):
+        name = message.partition(":")[2].strip().strip("'")
+        return f"there is no filter “{name}”; only default is available, e.g. {FALLBACK_EXAMPLE}."
+    if message.startswith("Invalid block tag") or "block tag" in message:
+        return f"tags ({{% … %}}) are not available in emails; use {ALLOWED}."
+    if "Could not parse" in message or "Empty variable tag" in message:
+        return f"this cannot be read as a personal field; write it like {FALLBACK_EXAMPLE}."
+    if "requires" in message and "arguments" in message:
+        return f"default needs a quoted fallback, e.g. {FALLBACK_EXAMPLE}."
+    return "this is not a personal field " + f"({message.rstrip('.')}); use {ALLOWED}."
+
+
+def _check_variables(template, source: str, label: str) -> None:
+    for node in template.nodelist.get_nodes_by_type(VariableNode):
+        start, end = node.token.position
+        construct = source[start:end]
+        expression = node.filter_expression
+        lookups = getattr(expression.var, "lookups", None)
+        if lookups is None or len(lookups) != 1 or lookups[0] not in FIELDS:
+            _refuse(label, source, start, construct,
+                    f"there is no personal field “{expression.var}”; use {ALLOWED}.")
+        for _function, arguments in expression.filters:
+            for is_variable, argument in arguments:
+                if is_variable:
+                    _refuse(label, source, start, construct,
+                            f"the fallback “{argument}” must be quoted text, "
+                            f"e.g. {FALLBACK_EXAMPLE}.")
+
+
+def compile_template(source: str, *, label: str = "text"):
+    """`source` compiled and checked, or ValidationError naming the construct and its line."""
+    try:
+        template = engine().from_string(source or "")
+    except TemplateSyntaxError as exc:
+        info = getattr(exc, "template_debug", None) or {}
+        start = info.get("start", 0)
+        construct = info.get("during") or source[start:start + 40]
+        _refuse(label, source, start, construct, _syntax_reason(str(exc)))
+    for node in template.nodelist.get_nodes_by_type(TextNode):
+        for opening in ("{{", "{%", "{#"):
+            if opening in node.s:
+                start = node.token.position[0] + node.s.index(opening)
+                _refuse(label, source, start, source[start:start + 30].splitlines()[0],
+                        f"“{opening}” is not closed.")
+    _check_variables(template, source, label)
+    for sample in SAMPLES:  # what passed the checks above must also render
+        try:
+            template.render(Context(sample.context(), autoescape=label.startswith("HTML")))
+        except Exception as exc:  # noqa: BLE001 - any failure here is the author's to fix
+            raise ValidationError(f"The {label} could not be filled in for a sample "
+                                  f"recipient: {exc}", code="template") from exc
+    return template
+
+
+def has_fields(source: str) -> bool:
+    return "{{" in (source or "") or "{%" in (source or "")
+
+
+class CompiledMessage:
+    """A notification's subject, text and HTML compiled once; `render` per recipient.
+    Parts without fields are kept as they are and cost nothing per recipient."""
+
+    LABELS = {"subject": "subject", "text": "text body", "html": "HTML body"}
+
+    def __init__(self, *, subject: str, text: str, html: str):
+        self.parts = {}
+        for name, source in (("subject", subject), ("text", text), ("html", html)):
+            self.parts[name] = compile_template(source, label=self.LABELS[name]) \
+                if has_fields(source) else source
+
+    @property
+    def personal(self) -> bool:
+        return any(not isinstance(part, str) for part in self.parts.values())
+
+    def render(self, recipient: Recipient) -> tuple[str, str, str]:
+        """(subject, text, html) for `recipient`; the subject folded onto one line."""
+        values = recipient.context()
+        out = []
+        for name in ("subject", "text", "html"):
+            part = self.parts[name]
+            if not isinstance(part, str):
+                part = part.render(Context(values, autoescape=name == "html"))
+                if name == "html":
+                    part = sanitise_html(part)
+            out.append(part)
+        return " ".join(out[0].split()), out[1], out[2]
 
 
 class CannotCompose(Exception):
@@ -53,66 +187,7 @@ class CannotCompose(Exception):
     with this reason instead of being sent."""
 
 
-def single_message(email: OutgoingEmail) -> EmailMultiAlternatives:
-    """The message of a transactional row (account email, staff notice, test copy)."""
-    if email.kind == Kind.ADMIN_NOTICE:
-        return _message(email, email.context.get("subject", ""), email.context.get("body", ""),
-                        email.context.get("html", ""))
-    if email.kind == Kind.TEST_COPY:
-        notification = Notification.objects.filter(
-            pk=email.context.get("notification_id")).first()
-        if notification is None:
-            raise CannotCompose("the notification was deleted")
-        user = email.user
-        recipient = Recipient(email=email.to_email, first_name=getattr(user, "first_name", ""),
-                              last_name=getattr(user, "last_name", ""),
-                              username=user.get_username() if user else "")
-        message = BulkMessage(notification).outgoing(recipient, email.user_id, raw=False).message
-        message.subject = f"[TEST] {message.subject}"
-        return message
-    user = email.user
-    if user is None or not user.is_active:
-        raise CannotCompose("the user no longer exists or is inactive")
-    name = user.first_name or user.get_username()
-    context = {"user": user, "name": name, "site_name": settings.SITE_NAME,
-               "to_email": email.to_email}
-    if email.kind == Kind.PASSWORD_RESET:
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        token = default_token_generator.make_token(user)
-        context.update(uid=uid, token=token,
-                       reset_link=settings.PASSWORD_RESET_LINK.format(uid=uid, token=token),
-                       valid_hours=max(1, settings.PASSWORD_RESET_TIMEOUT // 3600))
-    elif email.kind in EMAIL_CHANGE_KINDS:
-        context.update(_email_change_context(email))
-    template = f"notifications/email/{email.kind}"
-    return _message(email, SUBJECTS[email.kind].format(site=settings.SITE_NAME, name=name),
-                    render_to_string(f"{template}.txt", context),
-                    render_to_string(f"{template}.html", context))
 
-
-def _message(email: OutgoingEmail, subject: str, text: str, html: str):
-    subject = " ".join(subject.split())[:200]  # no header injection through a user's name
-    message = EmailMultiAlternatives(subject=subject, body=text,
-                                     from_email=settings.DEFAULT_FROM_EMAIL,
-                                     to=[email.to_email])
-    if html:
-        message.attach_alternative(html, "text/html")
-    return message
-
-
-def _email_change_context(email: OutgoingEmail) -> dict:
-    # Links are signed at send time, as reset links are, so no live token sits in a row.
-    user, other = email.user, email.context.get("other_email", "")
-    if email.kind == Kind.EMAIL_CHANGE_CONFIRM:  # to the new address; the user has the old
-        change = EmailChange(user.pk, user.email, email.to_email)
-        return {"old_email": user.email, "new_email": email.to_email,
-                "token": confirm_token(change), "link": confirm_link(change),
-                "valid_hours": max(1, settings.EMAIL_CHANGE_TIMEOUT // 3600)}
-    if email.kind == Kind.EMAIL_CHANGE_NOTICE:  # to the old address
-        return {"old_email": email.to_email, "new_email": other}
-    change = EmailChange(user.pk, email.to_email, other)  # changed: to the old address
-    return {"old_email": email.to_email, "new_email": other, "link": undo_link(change),
-            "valid_days": max(1, settings.EMAIL_CHANGE_UNDO_TIMEOUT // 86400)}
 
 CRLF = "\r\n"
 MAX_LINE = 990
@@ -239,24 +314,3 @@ class BulkMessage:
         return Outgoing(message_id, payload=(head + body).encode("ascii"))
 
 
-# --- Notices to staff ---------------------------------------------------------------------
-
-MAX_PREVIOUS_CHARS = 20_000
-
-
-def admin_recipients() -> list[str]:
-    """The addresses of every active staff member and superuser, once each."""
-    users = get_user_model().objects.filter(Q(is_staff=True) | Q(is_superuser=True),
-                                            is_active=True).exclude(email="")
-    return sorted({address.lower() for address in users.values_list("email", flat=True)})
-
-
-def previous_text(previous) -> str:
-    """The previous step's result of a chain or chord, for the body of a notice."""
-    if previous is None:
-        return ""
-    try:
-        text = json.dumps(previous, indent=2, default=str)  # the task's own order
-    except (TypeError, ValueError):
-        text = repr(previous)
-    return "\n\nResult of the previous step:\n" + text[:MAX_PREVIOUS_CHARS]

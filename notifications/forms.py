@@ -6,9 +6,9 @@ from django.utils import timezone
 from unfold.contrib.forms.widgets import WysiwygWidget
 from unfold.widgets import UnfoldAdminSplitDateTimeWidget, UnfoldBooleanSwitchWidget
 
-from notifications.audience import address_key, parse_addresses
+from notifications.compose import FIELDS, compile_template
 from notifications.models import Notification, Suppression
-from notifications.templates import FIELDS, compile_template
+from notifications.recipients import address_key, parse_addresses
 
 Audience = Notification.Audience
 SHOW_INVALID = 5

@@ -1,11 +1,33 @@
 """Email the product sends: composed notifications, one outgoing row per message, and what
 recipients chose (topics, suppression)."""
 
+import html
+import re
+
+import nh3
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from notifications.content import sanitise_html, text_from_html
+# Staff-written content made safe: sanitised HTML and a plain-text part derived from it.
+
+
+def sanitise_html(value: str) -> str:
+    """HTML without scripts, event handlers or links other than http(s) and mailto (Ammonia):
+    staff-written bodies at save, and each recipient's body once personal fields are in."""
+    return nh3.clean(value or "", url_schemes={"http", "https", "mailto"})
+
+
+BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|tr|blockquote)>|<br\s*/?>", re.I)
+TAGS = re.compile(r"<[^>]+>")
+
+
+def text_from_html(value: str) -> str:
+    """A readable plain-text part from (already sanitised) HTML."""
+    text = BLOCK_END.sub("\n", value or "")
+    text = html.unescape(TAGS.sub("", text))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return "\n".join(line for line in lines if line).strip()
 
 
 class NotificationStatus(models.TextChoices):

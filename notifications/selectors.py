@@ -12,10 +12,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.audience import address_key, audience_recipients
-from notifications.compose import BulkMessage
+from notifications.compose import BulkMessage, Recipient
 from notifications.models import Notification, OutgoingEmail
-from notifications.templates import Recipient
+from notifications.recipients import address_key, audience_recipients
 
 DStatus = OutgoingEmail.Status
 

@@ -12,6 +12,7 @@ or a dropped connection → waiting again with backoff (up to EMAIL_RETRY_MAX_AT
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,12 +25,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.compose import BulkMessage, CannotCompose, single_message
+from notifications.compose import BulkMessage, CannotCompose, Recipient
 from notifications.mailer import PERMANENT, SENT, Mailer, SendOutcome
 from notifications.models import Notification, OutgoingEmail, Suppression
-from notifications.preferences import suppression_add
-from notifications.retries import retry_delay
-from notifications.templates import Recipient
+from notifications.recipients import suppression_add
+from notifications.transactional import single_message
 
 Status = OutgoingEmail.Status
 CANCEL_CHECK_SECONDS = 0.2  # how soon a running batch notices a cancel
@@ -266,3 +266,11 @@ def record(cursor, row: dict, outcome: SendOutcome, run_id: str, result: BatchRe
     # Not filtered on status: if the email went out, "sent" is the truth even after a cancel.
     OutgoingEmail.objects.filter(pk=row["pk"], claim=run_id).update(status=status, **changes)
     return status
+
+
+def retry_delay(*, attempt: int) -> float:
+    """Exponential backoff with jitter: uniform(ceiling / 2, ceiling), where ceiling is
+    min(EMAIL_RETRY_BACKOFF_MAX_SECONDS, EMAIL_RETRY_BACKOFF_SECONDS * 2**(attempt-1))."""
+    ceiling = min(settings.EMAIL_RETRY_BACKOFF_MAX_SECONDS,
+                  settings.EMAIL_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)  # at least half: retries never stampede

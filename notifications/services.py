@@ -23,11 +23,11 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from backoffice.enqueue import QueueUnavailable, enqueue
-from notifications.audience import recipients_write
-from notifications.compose import admin_recipients
 from notifications.models import Notification, OutgoingEmail
+from notifications.recipients import recipients_write
 from notifications.selectors import finished_notice
 from notifications.sending import due, send_batch
+from notifications.transactional import admin_recipients
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from celery import shared_task
 from backoffice.housekeeping import HOUSEKEEPING
 from backoffice.task_arguments import NoArguments, StrictIntegerField, TaskArguments
 from notifications import services
-from notifications.compose import previous_text
 from notifications.models import OutgoingEmail
 from notifications.sending import send_batch
+from notifications.transactional import previous_text
 
 Kind = OutgoingEmail.Kind
 

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from notifications.models import Topic
-from notifications.preferences import (
+from notifications.recipients import (
     preferences_read,
     preferences_update,
     unsubscribe,

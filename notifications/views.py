@@ -12,9 +12,9 @@ from unfold.views import UnfoldModelAdminViewMixin
 
 from backoffice.enqueue import QueueUnavailable, enqueue
 from notifications import services
-from notifications.audience import audience_breakdown
 from notifications.forms import ScheduleForm
 from notifications.models import Notification
+from notifications.recipients import audience_breakdown
 from notifications.selectors import notification_progress
 from notifications.tasks import send_test_notification
 

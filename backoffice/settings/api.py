@@ -81,4 +81,4 @@ for _name, _seconds in (("EMAIL_CHANGE_TIMEOUT", EMAIL_CHANGE_TIMEOUT),
         fail(_name, "must be between 60 and 7776000 seconds")
 # Module with preferences_read(user=) / preferences_update(user=, preferences=) behind the
 # `preferences` of /api/profile/ (named here so accounts does not import notifications).
-PROFILE_PREFERENCES_MODULE = "notifications.preferences"
+PROFILE_PREFERENCES_MODULE = "notifications.recipients"

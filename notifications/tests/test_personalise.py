@@ -10,9 +10,9 @@ from django.template import Engine
 from django.utils import timezone
 
 from accounts.models import User
+from notifications.compose import CompiledMessage, Recipient, compile_template
 from notifications.models import Notification, OutgoingEmail
 from notifications.sending import send_batch
-from notifications.templates import CompiledMessage, Recipient, compile_template
 
 
 @pytest.mark.parametrize("source", [

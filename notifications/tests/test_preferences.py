@@ -9,11 +9,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.roles import AUDITORS, OPERATORS, roles_sync
-from notifications.audience import recipients_write
 from notifications.models import Notification, OutgoingEmail, Subscription, Suppression
-from notifications.preferences import (
+from notifications.recipients import (
     SALT,
     preferences_read,
+    recipients_write,
     unsubscribe_token,
     unsubscribe_url,
 )

@@ -6,9 +6,8 @@ import email.policy
 
 import pytest
 
-from notifications.compose import BulkMessage
+from notifications.compose import BulkMessage, Recipient
 from notifications.models import Notification
-from notifications.templates import Recipient
 
 pytestmark = pytest.mark.django_db
 
@@ -80,8 +79,8 @@ def test_every_kind_of_bulk_message_parses_back_as_written(subject, html, text, 
 
 @pytest.mark.parametrize("kind", ["welcome", "password_reset", "registration_attempt"])
 def test_account_emails_parse_back_with_both_parts(kind, django_user_model):
-    from notifications.compose import single_message
     from notifications.models import OutgoingEmail
+    from notifications.transactional import single_message
 
     user = django_user_model.objects.create_user("zoë", "zoe@example.com", "x",
                                                  first_name="Zoë")

@@ -13,8 +13,8 @@ from accounts.models import User
 from accounts.roles import AUDITORS, OPERATORS
 from notifications import tasks
 from notifications.models import OutgoingEmail
-from notifications.retries import retry_delay
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
+from notifications.sending import retry_delay
 from notifications.services import email_schedule
 from notifications.tests.helpers import final
 from operations.models import TaskRun

@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from accounts.models import User
-from notifications.preferences import preferences_read, unsubscribe_token, unsubscribe_url
+from notifications.recipients import preferences_read, unsubscribe_token, unsubscribe_url
 from tests.processes import LOG_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

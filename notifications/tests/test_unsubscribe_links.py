@@ -15,7 +15,7 @@ from django.test import Client
 from accounts.models import User
 from accounts.roles import AUDITORS, OPERATORS, roles_sync
 from notifications.models import Notification, Subscription, Suppression
-from notifications.preferences import (
+from notifications.recipients import (
     SALT,
     preferences_read,
     unsubscribe_target,
