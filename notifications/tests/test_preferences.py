@@ -1,6 +1,8 @@
 """Recipients' control without a worker: signed unsubscribe links, preferences through the
 page, the API and the admin, the suppression list, and personal fields refused when bad."""
 
+import collections
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core import signing
@@ -12,6 +14,7 @@ from accounts.roles import AUDITORS, OPERATORS, roles_sync
 from notifications.models import Notification, OutgoingEmail, Subscription, Suppression
 from notifications.recipients import (
     SALT,
+    audience_breakdown,
     preferences_read,
     recipients_write,
     unsubscribe_token,
@@ -115,6 +118,30 @@ def test_unsubscribed_and_suppressed_recipients_are_skipped_with_the_reason(read
     assert rows["bounced@example.com"] == "suppressed: refused permanently (5xx)"
     assert statuses == {"bounced@example.com": "skipped", "reader@example.com": "skipped",
                         "new@example.com": "pending"}
+
+
+def test_the_breakdown_before_a_send_counts_what_the_send_leaves_out(reader):
+    """One rule decides who is left out: the counts shown before a send match the rows the
+    send writes, also for an address that is both a leaver's and suppressed."""
+    User.objects.create_user("other", "other@example.com", "pw")
+    Subscription.objects.create(user=reader, topic="announcements", subscribed=False)
+    Suppression.objects.create(email="reader@example.com", reason="unsubscribed")
+    Suppression.objects.create(email="bounced@example.com", reason="bounced", detail="550")
+    pasted = "bounced@example.com\nREADER@example.com\nnew@example.com\nnew@example.com\nnope"
+    for audience, extra in (("active_users", {}), ("addresses", {"addresses": pasted})):
+        notification = Notification.objects.create(subject="S", text_body="t",
+                                                   audience=audience, **extra)
+        before = audience_breakdown(notification)
+        recipients_write(notification=notification)
+        rows = OutgoingEmail.objects.filter(notification=notification)
+        reasons = collections.Counter(rows.filter(status="skipped").values_list(
+            "last_error", flat=True))
+        assert before["unsubscribed"] == reasons["unsubscribed from announcements"] == 1
+        assert before["suppressed"] == sum(
+            count for reason, count in reasons.items() if reason.startswith("suppressed"))
+        assert before["recipients"] == rows.filter(status="pending").count()
+    assert before == {"recipients": 1, "unsubscribed": 1, "suppressed": 1, "invalid": 1,
+                      "duplicates": 1, "excluded": 3}
 
 
 @pytest.mark.parametrize("field, value, message", [
