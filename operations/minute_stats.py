@@ -2,9 +2,9 @@
 
 Counting every run with its own UPDATE would cost each task a database write; instead a
 worker process adds (minute, queue, failed, runtime) to a buffer that a background thread
-folds into `TaskMinuteStat` once per TASK_STATS_FLUSH_SECONDS (0: at once, in the task's
-own process). The counters are for charts and metrics; the task history (`TaskRun`) stays
-the record of each run, so a worker killed outright loses at most one interval of counts.
+folds into `TaskMinuteStat` once per TASK_STATS_FLUSH_SECONDS. The counters are for charts
+and metrics; the task history (`TaskRun`) stays the record of each run, so a worker killed
+outright loses at most one interval of counts.
 """
 
 from __future__ import annotations
@@ -60,21 +60,14 @@ def _add(minute, queue, ok, bad, runtime_sum, runtime_count) -> None:
 
 def count_finished_run(minute: datetime, queue: str, *, failed: bool,
                        runtime: float | None) -> None:
-    """Count one finished run: buffered, or written at once when the interval is 0."""
+    """Count one finished run, in this process's buffer."""
     global _buffer
-    row = (minute, queue, failed, runtime)
-    interval = settings.TASK_STATS_FLUSH_SECONDS
-    if interval <= 0:
-        try:
-            minute_stats_add(rows=[row])
-        except Exception:
-            logger.warning("could not count a finished task", exc_info=True)
-        return
     if _buffer is None:
         _buffer = BufferedWriter(lambda rows: minute_stats_add(rows=rows),
-                                 name="task-minute-stats", interval=interval,
+                                 name="task-minute-stats",
+                                 interval=settings.TASK_STATS_FLUSH_SECONDS,
                                  max_rows=settings.TASK_STATS_MAX_BUFFER, wake_at_rows=10_000)
-    _buffer.add(row)
+    _buffer.add((minute, queue, failed, runtime))
 
 
 @signals.worker_process_shutdown.connect(dispatch_uid="operations.minute_stats.child")
@@ -82,3 +75,9 @@ def count_finished_run(minute: datetime, queue: str, *, failed: bool,
 def flush_minute_stats(**_) -> int:
     """Write the buffered counts now (a worker process leaving without `atexit`)."""
     return _buffer.flush() if _buffer is not None else 0
+
+
+def minute_stats_discard() -> None:
+    """Forget this process's buffered counts, unwritten (between tests)."""
+    if _buffer is not None:
+        _buffer.rows.clear()

@@ -1,8 +1,8 @@
 """Log every /api/ request to ApiRequest: route pattern, method, status, user, IP, duration.
 
 Logging never breaks a request: a failure to write is logged and the response goes out.
-With API_REQUEST_LOG_FLUSH_SECONDS > 0 rows are written in batches by a background
-thread (see reports.request_log); with 0 each request writes its own row before answering.
+Rows are written in batches by a background thread every API_REQUEST_LOG_FLUSH_SECONDS
+(see reports.request_log), never in the request itself.
 """
 
 import logging
@@ -14,8 +14,7 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.utils.functional import SimpleLazyObject
 
 from accounts.network import client_ip
-from reports.request_log import RequestLogBuffer
-from reports.services import api_requests_write
+from reports.request_log import request_log_buffer
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +46,12 @@ def _route(request) -> str:
 
 
 class ApiRequestLogMiddleware:
-    buffer: RequestLogBuffer | None = None  # one per process, shared by every instance
-
     def __init__(self, get_response):
         if not settings.API_REQUEST_LOG_ENABLED:
             raise MiddlewareNotUsed("API_REQUEST_LOG_ENABLED is off")
         self.get_response = get_response
         self.prefix = settings.API_REQUEST_LOG_PREFIX
-        interval = settings.API_REQUEST_LOG_FLUSH_SECONDS
-        if interval > 0 and ApiRequestLogMiddleware.buffer is None:
-            ApiRequestLogMiddleware.buffer = RequestLogBuffer(
-                interval=interval, max_rows=settings.API_REQUEST_LOG_MAX_BUFFER)
-        self.buffered = interval > 0
+        self.buffer = request_log_buffer()
 
     def __call__(self, request):
         if not request.path_info.startswith(self.prefix):
@@ -73,10 +66,7 @@ class ApiRequestLogMiddleware:
         try:
             row = (timestamp, request.method or "", _route(request), response.status_code,
                    _user_id(request), client_ip(request), duration)
-            if self.buffered:
-                self.buffer.add(row)
-            else:
-                api_requests_write(rows=[row])
+            self.buffer.add(row)
         except Exception:
             logger.exception("could not log API request %s %s", request.method, request.path)
         return response

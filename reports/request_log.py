@@ -7,6 +7,8 @@ SQLite several hundred rows' worth), so fewer, larger transactions keep the log 
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from backoffice.buffered_writer import BufferedWriter
 from reports.services import ROWS_PER_STATEMENT, api_requests_write
 
@@ -22,3 +24,26 @@ class RequestLogBuffer(BufferedWriter):
     def _write(rows: list[tuple]) -> int:
         # Looked up at call time, so a test can swap the writer for a failing one.
         return api_requests_write(rows=rows)
+
+
+_buffer: RequestLogBuffer | None = None  # one per process, shared by every request
+
+
+def request_log_buffer() -> RequestLogBuffer:
+    """This process's buffer of logged requests, made on first use."""
+    global _buffer
+    if _buffer is None:
+        _buffer = RequestLogBuffer(interval=settings.API_REQUEST_LOG_FLUSH_SECONDS,
+                                   max_rows=settings.API_REQUEST_LOG_MAX_BUFFER)
+    return _buffer
+
+
+def request_log_flush() -> int:
+    """Write this process's buffered requests now; returns how many were written."""
+    return _buffer.flush() if _buffer is not None else 0
+
+
+def request_log_discard() -> None:
+    """Forget this process's buffered requests, unwritten (between tests)."""
+    if _buffer is not None:
+        _buffer.rows.clear()

@@ -17,6 +17,8 @@ from backoffice.launcher import (
     test_run_claim_key,
     test_run_claims,
 )
+from operations.minute_stats import minute_stats_discard
+from reports.request_log import request_log_discard
 from tests.broker import drop_waiting_messages
 from tests.processes import CeleryBeat, CeleryWorker, PrivateRedis, SmtpSink, free_port
 
@@ -25,6 +27,17 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _no_buffered_rows_between_tests():
+    """This process's buffered request-log rows and task counts belong to the test that
+    made them: a test writes them with `request_log_flush()`; what is left is dropped."""
+    request_log_discard()
+    minute_stats_discard()
+    yield
+    request_log_discard()
+    minute_stats_discard()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backoffice.settings.config import env
+from backoffice.settings.config import env, fail
 
 # Beat is healthy when its heartbeat (written every loop) is younger than this.
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=90)
@@ -17,9 +17,11 @@ OPS_QUEUE_WAIT_ALERT_SECONDS = env.int("OPS_QUEUE_WAIT_ALERT_SECONDS", default=3
 OPS_METRICS_ALLOWED_IPS = env.list("OPS_METRICS_ALLOWED_IPS", default=[])
 # operations.tasks.prune_task_history keeps this many days of finished task runs.
 OPS_TASK_HISTORY_DAYS = env.int("OPS_TASK_HISTORY_DAYS", default=30)
-# Each worker process folds its finished runs into the per-minute counters this often
-# (0 = every run writes its own count at once); at most this many runs wait meanwhile.
+# Each worker process folds its finished runs into the per-minute counters this often; at
+# most this many runs wait meanwhile.
 TASK_STATS_FLUSH_SECONDS = env.float("TASK_STATS_FLUSH_SECONDS", default=2.0)
+if TASK_STATS_FLUSH_SECONDS <= 0:
+    fail("TASK_STATS_FLUSH_SECONDS", "must be more than 0 (seconds between writes)")
 TASK_STATS_MAX_BUFFER = env.int("TASK_STATS_MAX_BUFFER", default=100_000)
 # Workers page: how long each `inspect` waits for the workers' replies (the page asks a
 # worker that does not answer only once), and the largest pool a console user may set.

@@ -91,6 +91,11 @@ def test_malformed_object_storage_settings_stop_with_one_line(variable, value):
     assert_one_clear_line(result, variable)
 
 
+@pytest.mark.parametrize("variable", ["API_REQUEST_LOG_FLUSH_SECONDS", "TASK_STATS_FLUSH_SECONDS"])
+def test_a_buffered_writer_without_an_interval_stops_with_one_line(variable):
+    assert_one_clear_line(manage("check", **{variable: "0"}), variable)
+
+
 def test_backup_dir_inside_static_root_is_refused(tmp_path):
     result = manage("check", STATIC_ROOT=str(tmp_path), BACKUP_DIR=str(tmp_path / "backups"))
     assert_one_clear_line(result, "BACKUP_DIR")
