@@ -22,7 +22,6 @@ from redis.exceptions import RedisError
 from backoffice.enqueue import QueueUnavailable
 from backoffice.enqueue import enqueue as enqueue_task
 from backoffice.locks import redis_lock
-from backoffice.schedules import task_exists
 from maintenance.models import MaintenanceRun
 from maintenance.selectors import runs_with_outcomes
 from maintenance.summaries import run_summary
@@ -83,12 +82,6 @@ def _needs_email(user) -> str | None:
     return None if user.email else "your user has no email address"
 
 
-def _needs_admin_notification(user) -> str | None:
-    if task_exists(ADMIN_NOTIFICATION_TASK):
-        return None
-    return f"needs {ADMIN_NOTIFICATION_TASK} (bulk notifications), not installed yet"
-
-
 @dataclass(frozen=True)
 class Action:
     key: str
@@ -120,7 +113,7 @@ ACTIONS: dict[str, Action] = {action.key: action for action in (
            "maintenance.send_test_email", _test_email, _needs_email),
     Action("full_analytics", "Full analytics",
            "Weekly analytics and yesterday's report in parallel, then notify the admins.",
-           "maintenance.run_full_analytics", _full_analytics, _needs_admin_notification),
+           "maintenance.run_full_analytics", _full_analytics),
 )}
 RUN_PERMISSIONS = tuple(action.permission for action in ACTIONS.values())
 
