@@ -10,7 +10,7 @@ class LookupArguments(TaskArguments):
     email = StrictCharField(max_length=254, allow_blank=True)
 
 
-@shared_task(name="accounts.tasks.password_reset_lookup", acks_late=True,
+@shared_task(name="accounts.tasks.password_reset_lookup", queue="email", acks_late=True,
              arguments=LookupArguments)
 def password_reset_lookup(email: str) -> dict:
     """Find the accounts behind a reset request and queue their emails."""

@@ -9,16 +9,30 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.dev")
 
 
 class DeclaredTask(Task):
-    """Every task of the product: one that declares its arguments (`arguments=`, see
-    backoffice.task_arguments) has them checked each time it runs — sent from the admin,
-    beat, the API, a shell or redelivered — and fails with the reason instead of running
-    with input it does not accept."""
+    """Every task of the product, declared in one decorator next to its code:
+
+        @shared_task(name="reports.tasks.generate_daily_report", queue="reports",
+                     arguments=DailyReportArguments)
+
+    `queue` routes it, however it is sent (`route_by_declaration`); `arguments` (see
+    backoffice.task_arguments) are checked each time it runs — sent from the admin, beat,
+    the API, a shell or redelivered — so it fails with the reason instead of running with
+    input it does not accept; `**HOUSEKEEPING` (backoffice.housekeeping) keeps a routine
+    task out of the history's default view."""
 
     def __call__(self, *args, **kwargs):
         declared = getattr(self, "arguments", None)
         if declared is not None:
             declared.checked(list(args), kwargs)
         return super().__call__(*args, **kwargs)
+
+
+def route_by_declaration(name, args, kwargs, options, task=None, **_):
+    """Celery router: the queue a task declares, also when it is sent by name only
+    (`send_task`, beat, a retry from the console) — not only through its own apply_async."""
+    declared = task or app.tasks.get(name)
+    queue = getattr(declared, "queue", None)
+    return {"queue": queue, "routing_key": queue} if queue else None
 
 
 app = Celery("backoffice", task_cls=DeclaredTask)

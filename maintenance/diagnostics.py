@@ -7,25 +7,25 @@ only. They keep the `maintenance.tasks.` names the demo, the tests and the bench
 from celery import shared_task
 
 
-@shared_task(name="maintenance.tasks.noop")
+@shared_task(name="maintenance.tasks.noop", queue="maintenance")
 def noop() -> None:
     """Do nothing; used by the task round-trip benchmark and smoke tests."""
     return None
 
 
-@shared_task(name="maintenance.tasks.echo")
+@shared_task(name="maintenance.tasks.echo", queue="maintenance")
 def echo(value):
     """Return `value` unchanged (JSON-able): the smallest task that proves a round trip."""
     return value
 
 
-@shared_task(name="maintenance.tasks.total")
+@shared_task(name="maintenance.tasks.total", queue="maintenance")
 def total(values: list) -> float:
     """Sum a list of numbers; the callback of the smoke-test chord."""
     return sum(values)
 
 
-@shared_task(name="maintenance.tasks.fail")
+@shared_task(name="maintenance.tasks.fail", queue="maintenance")
 def fail(message: str = "failed on purpose") -> None:
     """Raise, so failure paths (history, retry, health) can be exercised."""
     raise RuntimeError(message)
@@ -34,7 +34,7 @@ def fail(message: str = "failed on purpose") -> None:
 FLAKY_KEY = "backoffice:diag:flaky:{}"
 
 
-@shared_task(name="maintenance.tasks.flaky", bind=True)
+@shared_task(name="maintenance.tasks.flaky", queue="maintenance", bind=True)
 def flaky(self, switch: str, celery_retries: int = 0):
     """Fail until the Redis key for `switch` is set, then succeed: exercises retry.
 
@@ -50,7 +50,7 @@ def flaky(self, switch: str, celery_retries: int = 0):
     return f"switch {switch!r} is on"
 
 
-@shared_task(name="maintenance.tasks.sleep")
+@shared_task(name="maintenance.tasks.sleep", queue="maintenance")
 def sleep(seconds: float = 1.0) -> float:
     """Sleep (at most 60 s); a long-running task for terminate and queue tests."""
     import time

@@ -45,7 +45,8 @@ class TestEmailArguments(TaskArguments):
 _LIMITS = {"acks_late": True, "reject_on_worker_lost": True}
 
 
-@shared_task(bind=True, name="maintenance.tasks.backup_database", arguments=BackupArguments,
+@shared_task(bind=True, name="maintenance.tasks.backup_database", queue="maintenance",
+             arguments=BackupArguments,
              **_LIMITS)
 def backup_database(self) -> dict:
     """Write a verified backup of the important tables (see maintenance.backups); once per
@@ -66,7 +67,8 @@ def backup_database(self) -> dict:
             "rows": backup.total_rows}
 
 
-@shared_task(bind=True, name="maintenance.tasks.restore_backup", arguments=RestoreArguments,
+@shared_task(bind=True, name="maintenance.tasks.restore_backup", queue="maintenance",
+             arguments=RestoreArguments,
              **_LIMITS)
 def restore_backup(self, backup_id: int, user_id: int | None = None) -> dict:
     """Verify and restore one Backup (see maintenance.restore); rows restored so far are
@@ -81,7 +83,8 @@ def restore_backup(self, backup_id: int, user_id: int | None = None) -> dict:
     return backup_restore(backup_id, on_rows=report)
 
 
-@shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", arguments=CleanupArguments,
+@shared_task(bind=True, name="maintenance.tasks.cleanup_old_logs", queue="maintenance",
+             arguments=CleanupArguments,
              **_LIMITS, **HOUSEKEEPING)
 def cleanup_old_logs(self, days: int | None = None) -> dict:
     """Delete API log rows older than `days` (default LOG_RETENTION_DAYS, 30), expired task
@@ -99,7 +102,8 @@ def cleanup_old_logs(self, days: int | None = None) -> dict:
         return {"status": "skipped", "reason": str(exc)}
 
 
-@shared_task(name="maintenance.tasks.send_test_email", arguments=TestEmailArguments)
+@shared_task(name="maintenance.tasks.send_test_email", queue="maintenance",
+             arguments=TestEmailArguments)
 def send_test_email(to: str, requested_by: str = "") -> dict:
     """Send one plain email through the configured SMTP settings (the "test email" button)."""
     from django.core.mail import EmailMessage

@@ -46,7 +46,7 @@ class TestCopyArguments(TaskArguments):
     user_id = StrictIntegerField(min_value=1)
 
 
-@shared_task(bind=True, name="notifications.tasks.send_email", acks_late=True,
+@shared_task(bind=True, name="notifications.tasks.send_email", queue="email", acks_late=True,
              arguments=EmailArguments)
 def send_email(self, email_id: int) -> dict:
     """Send one recorded transactional email (claimed first: a second task sends nothing).
@@ -75,21 +75,22 @@ def _record_and_send(kind: str, user_id: int) -> dict:
     return send_email(email.pk)  # in this process: the row is the record either way
 
 
-@shared_task(name="notifications.tasks.send_welcome_email", acks_late=True,
+@shared_task(name="notifications.tasks.send_welcome_email", queue="email", acks_late=True,
              arguments=UserArguments)
 def send_welcome_email(user_id: int) -> dict:
     """Record and send the welcome email of a user (registration records its own)."""
     return _record_and_send(Kind.WELCOME, user_id)
 
 
-@shared_task(name="notifications.tasks.send_password_reset_email", acks_late=True,
+@shared_task(name="notifications.tasks.send_password_reset_email", queue="email", acks_late=True,
              arguments=UserArguments)
 def send_password_reset_email(user_id: int) -> dict:
     """Record and send a password-reset link (made at send time) to a user."""
     return _record_and_send(Kind.PASSWORD_RESET, user_id)
 
 
-@shared_task(name="notifications.tasks.sweep_outgoing_email", arguments=Sweep, **HOUSEKEEPING)
+@shared_task(name="notifications.tasks.sweep_outgoing_email", queue="email",
+             arguments=Sweep, **HOUSEKEEPING)
 def sweep_outgoing_email() -> dict:
     """Take back email whose worker died, queue again what a lost message left, finish
     notifications with nothing left to send (periodic)."""
@@ -99,7 +100,7 @@ def sweep_outgoing_email() -> dict:
 # --- Bulk notifications -------------------------------------------------------------------
 
 
-@shared_task(name="notifications.tasks.send_bulk_notifications", acks_late=True,
+@shared_task(name="notifications.tasks.send_bulk_notifications", queue="bulk", acks_late=True,
              arguments=NotificationArguments)
 def send_bulk_notifications(notification_id: int) -> dict:
     """Start sending a notification to its audience (beat's scheduled send, a shell, the
@@ -113,7 +114,7 @@ def send_bulk_notifications(notification_id: int) -> dict:
             "recipients": started.waiting}
 
 
-@shared_task(bind=True, name="notifications.tasks.drain_notification", acks_late=True,
+@shared_task(bind=True, name="notifications.tasks.drain_notification", queue="bulk", acks_late=True,
              arguments=DrainArguments)
 def drain_notification(self, notification_id: int) -> dict:
     """Send one batch (NOTIFICATION_BATCH_SIZE recipients) of a sending notification over
@@ -122,7 +123,7 @@ def drain_notification(self, notification_id: int) -> dict:
                                        worker=self.request.hostname or "")
 
 
-@shared_task(bind=True, name="notifications.tasks.send_test_notification",
+@shared_task(bind=True, name="notifications.tasks.send_test_notification", queue="email",
              arguments=TestCopyArguments)
 def send_test_notification(self, notification_id: int, user_id: int) -> dict:
     """Send one copy of a notification to a staff user's own address, marked as a test."""
@@ -141,7 +142,7 @@ def send_test_notification(self, notification_id: int, user_id: int) -> dict:
 
 # No declaration: as a chain or chord callback it receives the previous step's result, of
 # any shape, first (see the docstring); the texts are bounded where the notice is made.
-@shared_task(bind=True, name="notifications.tasks.send_admin_notification")
+@shared_task(bind=True, name="notifications.tasks.send_admin_notification", queue="email")
 def send_admin_notification(self, *args, **kwargs) -> dict:
     """Email every active staff member and superuser.
 

@@ -13,7 +13,8 @@ class PruneArguments(RetentionDays):
     permission = "maintenance.run_cleanup"
 
 
-@shared_task(name="operations.tasks.prune_task_history", arguments=PruneArguments,
+@shared_task(name="operations.tasks.prune_task_history", queue="maintenance",
+             arguments=PruneArguments,
              **HOUSEKEEPING)
 def prune_task_history(days: int | None = None) -> dict:
     """Delete finished task runs older than `days` (default OPS_TASK_HISTORY_DAYS), in batches."""

@@ -32,7 +32,7 @@ class WeeklyAnalyticsArguments(TaskArguments):
     week_start = DayField(required=False, allow_null=True, allow_blank=True, max_length=10)
 
 
-@shared_task(bind=True, name="reports.tasks.generate_daily_report",
+@shared_task(bind=True, name="reports.tasks.generate_daily_report", queue="reports",
              arguments=DailyReportArguments)
 def generate_daily_report(self, date=None):
     """Aggregate one day (default: yesterday in TIME_ZONE) into its DailyReport row.
@@ -46,7 +46,7 @@ def generate_daily_report(self, date=None):
     return services.daily_report_as_result(report)
 
 
-@shared_task(bind=True, name="reports.tasks.process_api_analytics",
+@shared_task(bind=True, name="reports.tasks.process_api_analytics", queue="reports",
              arguments=WeeklyAnalyticsArguments)
 def process_api_analytics(self, week_start=None):
     """Build the WeeklyAnalytics row of a week (default: the last complete week)."""

@@ -63,20 +63,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES
 )
-# Bulk notification work has its own queue so transactional mail (welcome, password reset,
-# admin notices, test sends, the outgoing-email sweep) never waits behind its batches.
-BULK_EMAIL_TASKS = (
-    "notifications.tasks.send_bulk_notifications",
-    "notifications.tasks.drain_notification",
-)
-CELERY_TASK_ROUTES = {
-    **{name: {"queue": "bulk", "routing_key": "bulk"} for name in BULK_EMAIL_TASKS},
-    "notifications.tasks.*": {"queue": "email", "routing_key": "email"},
-    "accounts.tasks.*": {"queue": "email", "routing_key": "email"},  # password-reset lookups
-    "reports.tasks.*": {"queue": "reports", "routing_key": "reports"},
-    "maintenance.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
-    "operations.tasks.*": {"queue": "maintenance", "routing_key": "maintenance"},
-}
+# Each task declares its queue next to its code (`queue=` in its decorator); the router
+# reads that, so no list of names or patterns here. Bulk notification work has its own
+# queue, so transactional mail never waits behind its batches.
+CELERY_TASK_ROUTES = ("backoffice.celery.route_by_declaration",)
 CELERY_BEAT_SCHEDULER = "operations.beat:HeartbeatDatabaseScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 15
 # Staff other than superusers cannot give a schedule a shorter interval (interval schedules
