@@ -48,8 +48,9 @@ def _bounded_by() -> dict[str, set[str]]:
     for target in cleanup_targets(days=30):
         cleanup |= {target.label, *(child for child, _ in target.children)}
     return {"maintenance.tasks.cleanup_old_logs": cleanup,
-            "operations.tasks.prune_task_history": {"operations.TaskRun",
-                                                     "operations.TaskMinuteStat"}}
+            "operations.tasks.prune_task_history": {
+                "operations.TaskRun", "django_celery_results.TaskResult",
+                "django_celery_results.GroupResult", "operations.TaskMinuteStat"}}
 
 
 def test_every_table_that_grows_has_a_default_schedule_that_bounds_it():
