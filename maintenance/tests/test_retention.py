@@ -8,11 +8,14 @@ import pytest
 from django.apps import apps
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db.models import ProtectedError
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from backoffice.schedules import default_schedules
 from maintenance.cleanup import cleanup_targets, logs_cleanup, sessions_prune
 from maintenance.models import MaintenanceRun
+from maintenance.selectors import runs_with_outcomes
 from operations.models import TaskRun
 from operations.services import task_history_prune
 
@@ -87,15 +90,28 @@ def test_maintenance_runs_are_kept_for_their_retention(settings):
 
 
 @pytest.mark.django_db
-def test_prune_keeps_the_runs_that_maintenance_runs_read_their_outcome_from():
+def test_prune_keeps_the_runs_that_maintenance_presses_point_at():
     old = timezone.now() - dt.timedelta(days=40)
     for task_id in ("pressed", "scheduled"):
         TaskRun.objects.create(task_id=task_id, name="maintenance.tasks.backup_database",
                                state="SUCCESS", queued_at=old, result='{"status": "success"}')
-    MaintenanceRun.objects.create(action="backup", requested_at=old, task_id="pressed")
+        TaskResult.objects.create(task_id=task_id, status="SUCCESS")
+    TaskResult.objects.update(date_done=old)
+    press = MaintenanceRun.objects.create(action="backup", requested_at=old, task_id="pressed")
+    # A press whose run is not recorded (a chord's callback before its header finished).
+    MaintenanceRun.objects.create(action="full_analytics", requested_at=old, task_id="later")
+    MaintenanceRun.objects.create(action="cleanup", requested_at=old)  # no task
 
-    assert task_history_prune(older_than_days=30)["runs_deleted"] == 1
+    pruned = task_history_prune(older_than_days=30)
+
+    assert (pruned["runs_deleted"], pruned["results_deleted"]) == (1, 1)
     assert list(TaskRun.objects.values_list("task_id", flat=True)) == ["pressed"]
+    assert list(TaskResult.objects.values_list("task_id", flat=True)) == ["pressed"]
+    press.refresh_from_db()
+    assert press.task.state == "SUCCESS"
+    assert runs_with_outcomes([press])[0].outcome.status == "success"
+    with pytest.raises(ProtectedError):  # nothing else deletes it either
+        press.task.delete()
 
 
 @pytest.mark.django_db
