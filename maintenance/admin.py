@@ -105,6 +105,8 @@ class TaskResultAdmin(results_admin.TaskResultAdmin, ModelAdmin):
 
     @admin.display(description="run")
     def run_link(self, obj):
+        if not obj.task_id:  # the add form's empty result
+            return "—"
         return format_html('<a class="text-primary-600 underline" data-run-link href="{}">'
                            'Task run</a>', task_run_url(obj.task_id))
 
