@@ -14,7 +14,7 @@ class TaskRun(models.Model):
     result does not know: that it is still waiting (QUEUED), the worker, retries, the
     routing options needed to retry it exactly as it was sent, and the run it retries.
     Pruning deletes a run and its result together, and never a run that another model's
-    foreign key points at (operations.pruning).
+    foreign key points at (operations.services.task_history_prune).
     """
 
     class State(models.TextChoices):

@@ -286,8 +286,8 @@ def task_history_prune(*, older_than_days: int, batch_size: int = 5_000) -> dict
                 results += TaskResult.objects.filter(task_id__in=task_ids).delete()[0]
                 runs += TaskRun.objects.filter(pk__in=pks).delete()[1].get(
                     TaskRun._meta.label, 0)
-        except ProtectedError:  # pointed at since the batch was read: the next read skips it
-            continue
+        except ProtectedError:  # pointed at since the batch was read: left for the next prune
+            old = old.exclude(pk__in=pks)
     results += _batches_delete(
         TaskResult.objects.filter(date_done__lt=cutoff, task_run__isnull=True), batch_size)
     groups = _batches_delete(GroupResult.objects.filter(date_done__lt=cutoff), batch_size)

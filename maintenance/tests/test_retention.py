@@ -138,3 +138,20 @@ def test_sessions_that_are_not_rows_clear_their_own_store(settings):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     assert sessions_prune(now=NOW) is None
     assert "sessions.Session" not in logs_cleanup(days=30, now=NOW)["tables"]
+
+
+@pytest.mark.django_db
+def test_a_press_made_while_pruning_reads_still_keeps_its_run(monkeypatch):
+    from operations import services
+
+    old = timezone.now() - dt.timedelta(days=40)
+    for task_id in ("pressed-meanwhile", "unpressed"):
+        TaskRun.objects.create(task_id=task_id, name="x", state="SUCCESS", queued_at=old)
+    MaintenanceRun.objects.create(action="backup", requested_at=old,
+                                  task_id="pressed-meanwhile")
+    monkeypatch.setattr(services, "referencing_relations", list)  # the read misses the press
+
+    pruned = task_history_prune(older_than_days=30, batch_size=1)
+
+    assert pruned["runs_deleted"] == 1
+    assert list(TaskRun.objects.values_list("task_id", flat=True)) == ["pressed-meanwhile"]
