@@ -81,4 +81,5 @@ class MaintenanceRun(models.Model):
         indexes = [models.Index(fields=["action", "-requested_at"], name="maint_run_action_time")]
 
     def __str__(self):
-        return f"{self.label or self.action} at {self.requested_at:%Y-%m-%d %H:%M}"
+        by = f" by {self.user.get_username()}" if self.user else ""
+        return f"{self.label or self.action}{by} at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -74,3 +74,23 @@ def test_the_stored_results_list_links_each_result_to_its_run(admin_client):
     listing = admin_client.get(reverse("admin:django_celery_results_taskresult_changelist"))
 
     assert f'data-run-link href="{task_run_url("listed-result")}"' in listing.content.decode()
+
+
+def test_a_run_page_says_who_started_it_from_the_press_that_points_at_it(admin_client,
+                                                                         admin_user):
+    from django.utils import timezone
+
+    from maintenance.models import MaintenanceRun
+
+    run = TaskRun.objects.create(task_id="pressed-run", name="maintenance.tasks.backup_database")
+    press = MaintenanceRun.objects.create(action="backup", label="Back up now", user=admin_user,
+                                          requested_at=timezone.now(), task_id="pressed-run")
+    unpressed = TaskRun.objects.create(task_id="scheduled-run", name="x")
+
+    page = admin_client.get(reverse("admin:operations_taskrun_change", args=[run.pk]))
+    other = admin_client.get(reverse("admin:operations_taskrun_change", args=[unpressed.pk]))
+
+    html = page.content.decode()
+    assert reverse("admin:maintenance_maintenancerun_change", args=[press.pk]) in html
+    assert f"Back up now by {admin_user.get_username()} at" in html
+    assert "no press points at this run" in other.content.decode()
