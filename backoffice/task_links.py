@@ -6,5 +6,5 @@ TASK_HISTORY_ADMIN = "admin:operations_taskrun"
 
 
 def task_run_url(task_id: str) -> str:
-    """The task history filtered to one task id: it works before the run's row exists."""
-    return f"{reverse(f'{TASK_HISTORY_ADMIN}_changelist')}?q={task_id}"
+    """The one page of the run of `task_id` (it works before the run is recorded)."""
+    return reverse("admin:operations_run", args=[task_id])

@@ -40,11 +40,12 @@ def test_edit_a_schedule_then_run_it_now_and_find_the_run(staff_page, stack):
     task_id = link.inner_text()
     assert "queue reports" in page.content()  # the message names the run's queue
     link.click()
-    page.wait_for_url(re.compile(rf"q={task_id}"))
+    page.wait_for_url(re.compile(r"/admin/operations/taskrun/\d+/change/$"))  # the run's page
+    expect(page.locator("#content")).to_contain_text(task_id)
 
     def succeeded() -> bool:
-        page.reload()  # the history list is a plain list: reading it again is what staff do
-        return page.locator("#result_list [data-state=SUCCESS]").count() == 1
+        page.reload()  # the run's page is a plain page: reading it again is what staff do
+        return page.locator("#content [data-state=SUCCESS]").count() == 1
 
     wait_until(succeeded, timeout=60, what="the run to succeed in the history", interval=1)
-    expect(page.locator("#result_list")).to_contain_text("reports.tasks.generate_daily_report")
+    expect(page.locator("#content")).to_contain_text("reports.tasks.generate_daily_report")

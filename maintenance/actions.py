@@ -100,7 +100,7 @@ ACTIONS: dict[str, Action] = {action.key: action for action in (
     Action("backup", "Back up now", "Write a verified backup of the important tables.",
            "maintenance.run_backup", _backup),
     Action("cleanup", "Clean up now",
-           "Delete old API log rows, expired task results, finished emails and old backups.",
+           "Delete old API log rows, finished emails, old maintenance runs and old backups.",
            "maintenance.run_cleanup", _cleanup,
            confirm_url="admin:maintenance_cleanup_confirm"),
     Action("daily_report", "Regenerate yesterday's report",

@@ -5,6 +5,7 @@ ModelAdmin and widgets only changes how they look.
 """
 
 from django.contrib import admin
+from django.utils.html import format_html
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -19,6 +20,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from backoffice.readable import readable_field
+from backoffice.task_links import task_run_url
 from maintenance import admin_backups  # noqa: F401  (Backup, MaintenanceRun, Maintenance page)
 from maintenance.admin_schedules import (
     IntervalScheduleForm,
@@ -85,19 +87,32 @@ READABLE = {"task_args": "Task positional arguments", "task_kwargs": "Task named
 
 @admin.register(TaskResult)
 class TaskResultAdmin(results_admin.TaskResultAdmin, ModelAdmin):
+    """What the result backend stored; each row links to its run, the console's one page of
+    that run (queue wait, worker, retries, who started it)."""
+
+    list_display = (*results_admin.TaskResultAdmin.list_display, "run_link")
     list_filter = (TaskResultKindFilter, *results_admin.TaskResultAdmin.list_filter)
     show_full_result_count = False
     fieldsets = [(name, {**options, "fields": tuple(f"{f}_readable" if f in READABLE else f
-                                                    for f in options["fields"])})
-                 for name, options in results_admin.TaskResultAdmin.fieldsets]
+                                                    for f in options["fields"])
+                         + (("run_link",) if index == 0 else ())})
+                 for index, (name, options)
+                 in enumerate(results_admin.TaskResultAdmin.fieldsets)]
     task_args_readable = readable_field("task_args", READABLE["task_args"])
     task_kwargs_readable = readable_field("task_kwargs", READABLE["task_kwargs"])
     result_readable = readable_field("result", READABLE["result"])
     meta_readable = readable_field("meta", READABLE["meta"])
 
+    @admin.display(description="run")
+    def run_link(self, obj):
+        if not obj.task_id:  # the add form's empty result
+            return "—"
+        return format_html('<a class="text-primary-600 underline" data-run-link href="{}">'
+                           'Task run</a>', task_run_url(obj.task_id))
+
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj),
-                *(f"{field}_readable" for field in READABLE))
+                *(f"{field}_readable" for field in READABLE), "run_link")
 
 
 @admin.register(GroupResult)

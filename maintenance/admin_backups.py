@@ -173,7 +173,7 @@ class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
     list_display = ("requested_at", "label", "user", "status_badge", "task_link", "queue",
                     "finished_at")
     list_filter = ("action", RunStatusFilter)
-    search_fields = ("task_id", "label", "user__username")
+    search_fields = ("task__task_id", "label", "user__username")
     list_select_related = ("user",)
     show_full_result_count = False
     readonly_fields = ("action", "label", "user", "requested_at", "task_link", "queue",

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 
-TARGET_KEYS = {"model", "date_field", "keep_days", "keep_seconds", "statuses", "children"}
+TARGET_KEYS = {"model", "date_field", "keep_days", "statuses", "children"}
 
 
 def _lookup(label) -> tuple[object | None, str | None]:
@@ -59,12 +59,11 @@ def backup_models_errors() -> list[Error]:
 
 
 def _retention_problem(target: dict) -> str | None:
-    keys = [key for key in ("keep_days", "keep_seconds") if key in target]
-    if len(keys) != 1:
-        return "needs exactly one of 'keep_days' and 'keep_seconds'"
-    name = target[keys[0]]
+    if "keep_days" not in target:
+        return "needs 'keep_days'"
+    name = target["keep_days"]
     if not isinstance(name, str) or not isinstance(getattr(settings, name, None), int):
-        return f"{keys[0]} {name!r} is not the name of an integer setting"
+        return f"keep_days {name!r} is not the name of an integer setting"
     return None
 
 

@@ -33,19 +33,12 @@ class Target:
     children: tuple[tuple[str, str], ...] = ()  # (model label, fk attname) deleted first
 
 
-def _retention_days(entry: dict, overrides: dict[str, int]) -> int:
-    if "keep_days" in entry:
-        name = entry["keep_days"]
-        return overrides.get(name, getattr(settings, name))
-    return max(1, round(getattr(settings, entry["keep_seconds"]) / 86400))
-
-
 def cleanup_targets(*, days: int) -> list[Target]:
     """What the cleanup deletes (CLEANUP_TARGETS), with `days` as LOG_RETENTION_DAYS."""
     overrides = {"LOG_RETENTION_DAYS": days}
     return [
         Target(label=entry["model"], date_field=entry["date_field"],
-               days=_retention_days(entry, overrides),
+               days=overrides.get(entry["keep_days"], getattr(settings, entry["keep_days"])),
                extra=Q(status__in=entry["statuses"]) if "statuses" in entry else Q(),
                children=tuple(entry.get("children", {}).items()))
         for entry in settings.CLEANUP_TARGETS
@@ -148,8 +141,8 @@ def sessions_prune(*, now: dt.datetime, batch_size: int | None = None) -> int | 
 
 def logs_cleanup(*, days: int | None = None, batch_size: int | None = None,
                  now: dt.datetime | None = None) -> dict:
-    """Delete old API log rows, expired task results, finished emails, old maintenance runs
-    and expired sessions; prune backups.
+    """Delete old API log rows, finished emails, old maintenance runs and expired sessions;
+    prune backups (task runs and their results: operations.services.task_history_prune).
 
     Report rows (DailyReport, WeeklyAnalytics) are never deleted, so charts survive.
     Returns {"tables": {label: rows deleted}, "batches": ..., "longest_batch_seconds": ...}.

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from operations.models import TaskRun
+
 
 class Backup(models.Model):
     """One backup file in BACKUP_DIR: what it holds, its checksum, and how it came to be."""
@@ -46,8 +48,9 @@ class Backup(models.Model):
 class MaintenanceRun(models.Model):
     """One press of a maintenance button (or "Run now"): who pressed what, when, and the task.
 
-    The outcome is not copied here: it is read from the task's record in the history
-    (TaskRun, by task id), so there is one record of what the task did.
+    The outcome is not copied here: it is read from the task's run (`task`), so there is
+    one record of what the task did, and pruning keeps that run for as long as the press
+    is kept.
     """
 
     action = models.CharField(max_length=50)
@@ -55,7 +58,12 @@ class MaintenanceRun(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+", db_constraint=False)
     requested_at = models.DateTimeField(db_index=True)
-    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The run is recorded once the broker has the message (a chord's callback, which a press
+    # follows, only once its header finished): no database constraint, the task id is known
+    # first. PROTECT: no run a press points at is deleted.
+    task = models.ForeignKey(TaskRun, to_field="task_id", db_column="task_id", null=True,
+                             blank=True, db_constraint=False, on_delete=models.PROTECT,
+                             related_name="maintenance_runs")
     queue = models.CharField(max_length=100, blank=True)
 
     class Meta:
@@ -73,4 +81,5 @@ class MaintenanceRun(models.Model):
         indexes = [models.Index(fields=["action", "-requested_at"], name="maint_run_action_time")]
 
     def __str__(self):
-        return f"{self.label or self.action} at {self.requested_at:%Y-%m-%d %H:%M}"
+        by = f" by {self.user.get_username()}" if self.user else ""
+        return f"{self.label or self.action}{by} at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -12,8 +12,8 @@ DEFAULT_SCHEDULES = [
      "description": "Writes a verified, gzipped backup to BACKUP_DIR."},
     {"name": "Cleanup old logs", "task": "maintenance.tasks.cleanup_old_logs",
      "crontab": {"minute": "0", "hour": "3"},
-     "description": "Deletes old API log rows, expired task results, finished emails, "
-                    "expired sessions, old maintenance runs and old backups."},
+     "description": "Deletes old API log rows, finished emails, expired sessions, old "
+                    "maintenance runs and old backups."},
 ]
 
 

@@ -7,12 +7,11 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from backoffice.locks import lock_timeout
 from maintenance.models import Backup, MaintenanceRun
-from operations.models import TaskRun
 
 # --- The outcome of a maintenance run, read from the task history ---------------------------
 
@@ -76,20 +75,18 @@ def run_outcome(run, task_run) -> RunOutcome:
 
 
 def runs_with_outcomes(runs) -> list:
-    """The runs, each with `.outcome` set (one query for all their task records)."""
+    """The runs, each with `.outcome` set (one query for all their task runs)."""
     runs = list(runs)
-    task_ids = [run.task_id for run in runs if run.task_id]
-    by_id = {task.task_id: task for task in TaskRun.objects.filter(task_id__in=task_ids)}
+    prefetch_related_objects(runs, "task")  # a run not recorded (yet) reads as None
     for run in runs:
-        run.outcome = run_outcome(run, by_id.get(run.task_id))
+        run.outcome = run_outcome(run, run.task)
     return runs
 
 
 def runs_with_task_state(queryset):
     """Annotate runs with their task's state and finish time (for lists and filters)."""
-    task = TaskRun.objects.filter(task_id=OuterRef("task_id"))
-    return queryset.annotate(task_state=Subquery(task.values("state")[:1]),
-                             task_finished_at=Subquery(task.values("finished_at")[:1]))
+    return queryset.annotate(task_state=F("task__state"),
+                             task_finished_at=F("task__finished_at"))
 
 
 def backups_past_retention(*, keep_last: int | None = None, keep_days: int | None = None,
@@ -106,15 +103,10 @@ def backups_past_retention(*, keep_last: int | None = None, keep_days: int | Non
     return Backup.objects.filter(started_at__lt=min(cutoff, stale)).exclude(pk__in=newest)
 
 
-def maintenance_run_task_ids():
-    """The task ids of the recorded maintenance runs (a query, for the history's pruning)."""
-    return MaintenanceRun.objects.exclude(task_id="").values("task_id")
-
-
 def backups_with_starter(queryset):
     """Backups annotated with `starter_name`: the user whose press (a MaintenanceRun with the
     backup's task id) started it, if any."""
-    press = MaintenanceRun.objects.filter(task_id=OuterRef("task_id")).exclude(task_id="")
+    press = MaintenanceRun.objects.filter(task_id=OuterRef("task_id"))
     return queryset.annotate(starter_name=Subquery(press.values("user__username")[:1]))
 
 

@@ -8,7 +8,8 @@ from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django_celery_results.models import TaskResult
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.paginator import InfinitePaginator
@@ -74,7 +75,8 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
                        "traceback_display", "queued_at_display",
                        "started_at_display", "finished_at_display", "runtime", "parent_id",
                        "root_id", "group_id", "retry_of_link", "retried_as_link",
-                       "discarded_at_display", "resolved_at_display")
+                       "discarded_at_display", "resolved_at_display", "task_result_link",
+                       "pointed_at_by")
 
     class Media:
         js = ("backoffice/js/ops.js",)
@@ -172,6 +174,29 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
         return format_html('<a class="bo-link underline" data-run-link href="{}">{}</a> {}', url,
                            run.task_id, state_badge(run.state))
 
+    @admin.display(description="stored result")
+    def task_result_link(self, obj):
+        try:
+            stored = obj.task_result
+        except TaskResult.DoesNotExist:  # no constraint: the row comes when a worker stores it
+            stored = None
+        if stored is None:
+            return "— (none stored: still waiting or running, or the task keeps no result)"
+        url = reverse("admin:django_celery_results_taskresult_change", args=[stored.pk])
+        return format_html('<a class="bo-link underline" href="{}">Task result</a>', url)
+
+    @admin.display(description="started by")
+    def pointed_at_by(self, obj):
+        """The rows of other apps that point at this run (a maintenance press: who, what)."""
+        rows = [row for relation in services.referencing_relations()
+                for row in relation.related_model._default_manager.filter(
+                    **{relation.remote_field.name: obj})[:20]]
+        if not rows:
+            return "— (a schedule, a command or the code; no press points at this run)"
+        return format_html_join(", ", '<a class="bo-link underline" href="{}">{}</a>', (
+            (reverse(f"admin:{row._meta.app_label}_{row._meta.model_name}_change",
+                     args=[row.pk]), str(row)) for row in rows))
+
     @admin.display(description="retry of")
     def retry_of_link(self, obj):
         return self._run_link(obj.retry_of)
@@ -197,6 +222,7 @@ class TaskRunAdmin(TaskRunAdminBase):
     OPS_URLS = (  # (route, view, name) — every view checks its own named permission
         ("overview/", views.OverviewView, "overview"),
         ("workflow/<str:task_id>/", views.WorkflowView, "workflow"),
+        ("runs/<str:task_id>/", views.RunView, "run"),
         ("queues/<str:queue>/purge/", views.QueuePurgeView, "queue_purge"),
         ("queues/<str:queue>/pause/", views.QueuePauseView, "queue_pause"),
         ("queues/<str:queue>/resume/", views.QueueResumeView, "queue_resume"),

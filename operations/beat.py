@@ -91,8 +91,9 @@ class HeartbeatDatabaseScheduler(DatabaseScheduler):
 
     def install_default_entries(self, data):
         """Add no schedule of Celery's own: every default is declared in the registry
-        (backoffice.schedules). Expired results are deleted by the nightly cleanup, in
-        batches, so Celery's `celery.backend_cleanup` (one unbounded DELETE) is not added."""
+        (backoffice.schedules). Results are deleted with their task runs by
+        operations.tasks.prune_task_history, in batches, so Celery's `celery.backend_cleanup`
+        (one unbounded DELETE, by another retention) is not added."""
 
     def tick(self, *args, **kwargs):
         interval = super().tick(*args, **kwargs)

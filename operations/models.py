@@ -2,14 +2,19 @@
 
 from django.db import models
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 
 class TaskRun(models.Model):
-    """One task run, from the moment the project enqueues it until it finishes.
+    """One task run, from the moment the project enqueues it until it finishes: the record
+    every console page, metric and pruning reads.
 
-    django-celery-results only stores a row once a worker has the task; this history also
-    knows what is still waiting (QUEUED), keeps the routing options needed to retry a run
-    exactly as it was sent, and links a retried run to the run it retries.
+    The result backend (django-celery-results) stores its `TaskResult` once a worker has
+    finished the task; `task_result` is that row (same task id). The run adds what the
+    result does not know: that it is still waiting (QUEUED), the worker, retries, the
+    routing options needed to retry it exactly as it was sent, and the run it retries.
+    Pruning deletes a run and its result together, and never a run that another model's
+    foreign key points at (operations.services.task_history_prune).
     """
 
     class State(models.TextChoices):
@@ -23,6 +28,13 @@ class TaskRun(models.Model):
     FINISHED_STATES = (State.SUCCESS, State.FAILURE, State.REVOKED)
 
     task_id = models.CharField(max_length=255, unique=True)
+    # The result row appears only once a worker stores it (never for tasks that ignore
+    # their result), hence no database constraint; it always carries the run's task id.
+    task_result = models.OneToOneField(
+        TaskResult, to_field="task_id", null=True, blank=True, db_constraint=False,
+        on_delete=models.DO_NOTHING, related_name="task_run",
+        help_text="The result the result backend stored for this run (same task id)",
+    )
     name = models.CharField(max_length=255)
     queue = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
@@ -67,6 +79,12 @@ class TaskRun(models.Model):
             models.Index(fields=["root_id"], name="taskrun_root_idx"),
             models.Index(fields=["group_id"], name="taskrun_group_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(task_result__isnull=True)
+                | models.Q(task_result=models.F("task_id")),
+                name="taskrun_result_same_task_id"),
+        ]
         permissions = [
             ("can_retry_tasks", "Can retry failed tasks"),
             ("can_discard_tasks", "Can discard failed tasks"),
@@ -82,6 +100,11 @@ class TaskRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} [{self.task_id}] {self.state}"
+
+    def save(self, *args, **kwargs):
+        """Save the run, tied to its result row by its task id."""
+        self.task_result_id = self.task_id
+        super().save(*args, **kwargs)
 
 
 class FailedTaskRun(TaskRun):

@@ -12,11 +12,12 @@ from datetime import timedelta
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
+from django_celery_results.models import GroupResult, TaskResult
 
 from backoffice.enqueue import enqueue
 from backoffice.redis_client import redis_client, redis_status
-from operations.kept_runs import kept_task_id_queries
 from operations.models import TaskMinuteStat, TaskRun
 from operations.recording import RETRY_OF_HEADER
 from operations.registry import PAUSED_KEY, RESUMED_KEY, worker_records
@@ -239,26 +240,58 @@ def task_terminate(*, task_id: str) -> list[str]:
     return _consumers_reply(replies)
 
 
-def task_history_prune(*, older_than_days: int, batch_size: int = 5_000) -> dict:
-    """Delete finished runs queued before the cut-off, in bounded batches (no long lock).
+def referencing_relations() -> list:
+    """The reverse relations of every other model's foreign key to TaskRun: a run they point
+    at is kept by pruning (maintenance's presses read their outcome from their run)."""
+    return [field for field in TaskRun._meta.get_fields()
+            if field.auto_created and not field.concrete
+            and not issubclass(field.related_model, TaskRun)]
 
-    Runs still waiting or running are kept whatever their age, and so are the runs other
-    apps read (see operations.kept_runs: a maintenance button press shows its outcome from
-    its task's record for as long as the press is kept); the minute counters behind the
-    charts are kept for two days.
+
+def prunable_runs(*, cutoff):
+    """Finished runs queued before `cutoff` that no other model's row points at."""
+    old = TaskRun.objects.filter(queued_at__lt=cutoff, state__in=TaskRun.FINISHED_STATES)
+    for relation in referencing_relations():
+        old = old.filter(**{f"{relation.name}__isnull": True})
+    return old
+
+
+def _batches_delete(queryset, batch_size: int) -> int:
+    """Delete the rows of `queryset` in primary-key batches; returns how many."""
+    deleted = 0
+    while pks := list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        deleted += queryset.model.objects.filter(pk__in=pks).delete()[0]
+    return deleted
+
+
+def task_history_prune(*, older_than_days: int, batch_size: int = 5_000) -> dict:
+    """The one retention rule of task runs and their results, in bounded batches.
+
+    Finished runs queued before the cut-off go together with their stored result
+    (`TaskResult`); runs still waiting or running stay whatever their age, and so does
+    every run another model's foreign key points at (a maintenance press is kept for
+    MAINTENANCE_RUN_RETENTION_DAYS and shows its run's outcome all that time). Results
+    with no run (stored by a worker whose bookkeeping failed) and group results go after
+    the same cut-off; the minute counters behind the charts are kept for two days.
     """
     if older_than_days < 1:
         raise OpsError("Keep at least one day of task history.")
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    old = TaskRun.objects.filter(queued_at__lt=cutoff, state__in=TaskRun.FINISHED_STATES)
-    for task_ids in kept_task_id_queries():
-        old = old.exclude(task_id__in=task_ids)
-    deleted = 0
-    while True:
-        pks = list(old.order_by("pk").values_list("pk", flat=True)[:batch_size])
-        if not pks:
-            break
-        deleted += TaskRun.objects.filter(pk__in=pks).delete()[1].get("operations.TaskRun", 0)
+    old = prunable_runs(cutoff=cutoff)
+    runs = results = 0
+    while batch := list(old.order_by("pk").values_list("pk", "task_id")[:batch_size]):
+        pks, task_ids = zip(*batch, strict=True)
+        try:
+            with transaction.atomic():
+                results += TaskResult.objects.filter(task_id__in=task_ids).delete()[0]
+                runs += TaskRun.objects.filter(pk__in=pks).delete()[1].get(
+                    TaskRun._meta.label, 0)
+        except ProtectedError:  # pointed at since the batch was read: left for the next prune
+            old = old.exclude(pk__in=pks)
+    results += _batches_delete(
+        TaskResult.objects.filter(date_done__lt=cutoff, task_run__isnull=True), batch_size)
+    groups = _batches_delete(GroupResult.objects.filter(date_done__lt=cutoff), batch_size)
     minutes = TaskMinuteStat.objects.filter(
         minute__lt=timezone.now() - timedelta(days=2)).delete()[0]
-    return {"runs_deleted": deleted, "minute_rows_deleted": minutes}
+    return {"runs_deleted": runs, "results_deleted": results, "group_results_deleted": groups,
+            "minute_rows_deleted": minutes}

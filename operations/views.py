@@ -7,6 +7,7 @@ show the service's sentence. Every state change is a POST with CSRF.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404
@@ -74,6 +75,30 @@ class WorkflowView(UnfoldModelAdminViewMixin, TemplateView):
         context.update(workflow=workflow, can=user_can(self.request.user),
                        title=f"Workflow: {workflow['kind']}")
         return context
+
+
+class RunView(UnfoldModelAdminViewMixin, View):
+    """The one page of a run, by task id: its detail in the task history.
+
+    Links from other pages (a press, a regenerated report, a "Run now") know the task id
+    before the run is recorded; until it is, the history is shown filtered to that id, with
+    a sentence saying so.
+    """
+
+    title = "Task run"
+    permission_required = (VIEW_PERMISSION,)
+
+    def get(self, request, task_id):
+        changelist = reverse("admin:operations_taskrun_changelist")
+        if len(task_id) > TaskRun._meta.get_field("task_id").max_length:
+            messages.error(request, "This is not a task id: it is longer than any task id.")
+            return redirect(changelist)
+        pk = TaskRun.objects.filter(task_id=task_id).values_list("pk", flat=True).first()
+        if pk is None:
+            messages.warning(request, f"No run of task {task_id} is recorded (yet): a run "
+                             "is recorded once the broker has its message.")
+            return redirect(f"{changelist}?{urlencode({'q': task_id})}")
+        return redirect("admin:operations_taskrun_change", pk)
 
 
 class OpsActionView(UnfoldModelAdminViewMixin, View):

@@ -33,7 +33,9 @@ CELERY_RESULT_EXTENDED = True
 # The task history (TaskRun) records when each run starts; the result table keeps outcomes
 # only, so a run costs one result write instead of two.
 CELERY_TASK_TRACK_STARTED = False
-CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
+# A result row goes with its task run (TaskRun), by one rule: operations.tasks.prune_task_history
+# after OPS_TASK_HISTORY_DAYS. Celery's own expiry (and its celery.backend_cleanup) is off.
+CELERY_RESULT_EXPIRES = None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -109,21 +109,17 @@ if not 0 <= BACKUP_COMPRESS_LEVEL <= 9:
     fail("BACKUP_COMPRESS_LEVEL", "must be between 0 and 9")
 
 # What the nightly cleanup deletes, table by table: rows of `model` whose `date_field` is
-# older than the retention held by the setting named in `keep_days` (or `keep_seconds`,
-# rounded to whole days, at least one), only those whose status is in `statuses` when
-# given; rows of `children` (model label → its foreign key to `model`) go first. The
-# maintenance.E002 check refuses an entry that does not fit the installed models.
+# older than the retention held by the setting named in `keep_days`, only those whose
+# status is in `statuses` when given; rows of `children` (model label → its foreign key to
+# `model`) go first. The maintenance.E002 check refuses an entry that does not fit the
+# installed models. Task runs and their results have one retention rule of their own
+# (operations.tasks.prune_task_history, OPS_TASK_HISTORY_DAYS).
 CLEANUP_TARGETS = [
     {"model": "reports.ApiRequest", "date_field": "timestamp",
      "keep_days": "LOG_RETENTION_DAYS"},
     # Its per-minute counters (what the dashboard's "today" reads).
     {"model": "reports.RequestMinute", "date_field": "minute",
      "keep_days": "LOG_RETENTION_DAYS"},
-    # Expired task results (only finished ones have date_done set).
-    {"model": "django_celery_results.TaskResult", "date_field": "date_done",
-     "keep_seconds": "CELERY_RESULT_EXPIRES"},
-    {"model": "django_celery_results.GroupResult", "date_field": "date_done",
-     "keep_seconds": "CELERY_RESULT_EXPIRES"},
     # Outgoing email in a final state, every kind (its attempt log is on the row).
     {"model": "notifications.OutgoingEmail", "date_field": "updated_at",
      "keep_days": "EMAIL_RETENTION_DAYS", "statuses": ["sent", "failed", "skipped"]},

@@ -51,7 +51,7 @@ def test_malformed_backup_entries_are_errors(label, problem):
                                       "reports.ApiRequest"),
     ({"keep_days": "NO_SUCH_SETTING"}, "keep_days 'NO_SUCH_SETTING' is not the name of an "
                                        "integer setting"),
-    ({"keep_seconds": "CELERY_RESULT_EXPIRES"}, "exactly one of 'keep_days' and 'keep_seconds'"),
+    ({"keep_seconds": "LOG_RETENTION_DAYS"}, "unknown key 'keep_seconds'"),
     ({"statuses": ["sent"]}, "reports.ApiRequest has no status field"),
     ({"children": {"notifications.OutgoingEmail": "user_id"}},
      "'user_id' is not a foreign key from notifications.OutgoingEmail to reports.ApiRequest"),

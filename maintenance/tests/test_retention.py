@@ -8,11 +8,14 @@ import pytest
 from django.apps import apps
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db.models import ProtectedError
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from backoffice.schedules import default_schedules
 from maintenance.cleanup import cleanup_targets, logs_cleanup, sessions_prune
 from maintenance.models import MaintenanceRun
+from maintenance.selectors import runs_with_outcomes
 from operations.models import TaskRun
 from operations.services import task_history_prune
 
@@ -48,8 +51,9 @@ def _bounded_by() -> dict[str, set[str]]:
     for target in cleanup_targets(days=30):
         cleanup |= {target.label, *(child for child, _ in target.children)}
     return {"maintenance.tasks.cleanup_old_logs": cleanup,
-            "operations.tasks.prune_task_history": {"operations.TaskRun",
-                                                     "operations.TaskMinuteStat"}}
+            "operations.tasks.prune_task_history": {
+                "operations.TaskRun", "django_celery_results.TaskResult",
+                "django_celery_results.GroupResult", "operations.TaskMinuteStat"}}
 
 
 def test_every_table_that_grows_has_a_default_schedule_that_bounds_it():
@@ -86,15 +90,28 @@ def test_maintenance_runs_are_kept_for_their_retention(settings):
 
 
 @pytest.mark.django_db
-def test_prune_keeps_the_runs_that_maintenance_runs_read_their_outcome_from():
+def test_prune_keeps_the_runs_that_maintenance_presses_point_at():
     old = timezone.now() - dt.timedelta(days=40)
     for task_id in ("pressed", "scheduled"):
         TaskRun.objects.create(task_id=task_id, name="maintenance.tasks.backup_database",
                                state="SUCCESS", queued_at=old, result='{"status": "success"}')
-    MaintenanceRun.objects.create(action="backup", requested_at=old, task_id="pressed")
+        TaskResult.objects.create(task_id=task_id, status="SUCCESS")
+    TaskResult.objects.update(date_done=old)
+    press = MaintenanceRun.objects.create(action="backup", requested_at=old, task_id="pressed")
+    # A press whose run is not recorded (a chord's callback before its header finished).
+    MaintenanceRun.objects.create(action="full_analytics", requested_at=old, task_id="later")
+    MaintenanceRun.objects.create(action="cleanup", requested_at=old)  # no task
 
-    assert task_history_prune(older_than_days=30)["runs_deleted"] == 1
+    pruned = task_history_prune(older_than_days=30)
+
+    assert (pruned["runs_deleted"], pruned["results_deleted"]) == (1, 1)
     assert list(TaskRun.objects.values_list("task_id", flat=True)) == ["pressed"]
+    assert list(TaskResult.objects.values_list("task_id", flat=True)) == ["pressed"]
+    press.refresh_from_db()
+    assert press.task.state == "SUCCESS"
+    assert runs_with_outcomes([press])[0].outcome.status == "success"
+    with pytest.raises(ProtectedError):  # nothing else deletes it either
+        press.task.delete()
 
 
 @pytest.mark.django_db
@@ -121,3 +138,20 @@ def test_sessions_that_are_not_rows_clear_their_own_store(settings):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     assert sessions_prune(now=NOW) is None
     assert "sessions.Session" not in logs_cleanup(days=30, now=NOW)["tables"]
+
+
+@pytest.mark.django_db
+def test_a_press_made_while_pruning_reads_still_keeps_its_run(monkeypatch):
+    from operations import services
+
+    old = timezone.now() - dt.timedelta(days=40)
+    for task_id in ("pressed-meanwhile", "unpressed"):
+        TaskRun.objects.create(task_id=task_id, name="x", state="SUCCESS", queued_at=old)
+    MaintenanceRun.objects.create(action="backup", requested_at=old,
+                                  task_id="pressed-meanwhile")
+    monkeypatch.setattr(services, "referencing_relations", list)  # the read misses the press
+
+    pruned = task_history_prune(older_than_days=30, batch_size=1)
+
+    assert pruned["runs_deleted"] == 1
+    assert list(TaskRun.objects.values_list("task_id", flat=True)) == ["pressed-meanwhile"]

@@ -9,6 +9,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from backoffice.task_links import task_run_url
+from operations.models import TaskRun
 from reports import services
 from reports.models import DailyReport
 from reports.periods import today
@@ -125,8 +127,8 @@ def test_regenerate_is_a_post_only_action(admin_client, reports_last_10_days):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_regenerate_enqueues_and_the_worker_rebuilds_the_row(client, django_user_model,
-                                                            celery_worker):
+def test_regenerate_enqueues_and_the_worker_rebuilds_the_row(client, admin_client,
+                                                            django_user_model, celery_worker):
     from celery.result import AsyncResult
 
     operator = django_user_model.objects.create_user("op", "op@example.com", "x",
@@ -143,10 +145,15 @@ def test_regenerate_enqueues_and_the_worker_rebuilds_the_row(client, django_user
 
     message = next(iter(response.context["messages"])).message
     assert "Regeneration queued for 1 day(s)" in message
-    task_id = message.split("?q=", 1)[1].split('"', 1)[0]
+    task_id = message.split("/runs/", 1)[1].split("/", 1)[0]
+    assert f'href="{task_run_url(task_id)}"' in message  # the run's one page
     AsyncResult(task_id).get(timeout=60)
     report.refresh_from_db()
     assert report.total_requests == 1 and report.task_id == task_id
+    run = TaskRun.objects.get(task_id=task_id)
+    page = admin_client.get(task_run_url(task_id))
+    assert page.status_code == 302 and page.url == reverse("admin:operations_taskrun_change",
+                                                           args=[run.pk])
 
 
 def test_report_row_links_to_that_days_requests(admin_client, reports_last_10_days):
