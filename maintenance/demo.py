@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from notifications.models import Notification
 from reports.periods import day_bounds, last_full_week_start, yesterday
 
 PREFIX = "demo-"
@@ -62,10 +62,8 @@ def demo_user_args(context: dict) -> list | None:
 
 def notification_sending(notification_id: int | None) -> bool:
     """Whether the demo's notification is still on its way (started, not finished)."""
-    if notification_id is None or not apps.is_installed("notifications"):
+    if notification_id is None:
         return False
-    from notifications.models import Notification
-
     return Notification.objects.filter(
         pk=notification_id, status__in=["scheduled", "sending"]).exists()
 
@@ -97,15 +95,11 @@ DIAGNOSTIC_TASKS = [
 
 def demo_notification_create(*, user_id: int):
     """A draft notification whose only recipient is the demo's own user; None when the
-    notifications app is not installed or the user is not one the demo registered."""
-    if not apps.is_installed("notifications"):
-        return None
+    user is not one the demo registered."""
     user = get_user_model().objects.filter(
         pk=user_id, username__startswith=PREFIX, email__iendswith="@example.com").first()
     if user is None:
         return None
-    from notifications.models import Notification
-
     notification = Notification.objects.create(
         subject=NOTIFICATION_SUBJECT, audience=Notification.Audience.USERS,
         html_body=f"<p>Hello {user.username}, this message shows a bulk send. "

@@ -3,7 +3,12 @@
 from celery import shared_task
 
 from backoffice.housekeeping import HOUSEKEEPING
-from backoffice.task_arguments import NoArguments, StrictIntegerField, TaskArguments
+from backoffice.task_arguments import (
+    NoArguments,
+    StrictCharField,
+    StrictIntegerField,
+    TaskArguments,
+)
 from notifications import services
 from notifications.models import OutgoingEmail
 from notifications.sending import send_batch
@@ -44,6 +49,21 @@ class DrainArguments(TaskArguments):
 class TestCopyArguments(TaskArguments):
     notification_id = StrictIntegerField(min_value=1)
     user_id = StrictIntegerField(min_value=1)
+
+
+class AdminNoticeArguments(TaskArguments):
+    """A subject and a message; as a chain or chord callback the previous step's result
+    (any JSON value that is not a text) comes first and is shown in the notice."""
+
+    subject = StrictCharField(required=False, max_length=200)
+    message = StrictCharField(required=False, max_length=10_000, allow_blank=True)
+
+    @classmethod
+    def checked(cls, args=(), kwargs=None) -> dict:
+        if isinstance(args, list | tuple) and args and not isinstance(args[0], str):
+            previous, args = args[0], args[1:]
+            return {"previous": previous, **super().checked(args, kwargs)}
+        return super().checked(args, kwargs)
 
 
 @shared_task(bind=True, name="notifications.tasks.send_email", queue="email", acks_late=True,
@@ -140,9 +160,8 @@ def send_test_notification(self, notification_id: int, user_id: int) -> dict:
             "error": "; ".join(outcome["failed"].values())}
 
 
-# No declaration: as a chain or chord callback it receives the previous step's result, of
-# any shape, first (see the docstring); the texts are bounded where the notice is made.
-@shared_task(bind=True, name="notifications.tasks.send_admin_notification", queue="email")
+@shared_task(bind=True, name="notifications.tasks.send_admin_notification", queue="email",
+             arguments=AdminNoticeArguments)
 def send_admin_notification(self, *args, **kwargs) -> dict:
     """Email every active staff member and superuser.
 
