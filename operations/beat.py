@@ -4,12 +4,14 @@ import logging
 import time
 
 from celery import schedules
+from celery.beat import SchedulingError
 from celery.utils.time import maybe_make_aware
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, InterfaceError
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
+from backoffice.enqueue import BROKER_ERRORS
 from backoffice.locks import SLOT_HEADER
 from backoffice.message_options import message_options_safe
 from backoffice.redis_client import redis_client
@@ -87,7 +89,17 @@ class HeartbeatDatabaseScheduler(DatabaseScheduler):
             entry, advance = self.reserve(entry), False
         entry.options = {**entry.options,
                          "headers": {**entry.options.get("headers", {}), **stamp}}
-        return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+        try:
+            return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+        except SchedulingError as exc:  # Celery's wrapper of what the send raised
+            if not isinstance(exc.__context__, BROKER_ERRORS):
+                raise
+            # The rule of backoffice.enqueue: nothing was queued, say so in one line. This
+            # run is missed (its time is recorded); the next one is sent when it falls due.
+            logger.error("beat could not queue %s (%s): nothing was queued, the broker is "
+                         "unreachable (%s); its next run is sent when it falls due",
+                         entry.name, entry.task, exc.__context__)
+            return None
 
     def install_default_entries(self, data):
         """Add no schedule of Celery's own: every default is declared in the registry

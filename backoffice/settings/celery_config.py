@@ -18,6 +18,12 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     fail("CELERY_TASK_SOFT_TIME_LIMIT", "must be shorter than CELERY_TASK_TIME_LIMIT")
 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The one publish retry policy, for every message: backoffice.enqueue, beat, a task's own
+# retry and a chord's callback. Two quick retries, about half a second in all, so a web
+# request never hangs on a dead broker.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0,
+                                    "interval_step": 0.2, "interval_max": 0.3}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_connect_timeout": 2,

@@ -48,3 +48,32 @@ def test_a_worker_starting_while_the_broker_is_down_logs_and_goes_on(broker_down
 
     assert "the start-up sweep was not queued: Nothing was queued: the broker is " \
         "unreachable" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)  # beat closes its database connection itself
+def test_beat_with_the_broker_down_says_so_in_one_line_and_goes_on(broker_down, caplog):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from backoffice.celery import app
+    from operations.beat import CheckedEntry, HeartbeatDatabaseScheduler
+    from operations.models import TaskRun
+
+    every_minute = IntervalSchedule.objects.create(every=60, period="seconds")
+    row = PeriodicTask.objects.create(
+        name="Echo every minute", task="maintenance.tasks.echo", args="[1]",
+        interval=every_minute, last_run_at=timezone.now() - timedelta(minutes=2))
+    scheduler = HeartbeatDatabaseScheduler(app=app, lazy=True)
+
+    with caplog.at_level("ERROR", logger="operations.beat"):
+        sent = scheduler.apply_async(CheckedEntry(row, app=app), advance=False)
+
+    assert sent is None
+    [line] = [record for record in caplog.records if record.name == "operations.beat"]
+    assert line.getMessage().startswith(
+        "beat could not queue Echo every minute (maintenance.tasks.echo): nothing was queued, "
+        "the broker is unreachable (")
+    assert line.exc_info is None  # one line, no traceback
+    assert not TaskRun.objects.filter(name="maintenance.tasks.echo").exists()

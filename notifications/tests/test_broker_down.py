@@ -19,7 +19,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from backoffice.launcher import redis_answers
 from notifications.models import Notification, OutgoingEmail
 from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
-from notifications.tasks import sweep_outgoing_email
+from notifications import services
+from notifications.tasks import drain_notification, sweep_outgoing_email
 from notifications.tests.helpers import (
     final,
     finished,
@@ -146,3 +147,31 @@ def test_send_now_while_the_broker_is_down_is_sent_by_the_sweep_when_it_is_back(
     assert finished(notification, timeout=60).status == "sent"
     assert received_by_recipient(smtp, "Sent after the outage") == {
         "ada@example.com": 1, "bob@example.com": 1}
+
+
+def test_a_drain_that_cannot_queue_the_next_leaves_the_rest_to_the_sweep(
+        settings, smtp, broker_down, celery_worker):
+    """A task queueing another with the broker down: the rule of backoffice.enqueue, with
+    the rest of the work in rows that the sweep queues again when the broker is back."""
+    settings.NOTIFICATION_BATCH_SIZE = 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+    notification = Notification.objects.create(
+        subject="Drained after the outage", text_body="hello", audience="addresses",
+        addresses="ada@example.com\nbob@example.com\ncy@example.com")
+    services.notification_start(notification_id=notification.pk)  # its drain not queued
+
+    outcome = drain_notification(notification.pk)  # as a worker runs it, in this process
+
+    assert outcome["sent"] == 1 and outcome["finished"] is False
+    notification.refresh_from_db()
+    assert notification.status == "sending" and notification.drain_queued_at is None
+    assert OutgoingEmail.objects.filter(notification=notification,
+                                        status="pending").count() == 2
+
+    broker_down.restore()
+    sweep_outgoing_email.delay()  # what beat sends every minute
+
+    assert finished(notification, timeout=60).status == "sent"
+    assert received_by_recipient(smtp, "Drained after the outage") == {
+        "ada@example.com": 1, "bob@example.com": 1, "cy@example.com": 1}
