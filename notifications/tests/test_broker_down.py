@@ -17,8 +17,8 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backoffice.launcher import redis_answers
+from notifications.apps import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.models import Notification, OutgoingEmail
-from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.tasks import sweep_outgoing_email
 from notifications.tests.helpers import (
     final,
