@@ -1,14 +1,17 @@
 """The two ready-made staff roles, as groups: Operators and Auditors.
 
-`roles_sync` creates the groups and grants the permissions the rules below match. It only
-adds (never removes), so it is safe to run again: the data migration runs it once, and a
-post_migrate handler runs it after every `migrate`, so the permissions of models added later
-reach the roles without another migration.
+`roles_sync` creates the groups and grants the permissions the rules below match (Operators'
+rules beyond viewing come from the apps' AppConfigs). It only adds (never removes), so it is
+safe to run again: the data migration runs it once, and a post_migrate handler runs it after
+every `migrate`, so the permissions of models added later reach the roles without another
+migration.
 """
 
 from __future__ import annotations
 
 import fnmatch
+
+from backoffice.app_contributions import contributions
 
 OPERATORS = "Operators"
 AUDITORS = "Auditors"
@@ -16,34 +19,17 @@ AUDITORS = "Auditors"
 # Apps whose rows are secrets or plumbing: no role sees them automatically.
 HIDDEN_APPS = {"authtoken", "sessions", "contenttypes", "admin"}
 
-# (app_label pattern, codename pattern). Operators hold exactly what docs/security.md's roles
-# section and permission tables give them: view everything; compose and send notifications;
-# resend failed email;
-# edit subscriptions and the suppression list; regenerate reports; every Maintenance button
-# and every operations-console action; edit schedules - never users or roles, never delete,
-# never mail to any address they type in.
-ROLE_RULES: dict[str, list[tuple[str, str]]] = {
-    AUDITORS: [("*", "view_*")],
-    OPERATORS: [
-        ("*", "view_*"),
-        ("notifications", "add_notification"),
-        ("notifications", "change_notification"),
-        ("notifications", "send_notification"),
-        ("notifications", "resend_outgoingemail"),
-        ("notifications", "add_subscription"),
-        ("notifications", "change_subscription"),
-        ("notifications", "add_suppression"),
-        ("notifications", "change_suppression"),
-        ("reports", "regenerate_dailyreport"),
-        ("maintenance", "run_*"),
-        ("maintenance", "send_test_email"),
-        ("operations", "can_*_tasks"),
-        ("operations", "can_*_queues"),
-        ("operations", "can_*_workers"),
-        ("django_celery_beat", "add_*"),
-        ("django_celery_beat", "change_*"),
-    ],
-}
+# Both roles view everything (but HIDDEN_APPS). Operators also hold what each app grants
+# them in its AppConfig's `operator_permissions` (see backoffice.app_contributions): what
+# docs/security.md's roles section and permission tables give them - never users or roles,
+# never delete, never mail to any address they type in.
+VIEW_EVERYTHING = ("*", "view_*")
+
+
+def role_rules() -> dict[str, list[tuple[str, str]]]:
+    """Each role's (app_label pattern, codename pattern) rules."""
+    granted = [rule for _label, rule in contributions("operator_permissions")]
+    return {AUDITORS: [VIEW_EVERYTHING], OPERATORS: [VIEW_EVERYTHING, *granted]}
 
 
 def _matches(rules, app_label: str, codename: str) -> bool:
@@ -70,7 +56,7 @@ def roles_sync(*, apps=None) -> dict[str, int]:
         )
     )
     added = {}
-    for name, rules in ROLE_RULES.items():
+    for name, rules in role_rules().items():
         group, _ = group_model.objects.get_or_create(name=name)
         wanted = {p.id for p in permissions
                   if _matches(rules, p.content_type.app_label, p.codename)}

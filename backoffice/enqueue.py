@@ -1,12 +1,12 @@
 """The one way the product queues a task.
 
 The rule, for every task: `enqueue` publishes at once with the one publish retry policy
-(`CELERY_TASK_PUBLISH_RETRY_POLICY`, which beat and Celery's own sends use too). If the broker is still unreachable, it raises
-`QueueUnavailable` with the reason and nothing was queued: a page says so and changes
-nothing. Work that is already recorded in rows — every email (`OutgoingEmail`) — is queued
-again by its sweep when the broker is back, so for it the error is only logged. Services
-that write rows call `enqueue` from `transaction.on_commit`, so a worker never looks for
-rows that are not there yet.
+(`CELERY_TASK_PUBLISH_RETRY_POLICY`, which beat and Celery's own sends use too). If the
+broker is still unreachable, it raises `QueueUnavailable` with the reason and nothing was
+queued: a page says so and changes nothing. Work that is already recorded in rows — every
+email (`OutgoingEmail`) — is queued again by its sweep when the broker is back, so for it
+the error is only logged. Services that write rows call `enqueue` from
+`transaction.on_commit`, so a worker never looks for rows that are not there yet.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""The registry of default periodic tasks: each app declares its own, one place creates them.
+"""The default periodic tasks: each app declares its own, one place creates them.
 
-An app lists its defaults in `<app>/schedules.py` as `DEFAULT_SCHEDULES`, each entry
-{"name", "task", "crontab": {...} or "interval": {"every", "period"}, "description"}.
+An app lists its defaults in its AppConfig's `schedules` (see backoffice.app_contributions).
 `schedules_ensure()` creates the missing ones by name and never changes one that exists, so
 staff own a default once it is created (a deleted default comes back on the next run). It
 runs after every `migrate` and from `manage.py setup_schedules`.
@@ -9,7 +8,6 @@ runs after every `migrate` and from `manage.py setup_schedules`.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 from django.apps import apps as installed_apps
@@ -17,36 +15,22 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
-from django.utils.module_loading import module_has_submodule
 
-MODULE_NAME = "schedules"
+from backoffice.app_contributions import contributions
+
 BEAT_MODELS = ("PeriodicTask", "PeriodicTasks", "CrontabSchedule", "IntervalSchedule")
 
 
 def default_schedules() -> list[dict]:
-    """Every installed app's DEFAULT_SCHEDULES, in INSTALLED_APPS order; names are unique."""
+    """Every installed app's default schedules, in INSTALLED_APPS order; names are unique."""
     entries: dict[str, dict] = {}
-    for config in installed_apps.get_app_configs():
-        if not module_has_submodule(config.module, MODULE_NAME):
-            continue
-        module = importlib.import_module(f"{config.name}.{MODULE_NAME}")
-        for entry in getattr(module, "DEFAULT_SCHEDULES", ()):
-            if entry["name"] in entries:
-                raise ImproperlyConfigured(
-                    f'default schedule "{entry["name"]}" is declared by '
-                    f'{entries[entry["name"]]["app"]} and {config.label}')
-            entries[entry["name"]] = {**entry, "app": config.label}
+    for label, entry in contributions("schedules"):
+        if entry["name"] in entries:
+            raise ImproperlyConfigured(
+                f'default schedule "{entry["name"]}" is declared by '
+                f'{entries[entry["name"]]["app"]} and {label}')
+        entries[entry["name"]] = {**entry, "app": label}
     return list(entries.values())
-
-
-def task_exists(dotted: str) -> bool:
-    """Whether `module.function` can be imported (a task of an app not installed yet: no)."""
-    module_name, _, function = dotted.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return False
-    return hasattr(module, function)
 
 
 def _schedule(spec: dict, *, crontabs, intervals) -> dict:
@@ -62,7 +46,7 @@ def _schedule(spec: dict, *, crontabs, intervals) -> dict:
 
 
 def schedules_ensure(*, apps=None, using: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
-    """Create the missing default periodic tasks. Returns name → created/exists/skipped.
+    """Create the missing default periodic tasks. Returns name → "created" or "exists".
 
     `apps` is the migration state's registry after `migrate`, else the installed apps.
     """
@@ -77,8 +61,6 @@ def schedules_ensure(*, apps=None, using: str = DEFAULT_DB_ALIAS) -> dict[str, s
     for spec in default_schedules():
         if tasks.filter(name=spec["name"]).exists():
             outcome[spec["name"]] = "exists"
-        elif not task_exists(spec["task"]):
-            outcome[spec["name"]] = "skipped (task not installed)"
         else:
             tasks.create(name=spec["name"], task=spec["task"], args=json.dumps([]),
                          kwargs=json.dumps({}), description=spec["description"],

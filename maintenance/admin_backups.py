@@ -41,8 +41,19 @@ from maintenance.views_backups import BackupDownloadView, BackupRestoreView
 STATUS_LABELS = RUN_STATUS_VARIANTS
 
 
+class TaskLinkMixin:
+    """`task_link`: a row's task id, linked to its run's page."""
+
+    @display(description="Task")
+    def task_link(self, obj):
+        if not obj.task_id:
+            return "—"
+        return format_html('<a class="text-primary-600" href="{}">{}</a>',
+                           task_run_url(obj.task_id), obj.task_id)
+
+
 @admin.register(Backup)
-class BackupAdmin(RecordAdminMixin, ModelAdmin):
+class BackupAdmin(TaskLinkMixin, RecordAdminMixin, ModelAdmin):
     list_display = ("started_at", "status_badge", "size", "total_rows_display", "started_by",
                     "finished_at", "file_links")
     list_filter = ("status",)
@@ -50,7 +61,7 @@ class BackupAdmin(RecordAdminMixin, ModelAdmin):
     show_full_result_count = False
     actions = ["restore_backup"]
     readonly_fields = ("started_at", "finished_at", "status", "file_name", "size", "sha256",
-                       "row_counts_table", "schema_table", "error", "started_by", "task_id",
+                       "row_counts_table", "schema_table", "error", "started_by", "task_link",
                        "file_links")
     fields = readonly_fields
 
@@ -166,7 +177,7 @@ class RunStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(MaintenanceRun)
-class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
+class MaintenanceRunAdmin(TaskLinkMixin, RecordAdminMixin, ModelAdmin):
     """Every trigger: who pressed what, when, and its task; the outcome from the history."""
 
     deletable = False  # the record of who did what stays
@@ -221,9 +232,3 @@ class MaintenanceRunAdmin(RecordAdminMixin, ModelAdmin):
     def error(self, obj):
         return obj.outcome.error or "—"
 
-    @display(description="Task")
-    def task_link(self, obj):
-        if not obj.task_id:
-            return "—"
-        return format_html('<a class="text-primary-600" href="{}">{}</a>',
-                           task_run_url(obj.task_id), obj.task_id)

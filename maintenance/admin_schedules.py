@@ -18,7 +18,7 @@ from backoffice.enqueue import QueueUnavailable
 from backoffice.message_options import header_problems, parsed_headers, routing_problems
 from backoffice.task_arguments import TaskArgumentsError
 from backoffice.task_links import task_run_url
-from maintenance.schedules import (
+from maintenance.periodic_tasks import (
     interval_refusal,
     next_run_at,
     periodic_task_check,

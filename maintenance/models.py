@@ -28,7 +28,11 @@ class Backup(models.Model):
                                     help_text="schedule, command, or the user who pressed it")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+", db_constraint=False)
-    task_id = models.CharField(max_length=255, blank=True)
+    # The run that wrote it (none for `manage.py backup`), declared like MaintenanceRun.task:
+    # pruning keeps the run for as long as the backup is kept.
+    task = models.ForeignKey(TaskRun, to_field="task_id", db_column="task_id", null=True,
+                             blank=True, db_constraint=False, on_delete=models.PROTECT,
+                             related_name="backups")
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -24,7 +24,7 @@ from maintenance.selectors import backups_past_retention
 logger = logging.getLogger(__name__)
 
 
-def backup_create(*, triggered_by: str = "", task_id: str = "",
+def backup_create(*, triggered_by: str = "", task_id: str | None = None,
                   include_api_log: bool | None = None) -> Backup:
     """Write one backup file and its Backup row. Raises JobLocked when one is running.
 
@@ -36,7 +36,7 @@ def backup_create(*, triggered_by: str = "", task_id: str = "",
     with job_lock("backup"):
         started = timezone.now()
         backup = Backup.objects.create(started_at=started, triggered_by=triggered_by[:100],
-                                       task_id=task_id or "")
+                                       task_id=task_id or None)
         name = f"backup-{started:%Y%m%d-%H%M%S}-{backup.pk}{backup_suffix()}"
         try:
             figures = backup_write(name=name,

@@ -59,7 +59,7 @@ def backup_database(self) -> dict:
         return {"status": "skipped", "reason": ran}
     try:
         backup = backup_create(triggered_by="schedule" if self.request.get("celery_beat_task")
-                               else "", task_id=self.request.id or "")
+                               else "", task_id=self.request.id)
     except JobLocked as exc:
         return {"status": "skipped", "reason": str(exc)}
     return {"status": "success", "backup_id": backup.pk, "file": backup.file_name,

@@ -242,7 +242,8 @@ def task_terminate(*, task_id: str) -> list[str]:
 
 def referencing_relations() -> list:
     """The reverse relations of every other model's foreign key to TaskRun: a run they point
-    at is kept by pruning (maintenance's presses read their outcome from their run)."""
+    at is kept by pruning (maintenance's presses read their outcome from their run, and a
+    backup links to the run that wrote it)."""
     return [field for field in TaskRun._meta.get_fields()
             if field.auto_created and not field.concrete
             and not issubclass(field.related_model, TaskRun)]

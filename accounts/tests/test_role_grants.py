@@ -1,7 +1,7 @@
 """Operators hold exactly what docs/security.md gives them, and can press those buttons."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from accounts.roles import AUDITORS, OPERATORS
@@ -78,6 +78,15 @@ def test_operators_hold_nothing_else_but_viewing():
 
 def test_auditors_hold_views_only():
     assert all(code.startswith("view_") for _, code in grants(AUDITORS))
+
+
+def test_both_roles_view_everything_but_secrets_and_plumbing():
+    views = set(Permission.objects.filter(codename__startswith="view_").exclude(
+        content_type__app_label__in=["authtoken", "sessions", "contenttypes", "admin"])
+        .values_list("content_type__app_label", "codename"))
+    assert ("maintenance", "view_backup") in views and ("operations", "view_taskrun") in views
+    assert grants(AUDITORS) == views
+    assert {grant for grant in grants(OPERATORS) if grant[1].startswith("view_")} == views
 
 
 @pytest.fixture

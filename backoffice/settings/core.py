@@ -34,7 +34,7 @@ INSTALLED_APPS = [
     "backoffice.apps.ScheduleAppConfig",  # django_celery_beat, named as in the sidebar
     "backoffice.apps.TaskResultAppConfig",  # django_celery_results, likewise
     # Project apps come after the third-party apps whose admins they re-register.
-    "backoffice",  # wiring: the registry of default schedules (no models)
+    "backoffice",  # wiring: default schedules, the sidebar, the API docs (no models)
     "accounts",
     "notifications",
     "reports",

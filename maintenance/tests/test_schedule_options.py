@@ -13,7 +13,7 @@ from accounts.roles import AUDITORS, OPERATORS
 from backoffice.task_arguments import TaskArgumentsError
 from maintenance import tasks
 from maintenance.models import MaintenanceRun
-from maintenance.schedules import periodic_task_options
+from maintenance.periodic_tasks import periodic_task_options
 from operations.beat import CheckedEntry
 from operations.models import TaskRun
 from tests.people import member

@@ -8,17 +8,18 @@ from io import StringIO
 
 import pytest
 from celery import current_app
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from kombu import Exchange, Queue
 
+from backoffice.celery import import_task_modules
 from backoffice.redis_client import redis_client
 from backoffice.schedules import default_schedules
 from maintenance.models import MaintenanceRun
-from maintenance.schedules import next_run_at, periodic_task_options, schedule_description
-from notifications import schedules as notification_schedules
+from maintenance.periodic_tasks import next_run_at, periodic_task_options, schedule_description
 from operations.beat import BEAT_HEARTBEAT_KEY, beat_last_heartbeat
 from tests.processes import CeleryBeat, wait_until
 
@@ -72,13 +73,17 @@ def test_the_registry_collects_each_apps_declarations():
 
 
 def test_a_name_declared_twice_is_refused(monkeypatch):
-    from reports import schedules as reports_schedules
-
-    sweep = {**notification_schedules.DEFAULT_SCHEDULES[0]}
-    monkeypatch.setattr(reports_schedules, "DEFAULT_SCHEDULES",
-                        [*reports_schedules.DEFAULT_SCHEDULES, sweep])
+    reports = apps.get_app_config("reports")
+    sweep = {**apps.get_app_config("notifications").schedules[0]}
+    monkeypatch.setattr(reports, "schedules", (*reports.schedules, sweep))
     with pytest.raises(ImproperlyConfigured, match="declared by notifications and reports"):
         default_schedules()
+
+
+def test_every_default_schedule_runs_a_registered_task():
+    import_task_modules()  # what a worker and beat import at start
+    for entry in default_schedules():
+        assert entry["task"] in current_app.tasks, entry["name"]
 
 
 def test_no_default_schedule_runs_more_often_than_once_a_minute():
@@ -102,15 +107,11 @@ def _crontab_due_after(crontab, moment):
     return start + delta
 
 
-def test_the_email_sweep_is_created_only_when_its_task_exists(monkeypatch):
-    from backoffice import schedules
+def test_the_email_sweep_runs_every_minute():
+    from backoffice.schedules import schedules_ensure
 
     PeriodicTask.objects.all().delete()
-    monkeypatch.setattr(schedules, "task_exists", lambda name: "notifications" not in name)
-    outcome = schedules.schedules_ensure()
-    assert outcome["Outgoing email sweep"] == "skipped (task not installed)"
-    monkeypatch.setattr(schedules, "task_exists", lambda name: True)
-    assert schedules.schedules_ensure()["Outgoing email sweep"] == "created"
+    assert schedules_ensure()["Outgoing email sweep"] == "created"
     sweep = PeriodicTask.objects.get(name="Outgoing email sweep")
     assert sweep.task == "notifications.tasks.sweep_outgoing_email"
     assert (sweep.interval.every, sweep.interval.period) == (1, IntervalSchedule.MINUTES)

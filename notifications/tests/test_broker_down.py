@@ -17,9 +17,9 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backoffice.launcher import redis_answers
-from notifications.models import Notification, OutgoingEmail
-from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications import services
+from notifications.apps import SWEEP_TASK, SWEEP_TASK_NAME
+from notifications.models import Notification, OutgoingEmail
 from notifications.tasks import drain_notification, sweep_outgoing_email
 from notifications.tests.helpers import (
     final,

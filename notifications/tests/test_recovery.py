@@ -12,8 +12,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.models import User
 from notifications import services
+from notifications.apps import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.models import Notification, OutgoingEmail
-from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.tests.helpers import finished, make_users
 from tests.processes import CeleryBeat, CeleryWorker, HoldingSink, wait_until
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import AUDITORS, OPERATORS
 from notifications import tasks
+from notifications.apps import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.models import OutgoingEmail
-from notifications.schedules import SWEEP_TASK, SWEEP_TASK_NAME
 from notifications.sending import retry_delay
 from notifications.services import email_schedule
 from notifications.tests.helpers import final

@@ -85,7 +85,8 @@ def test_the_runs_kept_for_other_rows_are_found_by_their_foreign_keys():
     relations = {(relation.related_model._meta.label, relation.name)
                  for relation in services.referencing_relations()}
     # retry_of / retried_as point from run to run: pruning clears them instead
-    assert relations == {("maintenance.MaintenanceRun", "maintenance_runs")}
+    assert relations == {("maintenance.MaintenanceRun", "maintenance_runs"),
+                         ("maintenance.Backup", "backups")}
 
 
 def test_a_run_is_tied_to_the_result_of_its_own_task_id_only():

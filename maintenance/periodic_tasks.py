@@ -1,23 +1,9 @@
-"""Default periodic tasks of the maintenance app (created by backoffice.schedules), and the
-reads and "Run now" of the periodic task admin.
-"""
+"""The reads and "Run now" of the periodic task admin."""
 
 from __future__ import annotations
 
 import json
 
-DEFAULT_SCHEDULES = [
-    {"name": "Database backup", "task": "maintenance.tasks.backup_database",
-     "crontab": {"minute": "0", "hour": "2"},
-     "description": "Writes a verified, gzipped backup to BACKUP_DIR."},
-    {"name": "Cleanup old logs", "task": "maintenance.tasks.cleanup_old_logs",
-     "crontab": {"minute": "0", "hour": "3"},
-     "description": "Deletes old API log rows, finished emails, expired sessions, old "
-                    "maintenance runs and old backups."},
-]
-
-
-# --- Reads and "Run now" for the periodic task admin -------------------------------------
 
 def schedule_description(task) -> str:
     """A human-readable schedule: "At 02:00 AM UTC", "every 5 minutes", "once at …"."""
