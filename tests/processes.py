@@ -248,8 +248,9 @@ class SmtpSink:
             "EMAIL_URL": "",
         }
 
-    def wait_for(self, count: int, timeout: float = 30) -> list[Message]:
-        """The messages received, once there are at least `count`."""
+    def wait_for(self, count: int, timeout: float = 60) -> list[Message]:
+        """The messages received, once there are at least `count` (the session's worker
+        may still be finishing an earlier test's work first)."""
         def enough():
             with self._lock:
                 return list(self.messages) if len(self.messages) >= count else None
