@@ -7,11 +7,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.decorators import action
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.admin_filters import LocalDateTimeRangeFilter
 from backoffice.admin_site import dialog_action_done
 from backoffice.numbers import count_column
 from notifications import services, views
@@ -43,7 +43,7 @@ class OutgoingEmailAdmin(RecordAdminMixin, ModelAdmin):
     list_display = ("to_email", "kind", "lane", "status_shown", "attempts", "last_smtp_code",
                     "last_error", "notification", "created_at", "sent_at")
     list_filter = (ProblemFilter, "status", "lane", "kind", "notification",
-                   ("created_at", RangeDateTimeFilter))
+                   ("created_at", LocalDateTimeRangeFilter))
     list_filter_submit = True
     search_fields = ("=to_email", "=id")
     list_select_related = ("notification",)
@@ -111,7 +111,7 @@ class NotificationAdmin(ModelAdmin):
     # shown on the notification itself.
     list_display = ("subject", "status", "audience", "recipients", "sent", "failed",
                     "scheduled_at", "created_at", "finished_at")
-    list_filter = ("status", "topic", "audience", ("created_at", RangeDateTimeFilter))
+    list_filter = ("status", "topic", "audience", ("created_at", LocalDateTimeRangeFilter))
     list_filter_submit = True
     search_fields = ("subject",)
     autocomplete_fields = ("users",)
@@ -211,7 +211,7 @@ class SuppressionAdmin(ModelAdmin):
 
     form = SuppressionForm
     list_display = ("email", "reason", "detail", "created_at")
-    list_filter = ("reason", ("created_at", RangeDateTimeFilter))
+    list_filter = ("reason", ("created_at", LocalDateTimeRangeFilter))
     list_filter_submit = True
     search_fields = ("email",)
     fields = ("email", "reason", "detail", "created_at", "updated_at")

@@ -15,11 +15,11 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.admin_filters import LocalDateTimeRangeFilter
 from backoffice.readable import readable_field, readable_line
 from operations import selectors, services, views, views_workers
 from operations.filters import (
     FailureResolutionFilter,
-    QueuedAtFilter,
     QueueFilter,
     TaskKindFilter,
     TaskNameFilter,
@@ -59,7 +59,7 @@ class TaskRunAdminBase(RecordAdminMixin, ModelAdmin):
     list_display = ("short_id", "name", "queue", "state_display", "queued_at_display",
                     "runtime_display", "worker", "retries")
     list_filter = (TaskKindFilter, ("state", ChoicesDropdownFilter), TaskNameFilter, QueueFilter,
-                   ("queued_at", QueuedAtFilter))
+                   ("queued_at", LocalDateTimeRangeFilter))
     list_filter_submit = True
     search_fields = ("=task_id", "args", "kwargs")
     search_help_text = ("A task id or its first 8 characters (as the list shows them), or "
@@ -256,7 +256,7 @@ class FailedTaskRunAdmin(TaskRunAdminBase):
     list_display = ("short_id", "name", "queue", "state_display", "finished_at_display",
                     "result_line", "worker", "retries")
     list_filter = (FailureResolutionFilter, TaskKindFilter, TaskNameFilter, QueueFilter,
-                   ("queued_at", QueuedAtFilter))
+                   ("queued_at", LocalDateTimeRangeFilter))
     actions = ("retry_selected", "discard_selected")
     change_list_template = "operations/failed_change_list.html"
 

@@ -2,9 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.utils import timezone
-from unfold.contrib.filters.admin import DropdownFilter, RangeDateTimeFilter
-from unfold.utils import parse_datetime_str
+from unfold.contrib.filters.admin import DropdownFilter
 
 from backoffice.celery import app, import_task_modules
 from backoffice.housekeeping import housekeeping_task_names
@@ -107,17 +105,3 @@ class QueueFilter(DropdownFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(queue=self.value()) if self.value() else queryset
-
-
-class QueuedAtFilter(RangeDateTimeFilter):
-    """Unfold's date-time range, read in the current time zone (Unfold passes naive values)."""
-
-    def queryset(self, request, queryset):
-        filters = {}
-        for side, lookup in (("from", "gte"), ("to", "lte")):
-            day = self.used_parameters.get(f"{self.parameter_name}_{side}_0")
-            clock = self.used_parameters.get(f"{self.parameter_name}_{side}_1") or "00:00"
-            value = parse_datetime_str(f"{day} {clock}") if day else None
-            if value is not None:
-                filters[f"{self.parameter_name}__{lookup}"] = timezone.make_aware(value)
-        return queryset.filter(**filters)

@@ -11,11 +11,12 @@ from django.http import StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import FieldTextFilter, RangeDateFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import FieldTextFilter, RangeDateFilter
 from unfold.decorators import action, display
 from unfold.paginator import InfinitePaginator
 
 from accounts.admin_mixins import RecordAdminMixin
+from backoffice.admin_filters import LocalDateTimeRangeFilter
 from backoffice.enqueue import QueueUnavailable, enqueue
 from backoffice.numbers import count, count_column
 from backoffice.task_links import task_run_url
@@ -216,7 +217,7 @@ class ApiRequestAdmin(RecordAdminMixin, ModelAdmin):
     list_display = ("timestamp", "method", "route", "status_code", "user_id", "ip",
                     "duration_ms")
     list_filter = (
-        ("timestamp", RangeDateTimeFilter),
+        ("timestamp", LocalDateTimeRangeFilter),
         MethodFilter,
         StatusClassFilter,
         ("route", FieldTextFilter),

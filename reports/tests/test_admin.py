@@ -52,6 +52,16 @@ def test_changelist_never_counts_the_whole_table(staff_client, rows, query):
     assert distinct == []
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a naive datetime reaching the query
+def test_the_time_range_is_read_in_the_site_time_zone(staff_client, rows):
+    since = timezone.localtime() - timedelta(minutes=10, seconds=30)
+    query = f"?timestamp_from_0={since:%Y-%m-%d}&timestamp_from_1={since:%H:%M:%S}"
+
+    listed = staff_client.get(URL + query).context["cl"].result_list
+
+    assert sorted(row.duration_ms for row in listed) == list(range(11))
+
+
 def test_filters_narrow_the_rows(staff_client, rows):
     listed = staff_client.get(URL + "?status_class=5xx").context["cl"].result_list
     assert {row.status_code for row in listed} == {500}
