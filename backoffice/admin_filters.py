@@ -6,8 +6,8 @@ from unfold.utils import parse_datetime_str
 
 
 class LocalDateTimeRangeFilter(RangeDateTimeFilter):
-    """Unfold's date-time range, read in the current time zone: Unfold passes the values
-    on naive, which the database would take as UTC-ish with a warning on every query."""
+    """Unfold's date-time range, read in the current time zone. Unfold's own passes naive
+    datetimes on, which Django reads in TIME_ZONE with a RuntimeWarning on every query."""
 
     def queryset(self, request, queryset):
         filters = {}

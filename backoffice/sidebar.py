@@ -7,6 +7,8 @@ item is shown only to users who may view it.
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.urls import reverse_lazy
 
 from backoffice.app_contributions import contributions
@@ -34,6 +36,7 @@ def _item(declared: dict) -> dict:
     return item
 
 
+@cache  # the apps' declarations are fixed once they are loaded; every page reads this
 def navigation_groups() -> list[dict]:
     """The sidebar's groups in their declared order (then INSTALLED_APPS order), each with
     the items of every app that declares a group of that title, in INSTALLED_APPS order."""
@@ -69,10 +72,15 @@ def _is_current(link):
     return check
 
 
+@cache
+def _sidebar_links() -> tuple[str, ...]:
+    """Every sidebar link as a path, resolved once (a sidebar is drawn on every page)."""
+    return tuple(str(item["link"]) for group in navigation_groups() for item in group["items"])
+
+
 def _closest_link(path: str) -> str | None:
     index = str(reverse_lazy("admin:index"))
     if path == index:
         return index
-    links = [str(item["link"]) for group in navigation_groups() for item in group["items"]]
-    matching = [link for link in links if link != index and path.startswith(link)]
+    matching = [link for link in _sidebar_links() if link != index and path.startswith(link)]
     return max(matching, key=len, default=None)

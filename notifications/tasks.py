@@ -58,12 +58,20 @@ class AdminNoticeArguments(TaskArguments):
     subject = StrictCharField(required=False, max_length=200)
     message = StrictCharField(required=False, max_length=10_000, allow_blank=True)
 
+    @staticmethod
+    def split(args) -> tuple[object, list]:
+        """(the previous step's result or None, the texts): a first argument that is not a
+        text is the previous step's result."""
+        args = list(args)
+        return (args[0], args[1:]) if args and not isinstance(args[0], str) else (None, args)
+
     @classmethod
     def checked(cls, args=(), kwargs=None) -> dict:
-        if isinstance(args, list | tuple) and args and not isinstance(args[0], str):
-            previous, args = args[0], args[1:]
-            return {"previous": previous, **super().checked(args, kwargs)}
-        return super().checked(args, kwargs)
+        if not isinstance(args, list | tuple):
+            return super().checked(args, kwargs)  # refused there, with the reason
+        previous, texts = cls.split(args)
+        checked = super().checked(texts, kwargs)
+        return checked if previous is None else {"previous": previous, **checked}
 
 
 @shared_task(bind=True, name="notifications.tasks.send_email", queue="email", acks_late=True,
@@ -169,9 +177,7 @@ def send_admin_notification(self, *args, **kwargs) -> dict:
     in a chain or chord, where the previous result comes first:
     `chain(generate_daily_report.s(), send_admin_notification.s("Daily Report", "Done"))`.
     """
-    previous, texts = None, list(args)
-    if texts and not isinstance(texts[0], str):
-        previous = texts.pop(0)
+    previous, texts = AdminNoticeArguments.split(args)
     subject = texts[0] if texts else kwargs.get("subject", "Backoffice notification")
     message = texts[1] if len(texts) > 1 else kwargs.get("message", "")
     subject = " ".join(str(subject).split())[:200] or "Backoffice notification"

@@ -11,6 +11,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.roles import AUDITORS, OPERATORS, role_rules, roles_sync
 from backoffice.schedules import default_schedules, schedules_ensure
+from backoffice.sidebar import _sidebar_links, navigation_groups
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,14 @@ def devmail_contributes_more(monkeypatch):
              "permission": "devmail.view_caughtemail"},)}))
     monkeypatch.setattr(config, "operator_permissions", (("devmail", "delete_caughtemail"),),
                         raising=False)
+    forget_sidebar()  # built once per process from the declarations
+    yield
+    forget_sidebar()
+
+
+def forget_sidebar():
+    navigation_groups.cache_clear()
+    _sidebar_links.cache_clear()
 
 
 def test_an_apps_declarations_reach_schedules_sidebar_and_roles(devmail_contributes_more,
